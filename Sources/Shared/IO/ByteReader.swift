@@ -1,0 +1,278 @@
+// ByteReader: buffered input from a file, standard input or a gzip stream, with line access.
+//
+// `ByteReader.open(path)` takes a path or "-" (standard input) and detects gzip by its magic
+// bytes (1f 8b), so `x.tsv` and `x.tsv.gz` (or a gzip piped in) read alike; concatenated gzip
+// members are read as one stream, as gunzip does. Lines may end in "\n" or "\r\n".
+
+import CZlib
+import Foundation
+
+/// Something that yields raw bytes: a file descriptor, or a decompressor over another source.
+public protocol ByteSource: AnyObject {
+    /// Reads up to `count` bytes into `buffer`; returns 0 at the end of the data.
+    func read(_ buffer: UnsafeMutableRawPointer, _ count: Int) throws -> Int
+}
+
+/// Reads a file descriptor with read(2), retrying on EINTR.
+public final class FileDescriptorSource: ByteSource {
+    public let fd: Int32
+    let name: String
+    let ownsDescriptor: Bool
+
+    public init(fd: Int32, name: String, ownsDescriptor: Bool) {
+        self.fd = fd
+        self.name = name
+        self.ownsDescriptor = ownsDescriptor
+    }
+
+    deinit { if ownsDescriptor { Foundation.close(fd) } }
+
+    public func read(_ buffer: UnsafeMutableRawPointer, _ count: Int) throws -> Int {
+        while true {
+            let n = Foundation.read(fd, buffer, count)
+            if n >= 0 { return n }
+            if errno == EINTR { continue }
+            throw ToolError.runtime("\(name): read failed: \(errnoText())")
+        }
+    }
+}
+
+/// Inflates a gzip (or zlib) stream read from another source; concatenated members are joined.
+public final class GzipSource: ByteSource {
+    let inner: ByteSource
+    let name: String
+    var stream = z_stream()
+    let inBuffer: UnsafeMutableRawPointer
+    let inCapacity = 1 << 18
+    var innerAtEnd = false
+    var memberOpen = false
+    var finished = false
+
+    public init(_ inner: ByteSource, name: String) throws {
+        self.inner = inner
+        self.name = name
+        inBuffer = UnsafeMutableRawPointer.allocate(byteCount: inCapacity, alignment: 16)
+        let rc = scgrn_inflateInit2(&stream, 15 + 32)
+        guard rc == Z_OK else {
+            inBuffer.deallocate()
+            throw ToolError.runtime("\(name): zlib could not start (code \(rc))")
+        }
+    }
+
+    deinit {
+        inflateEnd(&stream)
+        inBuffer.deallocate()
+    }
+
+    private func refill() throws {
+        if stream.avail_in == 0 && !innerAtEnd {
+            let n = try inner.read(inBuffer, inCapacity)
+            if n == 0 { innerAtEnd = true }
+            stream.next_in = inBuffer.assumingMemoryBound(to: Bytef.self)
+            stream.avail_in = uInt(n)
+        }
+    }
+
+    public func read(_ buffer: UnsafeMutableRawPointer, _ count: Int) throws -> Int {
+        if finished || count == 0 { return 0 }
+        stream.next_out = buffer.assumingMemoryBound(to: Bytef.self)
+        stream.avail_out = uInt(min(count, Int(UInt32.max)))
+        let want = Int(stream.avail_out)
+        while stream.avail_out > 0 {
+            try refill()
+            if stream.avail_in == 0 && innerAtEnd {
+                if memberOpen { throw ToolError.data(name, "truncated gzip stream (unexpected end of file)") }
+                finished = true
+                break
+            }
+            memberOpen = true
+            let rc = inflate(&stream, Z_NO_FLUSH)
+            switch rc {
+            case Z_STREAM_END:
+                memberOpen = false
+                // Another member may follow (as gunzip reads concatenated .gz files).
+                inflateReset(&stream)
+            case Z_OK:
+                break
+            case Z_BUF_ERROR:
+                if stream.avail_in == 0 && innerAtEnd {
+                    throw ToolError.data(name, "truncated gzip stream (unexpected end of file)")
+                }
+            default:
+                let msg = stream.msg.map { String(cString: $0) } ?? "code \(rc)"
+                throw ToolError.data(name, "corrupt gzip data: \(msg)")
+            }
+        }
+        return want - Int(stream.avail_out)
+    }
+}
+
+/// Buffered reading with exact reads and line access over any ByteSource.
+public final class ByteReader {
+    /// The input's name as the user gave it ("<stdin>" for "-"), for messages.
+    public let name: String
+    /// Whether the data was gzip-compressed.
+    public let isGzip: Bool
+    let source: ByteSource
+    var buffer: UnsafeMutableRawPointer
+    var capacity: Int
+    var start = 0
+    var end = 0
+    var atEOF = false
+    /// The 1-based number of the line last returned by `nextLine()`.
+    public private(set) var lineNumber = 0
+
+    init(source: ByteSource, name: String, isGzip: Bool, capacity: Int = 1 << 20) {
+        self.source = source
+        self.name = name
+        self.isGzip = isGzip
+        self.capacity = capacity
+        buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
+    }
+
+    deinit { buffer.deallocate() }
+
+    /// Opens a path, or standard input for "-", detecting gzip by its magic bytes.
+    public static func open(_ path: String) throws -> ByteReader {
+        let raw: FileDescriptorSource
+        let name: String
+        if path == "-" {
+            raw = FileDescriptorSource(fd: 0, name: "<stdin>", ownsDescriptor: false)
+            name = "<stdin>"
+        } else {
+            var st = stat()
+            if stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
+                throw ToolError.data(path, "is a directory, not a file")
+            }
+            let fd = Foundation.open(path, O_RDONLY)
+            if fd < 0 { throw ToolError.data(path, "cannot open: \(errnoText())") }
+            raw = FileDescriptorSource(fd: fd, name: path, ownsDescriptor: true)
+            name = path
+        }
+        return try ByteReader(detecting: raw, name: name)
+    }
+
+    /// Wraps a source, detecting gzip from its first two bytes.
+    public convenience init(detecting raw: ByteSource, name: String) throws {
+        // Peek at the first bytes through a plain reader, then hand what was read to the decoder.
+        let plain = ByteReader(source: raw, name: name, isGzip: false)
+        try plain.fill(minimum: 2)
+        let b = plain.buffer.advanced(by: plain.start).assumingMemoryBound(to: UInt8.self)
+        if plain.end - plain.start >= 2 && b[0] == 0x1f && b[1] == 0x8b {
+            self.init(source: try GzipSource(ReaderSource(plain), name: name), name: name, isGzip: true)
+        } else {
+            self.init(source: ReaderSource(plain), name: name, isGzip: false)
+        }
+    }
+
+    /// Makes at least `minimum` bytes available unless the data ends first.
+    func fill(minimum: Int) throws {
+        if end - start >= minimum || atEOF { return }
+        if start > 0 {
+            if end > start { memmove(buffer, buffer + start, end - start) }
+            end -= start
+            start = 0
+        }
+        if minimum > capacity {
+            let newCap = max(minimum, capacity * 2)
+            let nb = UnsafeMutableRawPointer.allocate(byteCount: newCap, alignment: 64)
+            nb.copyMemory(from: buffer, byteCount: end)
+            buffer.deallocate()
+            buffer = nb
+            capacity = newCap
+        }
+        while end < minimum {
+            let n = try source.read(buffer + end, capacity - end)
+            if n == 0 { atEOF = true; break }
+            end += n
+        }
+    }
+
+    /// Reads up to `count` bytes; returns how many were read (0 only at the end).
+    public func read(into dest: UnsafeMutableRawPointer, count: Int) throws -> Int {
+        if end > start {
+            let n = min(count, end - start)
+            dest.copyMemory(from: buffer + start, byteCount: n)
+            start += n
+            return n
+        }
+        if atEOF { return 0 }
+        if count >= capacity / 2 {
+            let n = try source.read(dest, count)
+            if n == 0 { atEOF = true }
+            return n
+        }
+        try fill(minimum: 1)
+        return try read(into: dest, count: count)
+    }
+
+    /// Reads exactly `count` bytes. Returns the number read, which is less than `count` only
+    /// when the data ends first.
+    public func readFully(into dest: UnsafeMutableRawPointer, count: Int) throws -> Int {
+        var got = 0
+        while got < count {
+            let n = try read(into: dest + got, count: count - got)
+            if n == 0 { break }
+            got += n
+        }
+        return got
+    }
+
+    /// Whether the data has ended (no byte left to read).
+    public func isAtEnd() throws -> Bool {
+        try fill(minimum: 1)
+        return end == start
+    }
+
+    /// The next line without its terminator ("\n" or "\r\n"), or nil at the end of the data.
+    /// The bytes are valid until the next call on this reader.
+    public func nextLine() throws -> UnsafeBufferPointer<UInt8>? {
+        var scanFrom = start
+        while true {
+            let base = buffer.assumingMemoryBound(to: UInt8.self)
+            if scanFrom < end, let hit = memchr(base + scanFrom, 0x0A, end - scanFrom) {
+                let nl = hit.assumingMemoryBound(to: UInt8.self) - base
+                var lineEnd = nl
+                if lineEnd > start && base[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+                let line = UnsafeBufferPointer(start: base + start, count: lineEnd - start)
+                start = nl + 1
+                lineNumber += 1
+                return line
+            }
+            if atEOF {
+                if end == start { return nil }
+                var lineEnd = end
+                if base[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+                let line = UnsafeBufferPointer(start: base + start, count: lineEnd - start)
+                start = end
+                lineNumber += 1
+                return line
+            }
+            let scanned = end - start
+            try fill(minimum: end - start + 1)
+            scanFrom = start + scanned
+        }
+    }
+
+    /// The next line as a String (for small header files), or nil at the end.
+    public func nextLineString() throws -> String? {
+        guard let line = try nextLine() else { return nil }
+        return String(decoding: line, as: UTF8.self)
+    }
+
+    /// Reads the whole remaining input as lines (for small side files such as gene lists).
+    public func readAllLines() throws -> [String] {
+        var lines: [String] = []
+        while let l = try nextLineString() { lines.append(l) }
+        return lines
+    }
+}
+
+/// Exposes a ByteReader (with what it has already buffered) as a ByteSource.
+final class ReaderSource: ByteSource {
+    let reader: ByteReader
+    init(_ reader: ByteReader) { self.reader = reader }
+    func read(_ buffer: UnsafeMutableRawPointer, _ count: Int) throws -> Int {
+        try reader.read(into: buffer, count: count)
+    }
+}
