@@ -267,7 +267,7 @@ public enum GeneCodec {
     public static func decode(_ r: inout PayloadReader, geneCount: Int) throws -> (dim: Int, records: [GeneRecord]) {
         let n = try r.count("gene record count", minimumItemSize: 16)
         let dim = Int(try r.u32("dimension"))
-        guard dim <= r.remaining / 4 + 1 else { throw r.fail("dimension \(dim) does not fit in the frame") }
+        if n > 0 && dim > r.remaining / 4 { throw r.fail("dimension \(dim) does not fit in the frame") }
         var out = [GeneRecord]()
         out.reserveCapacity(n)
         for _ in 0..<n {
@@ -326,13 +326,16 @@ public enum ModelCodec {
             if rank > maxRank { throw r.fail("tensor \(name): rank \(rank) over \(maxRank)") }
             try r.reserved(2)
             var shape = [Int]()
+            for _ in 0..<rank { shape.append(Int(try r.u32("dimension"))) }
             var count = 1
-            for _ in 0..<rank {
-                let d = Int(try r.u32("dimension"))
-                let (m, overflow) = count.multipliedReportingOverflow(by: d)
-                if overflow || m > r.remaining / 4 + 1 { throw r.fail("tensor \(name): shape does not fit in the frame") }
-                count = m
-                shape.append(d)
+            if !shape.contains(0) {
+                for d in shape {
+                    let (m, overflow) = count.multipliedReportingOverflow(by: d)
+                    if overflow { throw r.fail("tensor \(name): shape \(shape) does not fit in the frame") }
+                    count = m
+                }
+            } else {
+                count = 0
             }
             let data = try r.array(count, of: Float.self, "tensor \(name)")
             out.append(ModelTensor(name: name, shape: shape, data: data))

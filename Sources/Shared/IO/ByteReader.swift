@@ -137,6 +137,7 @@ public final class ByteReader {
         let raw: FileDescriptorSource
         let name: String
         if path == "-" {
+            enlargePipeBuffer(0)
             raw = FileDescriptorSource(fd: 0, name: "<stdin>", ownsDescriptor: false)
             name = "<stdin>"
         } else {
@@ -275,4 +276,29 @@ final class ReaderSource: ByteSource {
     func read(_ buffer: UnsafeMutableRawPointer, _ count: Int) throws -> Int {
         try reader.read(into: buffer, count: count)
     }
+}
+
+/// Bytes held in memory as a ByteSource (for tests and small in-memory streams).
+public final class MemorySource: ByteSource {
+    let bytes: [UInt8]
+    var position = 0
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    public func read(_ buffer: UnsafeMutableRawPointer, _ count: Int) throws -> Int {
+        let n = min(count, bytes.count - position)
+        if n > 0 {
+            bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress! + position, byteCount: n) }
+            position += n
+        }
+        return n
+    }
+}
+
+/// Asks for a 1 MiB kernel buffer when `fd` is a pipe: fewer, larger transfers between the
+/// tools of a pipeline (the default 64 KiB costs a context switch every 64 KiB). Harmless when
+/// refused or when `fd` is not a pipe.
+public func enlargePipeBuffer(_ fd: Int32) {
+    var st = stat()
+    guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFIFO else { return }
+    let F_SETPIPE_SZ: Int32 = 1031  // Linux
+    _ = fcntl(fd, F_SETPIPE_SZ, Int32(1 << 20))
 }

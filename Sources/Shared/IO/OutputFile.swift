@@ -33,6 +33,7 @@ public final class OutputFile {
             if binary && isatty(1) != 0 {
                 throw ToolError.usage("refusing to write binary frames to a terminal; redirect stdout or use -o FILE")
             }
+            enlargePipeBuffer(1)
             let out = OutputFile(name: "<stdout>", fd: 1, finalPath: nil, tempPath: nil)
             StandardOutput.current = out
             return out
