@@ -61,19 +61,20 @@ public enum Tools {
         p.standardInput = stdin == nil ? FileHandle(forReadingAtPath: "/dev/null") : inPipe
         try p.run()
         // Read both outputs concurrently so a full pipe never blocks the child.
-        var out = Data(), err = Data()
+        final class Box: @unchecked Sendable { var data = Data() }
+        let out = Box(), err = Box()
         let group = DispatchGroup()
         group.enter()
-        DispatchQueue.global().async { out = outPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        DispatchQueue.global().async { out.data = outPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
         group.enter()
-        DispatchQueue.global().async { err = errPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        DispatchQueue.global().async { err.data = errPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
         if let stdin {
             inPipe.fileHandleForWriting.write(stdin)
             try? inPipe.fileHandleForWriting.close()
         }
         group.wait()
         p.waitUntilExit()
-        return ToolRun(status: p.terminationStatus, stdout: out, stderr: String(decoding: err, as: UTF8.self))
+        return ToolRun(status: p.terminationStatus, stdout: out.data, stderr: String(decoding: err.data, as: UTF8.self))
     }
 }
 
