@@ -21,13 +21,6 @@ struct Frames: ToolCommand {
         subcommands: [View.self, Check.self, Cat.self])
 }
 
-/// Prints the usage when a tool that reads stdin is run on a terminal without input.
-func requireInput(_ path: String, _ command: ParsableCommand.Type) throws {
-    if path == "-" && isatty(0) != 0 {
-        throw ToolError.usage("no input: give a STREAM or pipe one in\n" + command.helpMessage())
-    }
-}
-
 struct View: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print a stream's records as TSV.",

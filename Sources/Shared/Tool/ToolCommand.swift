@@ -54,3 +54,14 @@ enum RunSummary {
             Diagnostics.tool, scgrnVersion, cmd, real, cpu, peakMB))
     }
 }
+
+/// Refuses to read standard input from a terminal: a tool run with no input prints its usage
+/// (exit 64) instead of waiting for the user to type binary data, as samtools does.
+/// - Parameters:
+///   - path: the input argument ("-" is standard input).
+///   - command: the command whose help is shown.
+public func requireInput(_ path: String, _ command: ParsableCommand.Type) throws {
+    if path == "-" && isatty(0) != 0 {
+        throw ToolError.usage("no input: give a file or pipe one in\n\n" + command.helpMessage())
+    }
+}
