@@ -29,7 +29,7 @@ build: deps
 
 test: deps
 	$(SWIFT) build -c release -Xswiftc -enable-testing
-	$(SWIFT) test -c release -Xswiftc -enable-testing
+	$(SWIFT) test -c release -Xswiftc -enable-testing --disable-swift-testing
 
 demo: build
 	bash pipelines/demo.sh $(BIN)
