@@ -35,11 +35,15 @@ public final class FrameReader {
 
     deinit { buffer.deallocate() }
 
-    func ensureCapacity(_ n: Int) {
+    /// Grows the frame buffer, keeping its first `keep` bytes (the header already read).
+    func ensureCapacity(_ n: Int, keep: Int) {
         if n <= capacity { return }
+        let newCapacity = max(n, capacity * 2)
+        let grown = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 64)
+        grown.copyMemory(from: buffer, byteCount: keep)
         buffer.deallocate()
-        capacity = max(n, capacity * 2)
-        buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
+        buffer = grown
+        capacity = newCapacity
     }
 
     /// The next frame, or nil at the end of the input (which must fall between frames).
@@ -59,7 +63,7 @@ public final class FrameReader {
         if h[6] != 0 || h[7] != 0 { throw FrameError.malformed("frame \(index) at byte \(offset): reserved header bytes are not zero") }
         let length = Int(h.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian)
         if length > FrameFormat.maxPayload { throw FrameError.tooLarge(frame: index, length: length, offset: offset) }
-        ensureCapacity(hs + length)
+        ensureCapacity(hs + length, keep: hs)
         let body = try input.readFully(into: buffer + hs, count: length)
         if body < length { throw FrameError.truncated(frame: index, offset: offset, got: hs + body, expected: hs + length) }
         let bytes = UnsafeRawBufferPointer(start: buffer, count: hs + length)
