@@ -138,18 +138,25 @@ struct PairModel {
     private func dotLogits(_ pairs: [(regulator: Int32, target: Int32)]) -> [Float] {
         let g = geneCount, d = width
         var out = [Float](repeating: 0, count: pairs.count)
-        // Pairs grouped by regulator, regulators in blocks of up to `block` rows.
-        var byRegulator = [Int: [Int]]()
-        for (p, pair) in pairs.enumerated() { byRegulator[Int(pair.regulator), default: []].append(p) }
-        let regs = byRegulator.keys.sorted()
+        // Pairs grouped by regulator (a counting sort), regulators in blocks of up to `block` rows.
+        var start = [Int](repeating: 0, count: g + 1)
+        for pair in pairs { start[Int(pair.regulator) + 1] += 1 }
+        for i in 0..<g { start[i + 1] += start[i] }
+        var grouped = [Int](repeating: 0, count: pairs.count)
+        var fill = start
+        for (p, pair) in pairs.enumerated() {
+            grouped[fill[Int(pair.regulator)]] = p
+            fill[Int(pair.regulator)] += 1
+        }
+        let regs = (0..<g).filter { start[$0 + 1] > start[$0] }
         let block = max(1, min(regs.count, (1 << 22) / max(g, 1)))
         var rows = [Float](repeating: 0, count: block * d)
         var c = [Float](repeating: 0, count: block * g)
-        var start = 0
-        while start < regs.count {
-            let r = min(block, regs.count - start)
+        var first = 0
+        while first < regs.count {
+            let r = min(block, regs.count - first)
             for k in 0..<r {
-                let i = regs[start + k]
+                let i = regs[first + k]
                 for x in 0..<d { rows[k * d + x] = regulator[i * d + x] }
             }
             rows.withUnsafeBufferPointer { a in
@@ -161,9 +168,10 @@ struct PairModel {
                 }
             }
             for k in 0..<r {
-                for p in byRegulator[regs[start + k]]! { out[p] = c[k * g + Int(pairs[p].target)] }
+                let i = regs[first + k]
+                for p in grouped[start[i]..<start[i + 1]] { out[p] = c[k * g + Int(pairs[p].target)] }
             }
-            start += r
+            first += r
         }
         return out
     }

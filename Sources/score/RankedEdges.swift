@@ -48,25 +48,33 @@ enum RankedEdges {
     }
 
     /// The pairs' indices in rank order (best first).
+    ///
+    /// One integer sort on (score key, pair index) packed in 64 bits, then each run of equal scores
+    /// (rare) re-sorted by (regulator symbol, target symbol).
     /// - Parameters:
-    ///   - pairs: distinct gene pairs.
+    ///   - pairs: distinct gene pairs (fewer than 2³²).
     ///   - logits: one finite or infinite logit per pair (no NaN).
     static func order(_ pairs: [GenePair], logits: [Float], genes: [GeneName]) -> [Int] {
-        struct Key { var score: UInt32; var regulator: UInt32; var target: UInt32; var index: UInt32 }
+        precondition(pairs.count < 1 << 32)
+        var keys = [UInt64](repeating: 0, count: pairs.count)
+        for i in 0..<pairs.count { keys[i] = UInt64(descendingKey(logits[i])) << 32 | UInt64(i) }
+        keys.sort()
+        var order = keys.map { Int($0 & 0xFFFF_FFFF) }
         let rank = symbolRanks(genes)
-        var keys = [Key]()
-        keys.reserveCapacity(pairs.count)
-        for (i, p) in pairs.enumerated() {
-            keys.append(Key(score: descendingKey(logits[i]), regulator: rank[Int(p.regulator)],
-                            target: rank[Int(p.target)], index: UInt32(i)))
+        var start = 0
+        while start < keys.count {
+            var end = start + 1
+            while end < keys.count && keys[end] >> 32 == keys[start] >> 32 { end += 1 }
+            if end - start > 1 {
+                order[start..<end].sort { a, b in
+                    let ra = rank[Int(pairs[a].regulator)], rb = rank[Int(pairs[b].regulator)]
+                    if ra != rb { return ra < rb }
+                    return rank[Int(pairs[a].target)] < rank[Int(pairs[b].target)]
+                }
+            }
+            start = end
         }
-        keys.sort { a, b in
-            if a.score != b.score { return a.score < b.score }
-            if a.regulator != b.regulator { return a.regulator < b.regulator }
-            if a.target != b.target { return a.target < b.target }
-            return a.index < b.index
-        }
-        return keys.map { Int($0.index) }
+        return order
     }
 
     /// sigmoid(logit) in double precision.
@@ -76,26 +84,48 @@ enum RankedEdges {
     }
 
     /// Writes the header and the first `top` ranked pairs (all when nil).
+    ///
+    /// Lines are formatted in chunks on `threads` threads and written in rank order, so the bytes
+    /// do not depend on the thread count.
     static func write(_ out: OutputFile, format: EdgeFormat, pairs: [GenePair], logits: [Float],
-                      order: [Int], genes: [GeneName], top: Int?) throws {
+                      order: [Int], genes: [GeneName], top: Int?, threads: Int = 1) throws {
         try out.write(format.header)
-        let symbols = genes.map { Array($0.symbol.utf8) }
-        var buffer = [UInt8]()
-        buffer.reserveCapacity(1 << 16)
+        // All symbols in one byte array: gene g is bytes[offsets[g]..<offsets[g + 1]].
+        var bytes = [UInt8](), offsets = [0]
+        for g in genes { bytes.append(contentsOf: g.symbol.utf8); offsets.append(bytes.count) }
         let n = min(order.count, top ?? order.count)
-        for r in 0..<n {
-            let p = order[r]
-            buffer.append(contentsOf: symbols[Int(pairs[p].regulator)])
-            buffer.append(0x09)
-            buffer.append(contentsOf: symbols[Int(pairs[p].target)])
-            buffer.append(0x09)
-            buffer.append(contentsOf: probability(logits[p]).description.utf8)
-            buffer.append(0x0A)
-            if buffer.count >= 1 << 16 {
-                try out.write(buffer)
-                buffer.removeAll(keepingCapacity: true)
+        let chunk = 8192
+        let chunks = (n + chunk - 1) / chunk
+        let wave = max(1, threads) * 4
+        var first = 0
+        while first < chunks {
+            let count = min(wave, chunks - first)
+            var texts = [[UInt8]](repeating: [], count: count)
+            texts.withUnsafeMutableBufferPointer { slots in
+                DispatchQueue.concurrentPerform(iterations: count) { c in
+                    let lo = (first + c) * chunk, hi = min(n, lo + chunk)
+                    var buffer = [UInt8]()
+                    buffer.reserveCapacity((hi - lo) * 40)
+                    bytes.withUnsafeBufferPointer { sym in
+                        offsets.withUnsafeBufferPointer { off in
+                            for r in lo..<hi {
+                                let p = order[r]
+                                let i = Int(pairs[p].regulator), j = Int(pairs[p].target)
+                                buffer.append(contentsOf: UnsafeBufferPointer(rebasing: sym[off[i]..<off[i + 1]]))
+                                buffer.append(0x09)
+                                buffer.append(contentsOf: UnsafeBufferPointer(rebasing: sym[off[j]..<off[j + 1]]))
+                                buffer.append(0x09)
+                                var text = probability(logits[p]).description
+                                text.withUTF8 { buffer.append(contentsOf: $0) }
+                                buffer.append(0x0A)
+                            }
+                        }
+                    }
+                    slots[c] = buffer
+                }
             }
+            for t in texts { try out.write(t) }
+            first += count
         }
-        try out.write(buffer)
     }
 }

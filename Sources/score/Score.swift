@@ -101,7 +101,7 @@ struct Score: ToolCommand {
         let inputs = [input] + [pairs, tfs, truth].compactMap { $0 }
         let out = try OutputFile.open(common.output, binary: false, inputs: inputs)
         try RankedEdges.write(out, format: EdgeFormat(rawValue: format)!, pairs: candidates, logits: logits,
-                              order: order, genes: model.genes, top: top)
+                              order: order, genes: model.genes, top: top, threads: common.threadCount)
         var extra = [OutputFile]()
         if let evaluation, let truthSet {
             let summary = evaluation.ranking.summary
