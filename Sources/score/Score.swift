@@ -113,7 +113,7 @@ struct Score: ToolCommand {
             }
             if let plot {
                 let p = try OutputFile.open(plot, binary: false, inputs: inputs)
-                try p.write(CurvePlot.svg(evaluation.ranking, title: "score: \(truthSet.name)"))
+                try p.write(CurvePlot.svg(evaluation.ranking, title: "score: " + URL(fileURLWithPath: truthSet.name).lastPathComponent))
                 extra.append(p)
             }
             if evaluation.notCandidates > 0 {
