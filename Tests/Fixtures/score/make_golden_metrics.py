@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Prints the scikit-learn values that Tests/SharedTests/BinaryRankingTests.swift holds as goldens.
+
+Run: python3 make_golden_metrics.py   (needs numpy and scikit-learn; printed with repr, 17 digits)
+"""
+import numpy as np
+import sklearn
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+CASES = {
+    # name: (labels, scores)
+    "distinct": ([1, 0, 1, 1, 0, 0, 1, 0], [0.9, 0.8, 0.7, 0.6, 0.55, 0.4, 0.3, 0.1]),
+    "ties": ([1, 0, 1, 0, 1, 0, 0, 1, 0, 0], [0.9, 0.9, 0.7, 0.7, 0.7, 0.5, 0.5, 0.2, 0.2, 0.1]),
+    "all_tied": ([1, 0, 0, 1, 0], [0.5, 0.5, 0.5, 0.5, 0.5]),
+    "perfect": ([0, 0, 1, 1], [-3.0, -1.0, 2.0, 2.5]),
+    "inverted": ([1, 1, 0, 0, 0], [0.1, 0.2, 0.3, 0.4, 0.5]),
+    "negative_scores_ties": ([0, 1, 1, 0, 1, 0, 0, 0, 1, 0, 0, 1],
+                             [-2.5, 4.0, -0.5, -0.5, 1.25, 1.25, 1.25, -7.0, 0.0, 0.0, 3.0, -0.5]),
+}
+
+# A larger seeded case with many ties (scores rounded to one decimal).
+rng = np.random.default_rng(7)
+lab = (rng.random(200) < 0.2).astype(int)
+sc = np.round(rng.normal(size=200) + lab * 0.8, 1)
+CASES["seeded200"] = (lab.tolist(), sc.tolist())
+
+def early_precision(y, s):
+    """BEELINE's rule (BLEval/computeEarlyPrec.py, without its 6-decimal rounding): k = number of
+    positives; take every item scored at least as high as the k-th ranked one."""
+    y, s = np.asarray(y), np.asarray(s, dtype=float)
+    k = int(y.sum())
+    cut = np.sort(s)[::-1][k - 1]
+    sel = s >= cut
+    return int(sel.sum()), int(y[sel].sum())
+
+
+print("# scikit-learn", sklearn.__version__)
+for name, (y, s) in CASES.items():
+    print(name, "auroc", repr(float(roc_auc_score(y, s))), "ap", repr(float(average_precision_score(y, s))),
+          "early (selected, tp)", early_precision(y, s))
+    if name == "seeded200":
+        print("  labels", "".join(str(v) for v in y))
+        print("  scores", ", ".join(repr(v) for v in s))
