@@ -89,7 +89,7 @@ enum MetricsReport {
     /// The metrics as a JSON object (keys in a fixed order, numbers in shortest round-trip form).
     static func json(_ s: RankingSummary, truth: Truth, candidates: Int, notCandidates: Int) -> String {
         var f = [(String, String)]()
-        f.append(("truth", "\"" + escape(truth.name) + "\""))
+        f.append(("truth", JSONText.quoted(truth.name)))
         f.append(("truth_kind", truth.labelled ? "\"labelled\"" : "\"positive_edges\""))
         f.append(("candidates", String(candidates)))
         f.append(("evaluated", String(s.count)))
@@ -106,20 +106,5 @@ enum MetricsReport {
         f.append(("early_precision", json(s.earlyPrecision?.precision)))
         f.append(("early_precision_ratio", json(s.earlyPrecisionRatio)))
         return "{\n" + f.map { "  \"\($0.0)\": \($0.1)" }.joined(separator: ",\n") + "\n}\n"
-    }
-
-    static func escape(_ s: String) -> String {
-        var out = ""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out
     }
 }

@@ -90,13 +90,13 @@ public enum Safetensors {
         var offset = 0
         var parts = [String]()
         if !file.metadata.isEmpty {
-            let meta = file.metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(file.metadata[$0]!))" }
+            let meta = file.metadata.keys.sorted().map { "\(JSONText.quoted($0)):\(JSONText.quoted(file.metadata[$0]!))" }
             parts.append("\"__metadata__\":{\(meta.joined(separator: ","))}")
         }
         for name in file.names {
             let t = file.tensors[name]!
             let shape = t.shape.map(String.init).joined(separator: ",")
-            parts.append("\(jsonString(name)):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + t.bytes.count)]}")
+            parts.append("\(JSONText.quoted(name)):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + t.bytes.count)]}")
             offset += t.bytes.count
         }
         header += parts.joined(separator: ",") + "}"
@@ -115,21 +115,5 @@ public enum Safetensors {
         let out = try OutputFile.open(path, binary: false)
         try out.write(encode(file))
         try out.commit()
-    }
-
-    static func jsonString(_ s: String) -> String {
-        var r = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": r += "\\\""
-            case "\\": r += "\\\\"
-            case "\n": r += "\\n"
-            case "\r": r += "\\r"
-            case "\t": r += "\\t"
-            default:
-                if u.value < 0x20 { r += String(format: "\\u%04x", u.value) } else { r.unicodeScalars.append(u) }
-            }
-        }
-        return r + "\""
     }
 }
