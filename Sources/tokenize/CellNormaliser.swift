@@ -29,10 +29,6 @@ struct CellNormaliser {
     /// - Returns: the cell's nonzero genes that enter the total (for --min-genes).
     func fill(_ record: inout CellRecord, genes: UnsafeBufferPointer<UInt32>, values: UnsafeBufferPointer<Double>,
               memo: UnsafeMutablePointer<Double>) -> Int {
-        record.genes.removeAll(keepingCapacity: true)
-        record.values.removeAll(keepingCapacity: true)
-        record.tokens.removeAll(keepingCapacity: true)
-        record.counts.removeAll(keepingCapacity: true)
         let n = genes.count
         var total = 0.0
         var inVocab = 0
@@ -42,44 +38,58 @@ struct CellNormaliser {
                 inVocab += 1
             }
         }
+        // A cell without counts over the total's genes cannot be normalised: it keeps no
+        // entries (scanpy keeps such a cell with every vocabulary token 0).
+        let kept = scale == .counts && !(total > 0) ? 0 : n
+        CellNormaliser.resize(&record.genes, kept)
+        CellNormaliser.resize(&record.values, kept)
+        CellNormaliser.resize(&record.tokens, kept)
+        CellNormaliser.resize(&record.counts, keepCounts ? kept : 0)
+        record.total = scale == .counts ? total : 0
+        if kept == 0 { return inVocab }
         let maxToken = Double(bins)
-        switch scale {
-        case .log2:
-            record.total = 0
-            for i in 0..<n {
-                let v = values[i]
-                record.genes.append(genes[i])
-                record.values.append(Float(v))
-                record.tokens.append(UInt8(min(v, maxToken)))
-            }
-        case .counts:
-            record.total = total
-            // A cell without counts over the total's genes cannot be normalised: it keeps no
-            // entries (scanpy keeps such a cell with every vocabulary token 0).
-            if !(total > 0) { return inVocab }
-            let factor = targetSum
-            for k in 0..<CellNormaliser.memoSize { memo[k] = -1 }
-            for i in 0..<n {
-                let c = values[i]
-                var v: Double
-                let small = Int(exactly: c) ?? CellNormaliser.memoSize
-                if small < CellNormaliser.memoSize {
-                    v = memo[small]
-                    if v < 0 {
-                        v = log2(1 + c * factor / total)
-                        memo[small] = v
-                    }
-                } else {
-                    v = log2(1 + c * factor / total)
-                }
-                record.genes.append(genes[i])
-                record.values.append(Float(v))
-                record.tokens.append(UInt8(min(v, maxToken)))
-            }
-        }
+        let memoSize = CellNormaliser.memoSize
+        record.genes.withUnsafeMutableBufferPointer { g in _ = g.initialize(from: genes) }
         if keepCounts {
-            for i in 0..<n { record.counts.append(Float(values[i])) }
+            record.counts.withUnsafeMutableBufferPointer { c in for i in 0..<n { c[i] = Float(values[i]) } }
+        }
+        let factor = targetSum
+        let isCounts = scale == .counts
+        for k in 0..<memoSize { memo[k] = -1 }
+        record.values.withUnsafeMutableBufferPointer { out in
+            record.tokens.withUnsafeMutableBufferPointer { tok in
+                for i in 0..<n {
+                    let c = values[i]
+                    var v: Double
+                    if !isCounts {
+                        v = c
+                    } else if c < Double(memoSize) && c == c.rounded(.down) {
+                        // Small integer counts repeat within a cell: compute each v once.
+                        let k = Int(c)
+                        v = memo[k]
+                        if v < 0 {
+                            v = log2(1 + c * factor / total)
+                            memo[k] = v
+                        }
+                    } else {
+                        v = log2(1 + c * factor / total)
+                    }
+                    out[i] = Float(v)
+                    tok[i] = UInt8(min(v, maxToken))
+                }
+            }
         }
         return inVocab
+    }
+
+    /// Sets an array's length to `n` (contents to be overwritten), keeping its storage.
+    @inline(__always)
+    static func resize<T: FixedWidthInteger>(_ a: inout [T], _ n: Int) {
+        if a.count > n { a.removeLast(a.count - n) } else if a.count < n { a.append(contentsOf: repeatElement(0, count: n - a.count)) }
+    }
+
+    @inline(__always)
+    static func resize(_ a: inout [Float], _ n: Int) {
+        if a.count > n { a.removeLast(a.count - n) } else if a.count < n { a.append(contentsOf: repeatElement(0, count: n - a.count)) }
     }
 }

@@ -78,21 +78,9 @@ final class MatrixMarketReader {
     let cellCount: Int
     let writer: CellWriter
 
-    /// Entries held back to decide the order, or all entries when buffering.
-    static let windowSize = 1 << 16
-
-    enum Mode { case window, streaming, buffered }
-    var mode: Mode
-    var held = EntryBuffer()
-    var lastHeldCell = -1
-    var heldOrdered = true
-    var heldCellRepeats = false
-
-    // The cell being streamed.
-    var currentCell = -1
-    var currentGenes: [UInt32] = []
-    var currentValues: [Double] = []
-    var currentAscending = true
+    /// Where the entries go: held back, streamed or buffered (a value type, so that the hot
+    /// loop works on a local copy without dynamic exclusivity checks).
+    var router: EntryRouter
 
     init(reader: ByteReader, header: MatrixMarketHeader, transposed: Bool, axisToGene: [Int32], writer: CellWriter,
          forceBuffer: Bool) {
@@ -102,10 +90,8 @@ final class MatrixMarketReader {
         self.axisToGene = axisToGene
         self.cellCount = transposed ? header.rows : header.columns
         self.writer = writer
-        mode = forceBuffer ? .buffered : .window
+        router = EntryRouter(mode: forceBuffer ? .buffered : .window, file: reader.name)
     }
-
-    var isStreaming: Bool { mode == .streaming }
 
     // MARK: - Body
 
@@ -119,6 +105,8 @@ final class MatrixMarketReader {
         let pattern = header.field == .pattern
         let transposed = self.transposed
         let geneLimit = axisToGene.count
+        var router = self.router
+        let writer = self.writer
 
         func fail(_ message: String) -> ToolError { .badInput(file: file, line: line, message: message) }
 
@@ -207,14 +195,14 @@ final class MatrixMarketReader {
                     precondition(axisGene < geneLimit)
                     let gene = geneOf[axisGene]
                     if gene < 0 { continue }
-                    try entry(gene: UInt32(gene), cell: cell, value: value, line: line)
+                    try router.entry(gene: UInt32(gene), cell: cell, value: value, line: line, writer: writer)
                 }
             }
         }
         if count < expected {
             throw ToolError.badInput(file: file, line: line, message: "the file ends after \(count) of the \(expected) entries the header declares (truncated?)")
         }
-        try finish()
+        try router.finish(cellCount: cellCount, writer: writer)
     }
 
     /// The text at `p` for an error message (up to the next blank, at most 20 characters).
@@ -246,82 +234,99 @@ final class MatrixMarketReader {
         if v < 0 { throw fail("negative value \(shown)") }
         return v == 0 ? 0 : v
     }
+}
 
-    // MARK: - Routing entries
+/// Routes entries: the first `windowSize` are held back to see their order; then they are
+/// streamed cell by cell (a matrix grouped by cell) or all held (any other order).
+struct EntryRouter {
+    /// Entries held back to decide the order.
+    static let windowSize = 1 << 16
+
+    enum Mode { case window, streaming, buffered }
+    var mode: Mode
+    let file: String
+    var held = EntryBuffer()
+    var lastHeldCell = -1
+    var heldOrdered = true
+    var heldCellRepeats = false
+
+    // The cell being streamed.
+    var currentCell = -1
+    var genes: [UInt32] = []
+    var values: [Double] = []
+    var ascending = true
+
+    init(mode: Mode, file: String) {
+        self.mode = mode
+        self.file = file
+    }
 
     @inline(__always)
-    func entry(gene: UInt32, cell: Int, value: Double, line: Int) throws {
-        switch mode {
-        case .streaming:
-            try stream(gene: gene, cell: cell, value: value, line: line)
-        case .buffered:
-            held.append(gene: gene, cell: UInt32(cell), value: value)
-        case .window:
-            held.append(gene: gene, cell: UInt32(cell), value: value)
+    mutating func entry(gene: UInt32, cell: Int, value: Double, line: Int, writer: CellWriter) throws {
+        if mode == .streaming {
+            try stream(gene: gene, cell: cell, value: value, line: line, writer: writer)
+            return
+        }
+        held.append(gene: gene, cell: UInt32(cell), value: value)
+        if mode == .window {
             if cell < lastHeldCell { heldOrdered = false }
             if cell == lastHeldCell { heldCellRepeats = true }
             lastHeldCell = cell
-            if held.count >= MatrixMarketReader.windowSize { try decide(atEnd: false) }
+            if held.count >= EntryRouter.windowSize { try decide(atEnd: false, writer: writer) }
         }
     }
 
     /// Chooses streaming or buffering from the held entries.
-    func decide(atEnd: Bool) throws {
+    mutating func decide(atEnd: Bool, writer: CellWriter) throws {
         if heldOrdered && (heldCellRepeats || atEnd) {
             mode = .streaming
             let window = held
             held = EntryBuffer()
             for i in 0..<window.count {
-                try stream(gene: window.genes[i], cell: Int(window.cells[i]), value: window.values[i], line: 0)
+                try stream(gene: window.genes[i], cell: Int(window.cells[i]), value: window.values[i], line: 0, writer: writer)
             }
         } else {
             mode = .buffered
-            Diagnostics.verbose("\(reader.name): entries are not grouped by cell: holding the matrix in memory")
+            Diagnostics.verbose("\(file): entries are not grouped by cell: holding the matrix in memory")
         }
     }
 
     @inline(__always)
-    func stream(gene: UInt32, cell: Int, value: Double, line: Int) throws {
-        if cell != currentCell {
+    mutating func stream(gene: UInt32, cell: Int, value: Double, line: Int, writer: CellWriter) throws {
+        if cell == currentCell {
+            if gene <= genes[genes.count - 1] { ascending = false }
+        } else {
             if cell < currentCell {
-                throw ToolError.badInput(file: reader.name, line: line,
+                throw ToolError.badInput(file: file, line: line,
                     message: "entries are not grouped by cell (cell \(cell + 1) after cell \(currentCell + 1)); run with --buffer to hold the matrix in memory")
             }
-            try flushCurrent()
+            try flush(writer: writer)
             currentCell = cell
-        } else if let last = currentGenes.last, gene <= last {
-            currentAscending = false
         }
-        currentGenes.append(gene)
-        currentValues.append(value)
+        genes.append(gene)
+        values.append(value)
     }
 
-    func flushCurrent() throws {
+    mutating func flush(writer: CellWriter) throws {
         if currentCell >= 0 {
-            try writer.write(cell: currentCell, genes: currentGenes, values: currentValues, ascending: currentAscending)
+            try writer.write(cell: currentCell, genes: genes, values: values, ascending: ascending)
         }
-        currentGenes.removeAll(keepingCapacity: true)
-        currentValues.removeAll(keepingCapacity: true)
-        currentAscending = true
+        genes.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
+        ascending = true
     }
 
     /// After the last entry: writes what is pending and ends the stream.
-    func finish() throws {
-        if mode == .window { try decide(atEnd: true) }
-        switch mode {
-        case .streaming, .window:
-            try flushCurrent()
-        case .buffered:
-            try writeHeld()
+    mutating func finish(cellCount: Int, writer: CellWriter) throws {
+        if mode == .window { try decide(atEnd: true, writer: writer) }
+        if mode == .buffered {
+            let all = held
+            held = EntryBuffer()
+            try all.writeByCell(cellCount: cellCount, to: writer)
+        } else {
+            try flush(writer: writer)
         }
         try writer.finish(cells: cellCount)
-    }
-
-    /// Writes the held entries cell by cell.
-    func writeHeld() throws {
-        let all = held
-        held = EntryBuffer()
-        try all.writeByCell(cellCount: cellCount, to: writer)
     }
 }
 
