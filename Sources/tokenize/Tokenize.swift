@@ -45,7 +45,7 @@ struct Tokenize: ToolCommand {
         Memory: a MatrixMarket matrix whose entries are grouped by cell (as Cell Ranger writes \
         them) is streamed: memory does not grow with the number of cells. Any other order \
         (e.g. sorted by gene) is held in memory, about 28 bytes per nonzero entry, as is a dense \
-        genes-by-cells table (about 24 bytes per nonzero value). A cells-by-genes table streams.
+        genes-by-cells table (about 28 bytes per nonzero value). A cells-by-genes table streams.
 
         Exit status: 0 success, 64 usage error, 65 malformed or inconsistent input (one line on \
         stderr naming the file, line and problem; the stream then has no END frame), 1 I/O failure.
