@@ -1,12 +1,156 @@
+// tokenize: a count matrix in, CELL frames out (scBERT's normalisation and binning).
+//
+// This file holds the command line and the order of work: find the input's files, read the
+// genes, map them onto the vocabulary, write the HEAD, then stream the cells through the
+// normaliser into CELL frames. The readers (MatrixMarketReader, DenseTableReader), the gene and
+// vocabulary handling (GeneTable, VocabularyMap) and the arithmetic (CellNormaliser) live in
+// their own files. docs/TOKENIZE.md is the user's reference.
+
 import ArgumentParser
+import Foundation
 import Shared
 
 @main
 struct Tokenize: ToolCommand {
-    static let configuration = CommandConfiguration(commandName: "tokenize", abstract: "(in progress)", version: scgrnVersion)
+    static let configuration = CommandConfiguration(
+        commandName: "tokenize",
+        abstract: "Turn a count matrix into CELL frames: normalised values and scBERT tokens per cell.",
+        discussion: """
+        INPUT is a 10x directory (v2: matrix.mtx, genes.tsv, barcodes.tsv; v3: the same names \
+        gzipped, with features.tsv.gz), a MatrixMarket file (.mtx or .mtx.gz, with --genes and \
+        --barcodes), a dense CSV or TSV table (gzipped or not), or - for standard input. Gzip is \
+        detected by its magic bytes.
+
+        Normalisation (scBERT, as scanpy's normalize_total + log1p(base=2)): a cell's total T is \
+        the sum of its raw counts over the vocabulary genes (over all genes without --vocab); \
+        every entry becomes v = log2(1 + c * TARGET / T) and token = min(floor(v), BINS), v in \
+        float64. Genes outside the vocabulary keep their entries, normalised with the same T. \
+        --input-scale log2 takes already log-normalised values as they are (BEELINE): \
+        token = min(floor(v), BINS) and T = 0.
+
+        Policies:
+          genes     every input gene is a dataset gene (a node of the network), in input order; \
+        10x v3 features of another type than "Gene Expression" are dropped (--feature-type).
+          duplicates  a symbol seen before is renamed SYMBOL-1, SYMBOL-2, ... (scanpy's \
+        make_unique); only its first occurrence maps to the vocabulary.
+          vocabulary  a gene maps to the vocabulary entry with its exact name (--match-case \
+        exact, the default, as scanpy); --match-case insensitive also matches ignoring ASCII case \
+        (mouse symbols against a human vocabulary). A vocabulary entry takes at most one gene: \
+        the exact match, else the first case-insensitive one. Coverage is reported on stderr.
+          empty cells  a cell with no counts over the vocabulary genes is written with T = 0 and \
+        no entries (scanpy keeps such a cell with all tokens 0); --min-genes 1 drops it.
+          values    counts must be finite and not negative; a zero entry is no entry; entries \
+        given twice for one gene and cell are summed (as scipy does).
+
+        Memory: a MatrixMarket matrix whose entries are grouped by cell (as Cell Ranger writes \
+        them) is streamed: memory does not grow with the number of cells. Any other order \
+        (e.g. sorted by gene) is held in memory, about 28 bytes per nonzero entry, as is a dense \
+        genes-by-cells table (about 28 bytes per nonzero value). A cells-by-genes table streams.
+
+        Exit status: 0 success, 64 usage error, 65 malformed or inconsistent input (one line on \
+        stderr naming the file, line and problem; the stream then has no END frame), 1 I/O failure.
+        """,
+        version: scgrnVersion)
+
+    @Argument(help: ArgumentHelp("10x directory, .mtx[.gz], CSV/TSV[.gz], or - for standard input.", valueName: "INPUT"))
+    var input: String = "-"
+
+    @Option(help: ArgumentHelp("Model vocabulary: one gene symbol per line (scBERT's 16,906 genes).", valueName: "FILE"))
+    var vocab: String?
+
+    @Option(help: ArgumentHelp("Gene list for a lone .mtx: 10x genes.tsv/features.tsv layout or one name per line.", valueName: "FILE"))
+    var genes: String?
+
+    @Option(help: ArgumentHelp("Cell barcodes for a lone .mtx, one per line.", valueName: "FILE"))
+    var barcodes: String?
+
+    @Option(help: ArgumentHelp("Orientation of a dense table or lone .mtx: genes-by-cells or cells-by-genes (default: detected).", valueName: "LAYOUT"))
+    var layout: Layout?
+
+    @Option(help: ArgumentHelp("Which name of a gene to match against the vocabulary: symbol or id (Ensembl).", valueName: "KEY"))
+    var geneKey: GeneKey = .symbol
+
+    @Option(help: ArgumentHelp("Vocabulary matching: exact, or insensitive to ASCII case.", valueName: "MODE"))
+    var matchCase: MatchCase = .exact
+
+    @Option(help: ArgumentHelp("Keep 10x v3 features of this type; 'all' keeps every feature.", valueName: "TYPE"))
+    var featureType: String = "Gene Expression"
+
+    @Option(help: ArgumentHelp("Scale of the input values: counts (normalise) or log2 (take as they are).", valueName: "SCALE"))
+    var inputScale: InputScale = .counts
+
+    @Option(help: ArgumentHelp("Highest token: token = min(floor(v), BINS).", valueName: "BINS"))
+    var bins: Int = 5
+
+    @Option(help: ArgumentHelp("Each cell's counts over the vocabulary genes are scaled to sum to this.", valueName: "SUM"))
+    var targetSum: Double = 1e4
+
+    @Option(help: ArgumentHelp("Drop cells with fewer than N nonzero vocabulary genes (scanpy's filter_cells).", valueName: "N"))
+    var minGenes: Int = 0
+
+    @Flag(help: "Carry each entry's raw value in the CELL frames (the counts field).")
+    var keepCounts = false
+
+    @Flag(help: "Hold a MatrixMarket matrix in memory instead of streaming it (for entries not grouped by cell).")
+    var buffer = false
+
     @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        if bins < 1 || bins > 255 { throw ValidationError("--bins must be between 1 and 255") }
+        if !(targetSum > 0) || !targetSum.isFinite { throw ValidationError("--target-sum must be a positive number") }
+        if minGenes < 0 { throw ValidationError("--min-genes must not be negative") }
+    }
+
     func run() throws {
         common.apply()
-        throw ToolError.runtime("tokenize is not built yet")
+        if input == "-" && isatty(0) != 0 && genes == nil {
+            throw ToolError.usage("no input: give a 10x directory, an .mtx or a table (or pipe one in); see --help")
+        }
+        let settings = TokenizeSettings(
+            vocabPath: vocab, genesPath: genes, barcodesPath: barcodes, layout: layout, geneKey: geneKey,
+            matchCase: matchCase, featureType: featureType, inputScale: inputScale, bins: bins,
+            targetSum: targetSum, minGenes: minGenes, keepCounts: keepCounts, forceBuffer: buffer,
+            prefetch: common.threadCount > 1)
+        let inputs = [input, vocab, genes, barcodes].compactMap { $0 }
+        let output = try OutputFile.open(common.output, binary: true, inputs: inputs)
+        try TokenizeRun(input: input, settings: settings, output: output).run()
     }
+}
+
+// MARK: - Option values
+
+enum Layout: String, ExpressibleByArgument, CaseIterable {
+    case genesByCells = "genes-by-cells"
+    case cellsByGenes = "cells-by-genes"
+}
+
+enum GeneKey: String, ExpressibleByArgument, CaseIterable {
+    case symbol, id
+}
+
+enum MatchCase: String, ExpressibleByArgument, CaseIterable {
+    case exact, insensitive
+}
+
+enum InputScale: String, ExpressibleByArgument, CaseIterable {
+    case counts, log2
+}
+
+/// Every choice the command line makes, in one value for the readers.
+struct TokenizeSettings {
+    var vocabPath: String?
+    var genesPath: String?
+    var barcodesPath: String?
+    var layout: Layout?
+    var geneKey: GeneKey
+    var matchCase: MatchCase
+    var featureType: String
+    var inputScale: InputScale
+    var bins: Int
+    var targetSum: Double
+    var minGenes: Int
+    var keepCounts: Bool
+    var forceBuffer: Bool
+    var prefetch: Bool
 }

@@ -1,0 +1,95 @@
+// CellNormaliser: one cell's raw entries → its CellRecord (scBERT's normalisation and binning).
+//
+// For counts: T = Σ c over the genes in the total (the vocabulary genes, or all genes without a
+// vocabulary); every entry, in the vocabulary or not, becomes x = c · target / T,
+// v = log2(1 + x) and token = min(floor(v), bins), all in float64, so that tokens equal
+// scanpy's normalize_total + log1p(base=2) + binning (for integer counts, exactly the integer
+// rule token ≥ k ⇔ c · target ≥ (2^k − 1) · T). The value is stored as float32.
+// For log2 input: v is the given value, token = min(floor(v), bins), T = 0.
+
+import Foundation
+import Shared
+
+struct CellNormaliser {
+    /// Per dataset gene (G), whether its counts enter the total.
+    let inTotal: [Bool]
+    let targetSum: Double
+    let bins: Int
+    let scale: InputScale
+    let keepCounts: Bool
+
+    /// Small integer counts whose v is cached per cell (most counts are small).
+    static let memoSize = 64
+
+    /// Fills `record` (barcode aside) from a cell's entries.
+    /// - Parameters:
+    ///   - genes: N dataset gene indices, strictly ascending.
+    ///   - values: N raw values (counts, or log2 values), all > 0.
+    ///   - memo: scratch of `memoSize` doubles reused across cells.
+    /// - Returns: the cell's nonzero genes that enter the total (for --min-genes).
+    func fill(_ record: inout CellRecord, genes: UnsafeBufferPointer<UInt32>, values: UnsafeBufferPointer<Double>,
+              memo: UnsafeMutablePointer<Double>) -> Int {
+        let n = genes.count
+        var total = 0.0
+        var inVocab = 0
+        inTotal.withUnsafeBufferPointer { mask in
+            for i in 0..<n where mask[Int(genes[i])] {
+                total += values[i]
+                inVocab += 1
+            }
+        }
+        // A cell without counts over the total's genes cannot be normalised: it keeps no
+        // entries (scanpy keeps such a cell with every vocabulary token 0).
+        let kept = scale == .counts && !(total > 0) ? 0 : n
+        CellNormaliser.resize(&record.genes, kept)
+        CellNormaliser.resize(&record.values, kept)
+        CellNormaliser.resize(&record.tokens, kept)
+        CellNormaliser.resize(&record.counts, keepCounts ? kept : 0)
+        record.total = scale == .counts ? total : 0
+        if kept == 0 { return inVocab }
+        let maxToken = Double(bins)
+        let memoSize = CellNormaliser.memoSize
+        record.genes.withUnsafeMutableBufferPointer { g in _ = g.initialize(from: genes) }
+        if keepCounts {
+            record.counts.withUnsafeMutableBufferPointer { c in for i in 0..<n { c[i] = Float(values[i]) } }
+        }
+        let factor = targetSum
+        let isCounts = scale == .counts
+        for k in 0..<memoSize { memo[k] = -1 }
+        record.values.withUnsafeMutableBufferPointer { out in
+            record.tokens.withUnsafeMutableBufferPointer { tok in
+                for i in 0..<n {
+                    let c = values[i]
+                    var v: Double
+                    if !isCounts {
+                        v = c
+                    } else if c < Double(memoSize) && c == c.rounded(.down) {
+                        // Small integer counts repeat within a cell: compute each v once.
+                        let k = Int(c)
+                        v = memo[k]
+                        if v < 0 {
+                            v = log2(1 + c * factor / total)
+                            memo[k] = v
+                        }
+                    } else {
+                        v = log2(1 + c * factor / total)
+                    }
+                    out[i] = Float(v)
+                    tok[i] = UInt8(min(v, maxToken))
+                }
+            }
+        }
+        return inVocab
+    }
+
+    /// Sets an array's length to `n` (contents to be overwritten), keeping its storage.
+    @inline(__always)
+    static func resize<T: FixedWidthInteger>(_ a: inout [T], _ n: Int) {
+        if a.count > n { a.removeLast(a.count - n) } else if a.count < n { a.append(contentsOf: repeatElement(0, count: n - a.count)) }
+    }
+
+    @inline(__always)
+    static func resize(_ a: inout [Float], _ n: Int) {
+        if a.count > n { a.removeLast(a.count - n) } else if a.count < n { a.append(contentsOf: repeatElement(0, count: n - a.count)) }
+    }
+}

@@ -1,0 +1,179 @@
+// CellWriter: takes the input's cells in order, applies the cell policies, and writes CELL
+// frames; pairs each cell with its barcode.
+//
+// Cells arrive by index (0-based, ascending, possibly with gaps for cells that have no entry
+// at all); every cell in a gap is an empty cell. Entries of a cell may come unsorted or with a
+// gene given twice: they are sorted and summed here. Barcodes come from a BarcodeSource, read
+// in step with the cells, so a streamed input never holds all barcodes in memory.
+
+import Foundation
+import Shared
+
+/// Where the barcodes come from: a file read in step with the cells, or a list.
+protocol BarcodeSource: AnyObject {
+    /// The next barcode, or nil when there is none left.
+    func next() throws -> String?
+    /// Checks that no barcode is left once `cells` cells were written.
+    func finish(cells: Int) throws
+}
+
+/// Barcodes in memory (a dense table's header or first column).
+final class BarcodeList: BarcodeSource {
+    let barcodes: [String]
+    var position = 0
+    init(_ barcodes: [String]) { self.barcodes = barcodes }
+    func next() throws -> String? {
+        guard position < barcodes.count else { return nil }
+        position += 1
+        return barcodes[position - 1]
+    }
+    func finish(cells: Int) throws {}
+}
+
+/// A barcodes.tsv[.gz], one barcode per line (the first tab-separated field), read lazily.
+final class BarcodeFile: BarcodeSource {
+    let path: String
+    let reader: ByteReader
+    let expected: Int
+
+    /// Opens the file and checks, by counting its lines once, that it holds `expected` barcodes.
+    init(path: String, expected: Int) throws {
+        self.path = path
+        self.expected = expected
+        let counter = try ByteReader.open(path)
+        var lines = 0
+        while let line = try counter.nextLine() {
+            lines += 1
+            if line.isEmpty || line.first == 0x09 {
+                throw ToolError.badInput(file: path, line: lines, message: "empty barcode")
+            }
+        }
+        if lines != expected {
+            throw ToolError.data(path, "\(lines) barcodes, but the matrix has \(expected) cells")
+        }
+        reader = try ByteReader.open(path)
+    }
+
+    func next() throws -> String? {
+        guard let line = try reader.nextLine() else { return nil }
+        let field = line.firstIndex(of: 0x09).map { UnsafeBufferPointer(rebasing: line[..<$0]) } ?? line
+        return String(decoding: field, as: UTF8.self)
+    }
+
+    func finish(cells: Int) throws {
+        if try reader.nextLine() != nil {
+            throw ToolError.data(path, "more barcodes than the \(cells) cells of the matrix (the file changed while read?)")
+        }
+    }
+}
+
+final class CellWriter {
+    let writer: FrameWriter
+    let normaliser: CellNormaliser
+    let barcodes: BarcodeSource
+    let minGenes: Int
+    let flags: CellFrameFlags
+    let progress: Shared.Progress
+
+    /// Input cells consumed so far (written or dropped); the next cell's index.
+    private(set) var nextCell = 0
+    private(set) var written = 0
+    private(set) var droppedByMinGenes = 0
+    private(set) var withoutTotal = 0
+    private(set) var summedDuplicates = 0
+
+    var record = CellRecord(barcode: "", genes: [], values: [])
+    let memo = UnsafeMutablePointer<Double>.allocate(capacity: CellNormaliser.memoSize)
+    var order: [Int] = []
+    var sortedGenes: [UInt32] = []
+    var sortedValues: [Double] = []
+
+    init(writer: FrameWriter, normaliser: CellNormaliser, barcodes: BarcodeSource, minGenes: Int, totalCells: Int?) {
+        self.writer = writer
+        self.normaliser = normaliser
+        self.barcodes = barcodes
+        self.minGenes = minGenes
+        var f: CellFrameFlags = [.tokens]
+        if normaliser.keepCounts { f.insert(.counts) }
+        flags = f
+        progress = Shared.Progress(unit: "cells", total: totalCells)
+    }
+
+    deinit { memo.deallocate() }
+
+    /// Writes the cells before `index` that had no entries.
+    func writeEmpty(upTo index: Int) throws {
+        while nextCell < index {
+            try writeCell(genes: UnsafeBufferPointer(start: nil, count: 0), values: UnsafeBufferPointer(start: nil, count: 0))
+        }
+    }
+
+    /// Writes cell `index` (after any empty cells before it).
+    /// - Parameters:
+    ///   - genes, values: the cell's N entries (values > 0); `ascending` says whether the gene
+    ///     indices are already strictly ascending (else they are sorted and duplicates summed).
+    func write(cell index: Int, genes: [UInt32], values: [Double], ascending: Bool) throws {
+        try writeEmpty(upTo: index)
+        if ascending {
+            try genes.withUnsafeBufferPointer { g in
+                try values.withUnsafeBufferPointer { v in try writeCell(genes: g, values: v) }
+            }
+            return
+        }
+        order.removeAll(keepingCapacity: true)
+        order.append(contentsOf: 0..<genes.count)
+        order.sort { genes[$0] < genes[$1] || (genes[$0] == genes[$1] && $0 < $1) }
+        sortedGenes.removeAll(keepingCapacity: true)
+        sortedValues.removeAll(keepingCapacity: true)
+        for i in order {
+            if let last = sortedGenes.last, last == genes[i] {
+                sortedValues[sortedValues.count - 1] += values[i]
+                summedDuplicates += 1
+            } else {
+                sortedGenes.append(genes[i])
+                sortedValues.append(values[i])
+            }
+        }
+        try sortedGenes.withUnsafeBufferPointer { g in
+            try sortedValues.withUnsafeBufferPointer { v in try writeCell(genes: g, values: v) }
+        }
+    }
+
+    private func writeCell(genes: UnsafeBufferPointer<UInt32>, values: UnsafeBufferPointer<Double>) throws {
+        guard let barcode = try barcodes.next() else {
+            throw ToolError.runtime("internal error: more cells than barcodes")
+        }
+        nextCell += 1
+        let counted = normaliser.fill(&record, genes: genes, values: values, memo: memo)
+        if normaliser.scale == .counts && !(record.total > 0) { withoutTotal += 1 }
+        if counted < minGenes {
+            droppedByMinGenes += 1
+        } else {
+            record.barcode = barcode
+            try writer.append(cell: record, flags: flags)
+            written += 1
+        }
+        progress.advance()
+    }
+
+    /// Writes the empty cells up to `cells`, checks the barcodes, notes the policies applied,
+    /// and ends the stream (END frame, output committed).
+    func finish(cells: Int) throws {
+        try writeEmpty(upTo: cells)
+        try barcodes.finish(cells: cells)
+        progress.finish()
+        if withoutTotal > 0 {
+            let what = normaliser.inTotal.allSatisfy { $0 } ? "no counts" : "no counts over the vocabulary genes"
+            let fate = minGenes > 0 ? "dropped (--min-genes)" : "written with total 0 and no entries (--min-genes 1 drops them)"
+            Diagnostics.warning("\(withoutTotal) of \(cells) cells have \(what): \(fate)")
+        }
+        if droppedByMinGenes > 0 {
+            Diagnostics.note("\(droppedByMinGenes) of \(cells) cells have fewer than \(minGenes) nonzero genes in the total: dropped")
+        }
+        if summedDuplicates > 0 {
+            Diagnostics.warning("\(summedDuplicates) entries repeat a gene of their cell: summed")
+        }
+        Diagnostics.verbose("\(written) cells written")
+        try writer.finish()
+    }
+}

@@ -1,0 +1,373 @@
+// MatrixMarketReader: a coordinate MatrixMarket matrix (10x matrix.mtx[.gz]) → cells in order.
+//
+// The header (`%%MatrixMarket matrix coordinate integer|real|pattern general`, comments, then
+// `rows cols entries`) is checked first. The body is scanned by a hand-written parser over the
+// reader's buffer (one `row col value` per line). Where the entries go depends on their order:
+// the first `windowSize` entries are held back; if their cells never decrease and some cell has
+// two of them (the mark of a matrix grouped by cell, as Cell Ranger writes it), the matrix is
+// streamed — each cell is written when the next one begins, in memory independent of the number
+// of cells. Otherwise (e.g. sorted by gene) every entry is held and the cells are written at the
+// end, after a counting sort by cell (about 28 bytes per entry). A streamed matrix whose order
+// breaks after the window is an error that names --buffer.
+
+import Foundation
+import Shared
+
+/// The parsed first lines of a MatrixMarket file.
+struct MatrixMarketHeader {
+    enum Field { case integer, real, pattern }
+    var field: Field
+    var rows: Int
+    var columns: Int
+    var entries: Int
+
+    /// Reads the banner, comments and size line. `banner` is the first line, already read.
+    static func read(banner: String, from reader: ByteReader) throws -> MatrixMarketHeader {
+        let file = reader.name
+        let words = banner.split(whereSeparator: { $0 == " " || $0 == "\t" }).map { $0.lowercased() }
+        guard words.count >= 5, words[0] == "%%matrixmarket", words[1] == "matrix" else {
+            throw ToolError.badInput(file: file, line: 1, message: "malformed MatrixMarket header (expected '%%MatrixMarket matrix coordinate <field> general')")
+        }
+        guard words[2] == "coordinate" else {
+            throw ToolError.badInput(file: file, line: 1, message: "MatrixMarket format '\(words[2])' is not supported (only coordinate)")
+        }
+        let field: Field
+        switch words[3] {
+        case "integer": field = .integer
+        case "real", "double": field = .real
+        case "pattern": field = .pattern
+        default:
+            throw ToolError.badInput(file: file, line: 1, message: "MatrixMarket field '\(words[3])' is not supported (integer, real or pattern)")
+        }
+        guard words[4] == "general" else {
+            throw ToolError.badInput(file: file, line: 1, message: "MatrixMarket symmetry '\(words[4])' is not supported (only general)")
+        }
+        while let line = try reader.nextLineString() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("%") { continue }
+            let parts = trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard parts.count == 3, let r = Int(parts[0]), let c = Int(parts[1]), let n = Int(parts[2]),
+                  r >= 0, c >= 0, n >= 0 else {
+                throw ToolError.badInput(file: file, line: reader.lineNumber,
+                                         message: "malformed MatrixMarket size line '\(trimmed.prefix(60))' (expected: rows columns entries)")
+            }
+            guard r < Int(UInt32.max), c < Int(UInt32.max) else {
+                throw ToolError.badInput(file: file, line: reader.lineNumber, message: "matrix dimensions \(r) × \(c) are too large")
+            }
+            if r == 0 || c == 0 || n == 0 {
+                throw ToolError.badInput(file: file, line: reader.lineNumber, message: "empty matrix (\(r) × \(c), \(n) entries)")
+            }
+            let (cells, overflow) = r.multipliedReportingOverflow(by: c)
+            if !overflow && n > cells {
+                throw ToolError.badInput(file: file, line: reader.lineNumber, message: "\(n) entries cannot fit a \(r) × \(c) matrix")
+            }
+            return MatrixMarketHeader(field: field, rows: r, columns: c, entries: n)
+        }
+        throw ToolError.data(file, "MatrixMarket header without a size line (the file ends after the comments)")
+    }
+}
+
+/// Parses the body and hands the cells to a CellWriter.
+final class MatrixMarketReader {
+    let reader: ByteReader
+    let header: MatrixMarketHeader
+    /// Whether rows are cells and columns genes (the transpose of 10x's layout).
+    let transposed: Bool
+    /// Per gene-axis index (0-based), its dataset gene or -1 (dropped feature).
+    let axisToGene: [Int32]
+    let cellCount: Int
+    let writer: CellWriter
+
+    /// Where the entries go: held back, streamed or buffered (a value type, so that the hot
+    /// loop works on a local copy without dynamic exclusivity checks).
+    var router: EntryRouter
+
+    init(reader: ByteReader, header: MatrixMarketHeader, transposed: Bool, axisToGene: [Int32], writer: CellWriter,
+         forceBuffer: Bool) {
+        self.reader = reader
+        self.header = header
+        self.transposed = transposed
+        self.axisToGene = axisToGene
+        self.cellCount = transposed ? header.rows : header.columns
+        self.writer = writer
+        router = EntryRouter(mode: forceBuffer ? .buffered : .window, file: reader.name)
+    }
+
+    // MARK: - Body
+
+    /// Reads every entry and writes every cell; throws on the first malformed line.
+    func run() throws {
+        let file = reader.name
+        var line = reader.lineNumber
+        var count = 0
+        let expected = header.entries
+        let rows = header.rows, columns = header.columns
+        let pattern = header.field == .pattern
+        let transposed = self.transposed
+        let geneLimit = axisToGene.count
+        var router = self.router
+        let writer = self.writer
+
+        func fail(_ message: String) -> ToolError { .badInput(file: file, line: line, message: message) }
+
+        try axisToGene.withUnsafeBufferPointer { geneOf in
+            while true {
+                let chunk: UnsafeBufferPointer<UInt8>?
+                do {
+                    chunk = try reader.nextLines()
+                } catch let ToolError.badInput(f, nil, m) {
+                    throw ToolError.badInput(file: f, line: line + 1, message: m)
+                }
+                guard let run = chunk, let start = run.baseAddress else { break }
+                var p = start
+                let end = start + run.count
+                while p < end {
+                    line += 1
+                    // Leading blanks; an empty line is skipped.
+                    while p < end && (p.pointee == 0x20 || p.pointee == 0x09) { p += 1 }
+                    if p == end { break }
+                    if p.pointee == 0x0A || p.pointee == 0x0D {
+                        while p < end && p.pointee != 0x0A { p += 1 }
+                        p += 1
+                        continue
+                    }
+                    // Row and column: 1-based decimal integers.
+                    var row = 0, digits = 0
+                    while p < end {
+                        let d = p.pointee &- 0x30
+                        if d > 9 { break }
+                        row = row &* 10 &+ Int(d)
+                        p += 1
+                        digits += 1
+                    }
+                    if digits == 0 || digits > 18 { throw fail("expected a row index, found \(MatrixMarketReader.token(p, end))") }
+                    var blanks = 0
+                    while p < end && (p.pointee == 0x20 || p.pointee == 0x09) { p += 1; blanks += 1 }
+                    if blanks == 0 { throw fail("expected 'row column value', found \(MatrixMarketReader.token(p, end))") }
+                    var col = 0
+                    digits = 0
+                    while p < end {
+                        let d = p.pointee &- 0x30
+                        if d > 9 { break }
+                        col = col &* 10 &+ Int(d)
+                        p += 1
+                        digits += 1
+                    }
+                    if digits == 0 || digits > 18 { throw fail("expected a column index, found \(MatrixMarketReader.token(p, end))") }
+                    // Value.
+                    var value = 1.0
+                    if !pattern {
+                        blanks = 0
+                        while p < end && (p.pointee == 0x20 || p.pointee == 0x09) { p += 1; blanks += 1 }
+                        if blanks == 0 { throw fail("missing value after the indices") }
+                        var integer = 0
+                        digits = 0
+                        let valueStart = p
+                        while p < end {
+                            let d = p.pointee &- 0x30
+                            if d > 9 { break }
+                            integer = integer &* 10 &+ Int(d)
+                            p += 1
+                            digits += 1
+                        }
+                        let next: UInt8 = p < end ? p.pointee : 0x0A
+                        if digits > 0 && digits <= 15 && (next == 0x0A || next == 0x20 || next == 0x09 || next == 0x0D) {
+                            value = Double(integer)
+                        } else {
+                            p = valueStart
+                            value = try MatrixMarketReader.slowValue(&p, end, fail)
+                        }
+                    }
+                    // End of line.
+                    while p < end && (p.pointee == 0x20 || p.pointee == 0x09 || p.pointee == 0x0D) { p += 1 }
+                    if p < end {
+                        if p.pointee != 0x0A { throw fail("unexpected text after the entry: \(MatrixMarketReader.token(p, end))") }
+                        p += 1
+                    }
+
+                    count += 1
+                    if count > expected { throw fail("more entries than the \(expected) the header declares") }
+                    if row < 1 || row > rows { throw fail("row index \(row) outside 1..\(rows)") }
+                    if col < 1 || col > columns { throw fail("column index \(col) outside 1..\(columns)") }
+                    if value == 0 { continue }
+                    let axisGene = (transposed ? col : row) - 1
+                    let cell = (transposed ? row : col) - 1
+                    precondition(axisGene < geneLimit)
+                    let gene = geneOf[axisGene]
+                    if gene < 0 { continue }
+                    try router.entry(gene: UInt32(gene), cell: cell, value: value, line: line, writer: writer)
+                }
+            }
+        }
+        if count < expected {
+            throw ToolError.badInput(file: file, line: line, message: "the file ends after \(count) of the \(expected) entries the header declares (truncated?)")
+        }
+        try router.finish(cellCount: cellCount, writer: writer)
+    }
+
+    /// The text at `p` for an error message (up to the next blank, at most 20 characters).
+    static func token(_ p: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> String {
+        var q = p
+        while q < end && q - p < 20 && q.pointee != 0x20 && q.pointee != 0x09 && q.pointee != 0x0A && q.pointee != 0x0D { q += 1 }
+        if q == p { return p < end && p.pointee != 0x0A ? "'\(Character(UnicodeScalar(p.pointee)))'" : "the end of the line" }
+        return "'" + String(decoding: UnsafeBufferPointer(start: p, count: q - p), as: UTF8.self) + "'"
+    }
+
+    /// Parses a value that is not a plain integer: a decimal or exponent form, or an error
+    /// (negative, NaN, infinite, not a number).
+    static func slowValue(_ p: inout UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>,
+                          _ fail: (String) -> ToolError) throws -> Double {
+        var q = p
+        while q < end && q.pointee != 0x20 && q.pointee != 0x09 && q.pointee != 0x0A && q.pointee != 0x0D { q += 1 }
+        let text = String(decoding: UnsafeBufferPointer(start: p, count: q - p), as: UTF8.self)
+        p = q
+        return try parseValue(text, fail)
+    }
+
+    /// A finite, non-negative number from text, as the tables and matrices allow.
+    static func parseValue(_ text: String, _ fail: (String) -> ToolError) throws -> Double {
+        if text.isEmpty { throw fail("missing value") }
+        let shown = text.count > 20 ? String(text.prefix(20)) + "…" : text
+        guard let v = Double(text) else { throw fail("non-numeric value '\(shown)'") }
+        if v.isNaN { throw fail("NaN value '\(shown)'") }
+        if v.isInfinite { throw fail("infinite value '\(shown)'") }
+        if v < 0 { throw fail("negative value \(shown)") }
+        return v == 0 ? 0 : v
+    }
+}
+
+/// Routes entries: the first `windowSize` are held back to see their order; then they are
+/// streamed cell by cell (a matrix grouped by cell) or all held (any other order).
+struct EntryRouter {
+    /// Entries held back to decide the order.
+    static let windowSize = 1 << 16
+
+    enum Mode { case window, streaming, buffered }
+    var mode: Mode
+    let file: String
+    var held = EntryBuffer()
+    var lastHeldCell = -1
+    var heldOrdered = true
+    var heldCellRepeats = false
+
+    // The cell being streamed.
+    var currentCell = -1
+    var genes: [UInt32] = []
+    var values: [Double] = []
+    var ascending = true
+
+    init(mode: Mode, file: String) {
+        self.mode = mode
+        self.file = file
+    }
+
+    @inline(__always)
+    mutating func entry(gene: UInt32, cell: Int, value: Double, line: Int, writer: CellWriter) throws {
+        if mode == .streaming {
+            try stream(gene: gene, cell: cell, value: value, line: line, writer: writer)
+            return
+        }
+        held.append(gene: gene, cell: UInt32(cell), value: value)
+        if mode == .window {
+            if cell < lastHeldCell { heldOrdered = false }
+            if cell == lastHeldCell { heldCellRepeats = true }
+            lastHeldCell = cell
+            if held.count >= EntryRouter.windowSize { try decide(atEnd: false, writer: writer) }
+        }
+    }
+
+    /// Chooses streaming or buffering from the held entries.
+    mutating func decide(atEnd: Bool, writer: CellWriter) throws {
+        if heldOrdered && (heldCellRepeats || atEnd) {
+            mode = .streaming
+            let window = held
+            held = EntryBuffer()
+            for i in 0..<window.count {
+                try stream(gene: window.genes[i], cell: Int(window.cells[i]), value: window.values[i], line: 0, writer: writer)
+            }
+        } else {
+            mode = .buffered
+            Diagnostics.verbose("\(file): entries are not grouped by cell: holding the matrix in memory")
+        }
+    }
+
+    @inline(__always)
+    mutating func stream(gene: UInt32, cell: Int, value: Double, line: Int, writer: CellWriter) throws {
+        if cell == currentCell {
+            if gene <= genes[genes.count - 1] { ascending = false }
+        } else {
+            if cell < currentCell {
+                throw ToolError.badInput(file: file, line: line,
+                    message: "entries are not grouped by cell (cell \(cell + 1) after cell \(currentCell + 1)); run with --buffer to hold the matrix in memory")
+            }
+            try flush(writer: writer)
+            currentCell = cell
+        }
+        genes.append(gene)
+        values.append(value)
+    }
+
+    mutating func flush(writer: CellWriter) throws {
+        if currentCell >= 0 {
+            try writer.write(cell: currentCell, genes: genes, values: values, ascending: ascending)
+        }
+        genes.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
+        ascending = true
+    }
+
+    /// After the last entry: writes what is pending and ends the stream.
+    mutating func finish(cellCount: Int, writer: CellWriter) throws {
+        if mode == .window { try decide(atEnd: true, writer: writer) }
+        if mode == .buffered {
+            let all = held
+            held = EntryBuffer()
+            try all.writeByCell(cellCount: cellCount, to: writer)
+        } else {
+            try flush(writer: writer)
+        }
+        try writer.finish(cells: cellCount)
+    }
+}
+
+/// Entries held in memory: gene, cell and value in three arrays (16 bytes per entry).
+struct EntryBuffer {
+    var genes: [UInt32] = []
+    var cells: [UInt32] = []
+    var values: [Double] = []
+    var count: Int { genes.count }
+
+    @inline(__always)
+    mutating func append(gene: UInt32, cell: UInt32, value: Double) {
+        genes.append(gene)
+        cells.append(cell)
+        values.append(value)
+    }
+}
+
+extension EntryBuffer {
+    /// Writes the entries cell by cell through a counting sort by cell. The sort is stable, so
+    /// genes that were added in ascending order (a gene-sorted matrix, a genes-by-cells table)
+    /// come out ascending. Takes 12 more bytes per entry while it runs.
+    func writeByCell(cellCount: Int, to writer: CellWriter) throws {
+        var starts = [Int](repeating: 0, count: cellCount + 1)
+        for c in cells { starts[Int(c) + 1] += 1 }
+        for c in 0..<cellCount { starts[c + 1] += starts[c] }
+        var fill = starts
+        var sortedGenes = [UInt32](repeating: 0, count: count)
+        var sortedValues = [Double](repeating: 0, count: count)
+        for i in 0..<count {
+            let c = Int(cells[i])
+            sortedGenes[fill[c]] = genes[i]
+            sortedValues[fill[c]] = values[i]
+            fill[c] += 1
+        }
+        fill = []
+        for c in 0..<cellCount where starts[c + 1] > starts[c] {
+            let g = Array(sortedGenes[starts[c]..<starts[c + 1]])
+            var ascending = true
+            for i in 1..<max(g.count, 1) where g[i] <= g[i - 1] { ascending = false; break }
+            try writer.write(cell: c, genes: g, values: Array(sortedValues[starts[c]..<starts[c + 1]]), ascending: ascending)
+        }
+    }
+}
