@@ -74,6 +74,8 @@ final class CellWriter {
     let minGenes: Int
     let flags: CellFrameFlags
     let progress: Shared.Progress
+    let shard: CellShard?
+    let totalCells: Int?
 
     /// Input cells consumed so far (written or dropped); the next cell's index.
     private(set) var nextCell = 0
@@ -81,6 +83,7 @@ final class CellWriter {
     private(set) var droppedByMinGenes = 0
     private(set) var withoutTotal = 0
     private(set) var summedDuplicates = 0
+    private(set) var outsideShard = 0
 
     var record = CellRecord(barcode: "", genes: [], values: [])
     let memo = UnsafeMutablePointer<Double>.allocate(capacity: CellNormaliser.memoSize)
@@ -88,8 +91,11 @@ final class CellWriter {
     var sortedGenes: [UInt32] = []
     var sortedValues: [Double] = []
 
-    init(writer: FrameWriter, normaliser: CellNormaliser, barcodes: BarcodeSource, minGenes: Int, totalCells: Int?) {
+    init(writer: FrameWriter, normaliser: CellNormaliser, barcodes: BarcodeSource, minGenes: Int, totalCells: Int?,
+         shard: CellShard? = nil) {
         self.writer = writer
+        self.shard = shard
+        self.totalCells = totalCells
         self.normaliser = normaliser
         self.barcodes = barcodes
         self.minGenes = minGenes
@@ -143,6 +149,12 @@ final class CellWriter {
         guard let barcode = try barcodes.next() else {
             throw ToolError.runtime("internal error: more cells than barcodes")
         }
+        defer { progress.advance() }
+        if let shard, !shard.contains(cell: nextCell, of: totalCells) {
+            nextCell += 1
+            outsideShard += 1
+            return
+        }
         nextCell += 1
         let counted = normaliser.fill(&record, genes: genes, values: values, memo: memo)
         if normaliser.scale == .counts && !(record.total > 0) { withoutTotal += 1 }
@@ -153,7 +165,6 @@ final class CellWriter {
             try writer.append(cell: record, flags: flags)
             written += 1
         }
-        progress.advance()
     }
 
     /// Writes the empty cells up to `cells`, checks the barcodes, notes the policies applied,
@@ -173,7 +184,37 @@ final class CellWriter {
         if summedDuplicates > 0 {
             Diagnostics.warning("\(summedDuplicates) entries repeat a gene of their cell: summed")
         }
+        if let shard {
+            Diagnostics.verbose("shard \(shard): \(cells - outsideShard) of \(cells) cells")
+        }
         Diagnostics.verbose("\(written) cells written")
         try writer.finish()
     }
+}
+
+/// Which cells a `--shard i/n` run keeps.
+///
+/// With the number of cells C known (10x, MatrixMarket, genes-by-cells tables), shard i of n
+/// is the contiguous block of cells [⌊(i−1)·C/n⌋, ⌊i·C/n⌋), so concatenating the shards' outputs
+/// in order gives the cells in input order. Where C is not known in advance (a cells-by-genes
+/// table, which streams), cell k goes to shard (k mod n) + 1.
+struct CellShard: CustomStringConvertible {
+    /// 1-based shard number.
+    let index: Int
+    let count: Int
+
+    /// Parses "i/n" with 1 ≤ i ≤ n.
+    init?(_ text: String) {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, i >= 1, i <= n else { return nil }
+        index = i
+        count = n
+    }
+
+    func contains(cell k: Int, of total: Int?) -> Bool {
+        guard let total else { return k % count == index - 1 }
+        return k >= (index - 1) * total / count && k < index * total / count
+    }
+
+    var description: String { "\(index)/\(count)" }
 }

@@ -42,6 +42,11 @@ struct Tokenize: ToolCommand {
           values    counts must be finite and not negative; a zero entry is no entry; entries \
         given twice for one gene and cell are summed (as scipy does).
 
+        Sharding: --shard I/N keeps the I-th of N contiguous blocks of cells (in input order), so \
+        `tokenize --shard 1/2 x; tokenize --shard 2/2 x` concatenated hold the cells of one run \
+        in the same order; the HEAD is the same but for its metadata and provenance. A \
+        cells-by-genes table, whose cell count is not known in advance, is split round-robin.
+
         Memory: a MatrixMarket matrix whose entries are grouped by cell (as Cell Ranger writes \
         them) is streamed: memory does not grow with the number of cells. Any other order \
         (e.g. sorted by gene) is held in memory, about 28 bytes per nonzero entry, as is a dense \
@@ -91,6 +96,9 @@ struct Tokenize: ToolCommand {
     @Flag(help: "Carry each entry's raw value in the CELL frames (the counts field).")
     var keepCounts = false
 
+    @Option(help: ArgumentHelp("Write only shard I of N of the cells (contiguous blocks in input order), for running the pipeline in pieces.", valueName: "I/N"))
+    var shard: String?
+
     @Flag(help: "Hold a MatrixMarket matrix in memory instead of streaming it (for entries not grouped by cell).")
     var buffer = false
 
@@ -100,6 +108,7 @@ struct Tokenize: ToolCommand {
         if bins < 1 || bins > 255 { throw ValidationError("--bins must be between 1 and 255") }
         if !(targetSum > 0) || !targetSum.isFinite { throw ValidationError("--target-sum must be a positive number") }
         if minGenes < 0 { throw ValidationError("--min-genes must not be negative") }
+        if let shard, CellShard(shard) == nil { throw ValidationError("--shard takes I/N with 1 ≤ I ≤ N, e.g. --shard 2/4") }
     }
 
     func run() throws {
@@ -111,7 +120,7 @@ struct Tokenize: ToolCommand {
             vocabPath: vocab, genesPath: genes, barcodesPath: barcodes, layout: layout, geneKey: geneKey,
             matchCase: matchCase, featureType: featureType, inputScale: inputScale, bins: bins,
             targetSum: targetSum, minGenes: minGenes, keepCounts: keepCounts, forceBuffer: buffer,
-            prefetch: common.threadCount > 1)
+            prefetch: common.threadCount > 1, shard: shard.flatMap(CellShard.init))
         let inputs = [input, vocab, genes, barcodes].compactMap { $0 }
         let output = try OutputFile.open(common.output, binary: true, inputs: inputs)
         try TokenizeRun(input: input, settings: settings, output: output).run()
@@ -153,4 +162,5 @@ struct TokenizeSettings {
     var keepCounts: Bool
     var forceBuffer: Bool
     var prefetch: Bool
+    var shard: CellShard?
 }

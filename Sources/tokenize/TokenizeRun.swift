@@ -181,6 +181,7 @@ struct TokenizeRun {
         head.setMetadata("token", "min(floor(value), bins)")
         head.setMetadata("min_genes", String(settings.minGenes))
         head.setMetadata("gene_key", settings.geneKey.rawValue)
+        if let shard = settings.shard { head.setMetadata("shard", shard.description) }
         if let v = settings.vocabPath {
             head.setMetadata("vocab", v)
             head.setMetadata("match_case", settings.matchCase.rawValue)
@@ -194,7 +195,8 @@ struct TokenizeRun {
     func makeCellWriter(writer: FrameWriter, vocab: VocabularyMap, barcodes: BarcodeSource, cells: Int?) -> CellWriter {
         let normaliser = CellNormaliser(inTotal: vocab.inTotal, targetSum: settings.targetSum, bins: settings.bins,
                                         scale: settings.inputScale, keepCounts: settings.keepCounts)
-        return CellWriter(writer: writer, normaliser: normaliser, barcodes: barcodes, minGenes: settings.minGenes, totalCells: cells)
+        return CellWriter(writer: writer, normaliser: normaliser, barcodes: barcodes, minGenes: settings.minGenes,
+                          totalCells: cells, shard: settings.shard)
     }
 
     /// A number for metadata: integers without a fraction ("10000"), others as Swift prints them.
