@@ -6,6 +6,8 @@
 // Gradients: d op(A) = dC · op(B)ᵀ and d op(B) = op(A)ᵀ · dC, each one more sgemm with beta = 1
 // accumulating into the existing gradient.
 
+import Dispatch
+
 extension Tape {
     /// The matrix product op(a) · op(b).
     ///
@@ -85,11 +87,62 @@ extension Tape {
 
 /// Low-level loops the operations share.
 enum Kernels {
-    /// C[m,n] = op(A)·op(B) + beta·C over tightly packed row-major matrices.
-    @inline(__always)
+    /// C[m,n] = op(A)·op(B) + beta·C over tightly packed row-major matrices, with a result that does
+    /// not depend on the thread count.
+    ///
+    /// OpenBLAS's own threading changes the summation order with the number of threads (observed
+    /// with 0.3.21: parameters after two GENELink steps differ in the last bits between 1 and 2
+    /// threads). So the engine splits C into blocks fixed by the shape alone — at most 16 blocks
+    /// of at least 32 rows (or, for short wide results, columns) — computes each block with one
+    /// single-threaded sgemm, and spreads the blocks over `BLAS.threads` workers of its own
+    /// (the tools' -t). Each value of C is then always computed by the same call, on any number
+    /// of threads. Small products are a single call.
     static func gemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
                      _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, beta: Float) {
-        BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: transA ? m : k,
-                   b: b, ldb: transB ? k : n, beta: beta, c: c, ldc: n)
+        let lda = transA ? m : k, ldb = transB ? k : n, ldc = n
+        let workers = BLAS.threads
+        if workers > 1 { BLAS.setThreads(1) }
+        defer { if workers > 1 { BLAS.setThreads(workers) } }
+        let blocks = Kernels.gemmBlocks(m: m, n: n, k: k)
+        if blocks.count == 1 {
+            BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: lda,
+                       b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        let alongRows = blocks.alongRows
+        Kernels.parallel(blocks.count, workers: workers) { i in
+            let lo = i * blocks.size, hi = min((i + 1) * blocks.size, alongRows ? m : n)
+            if alongRows {   // rows lo..<hi of C: rows of A (or columns when transposed)
+                BLAS.sgemm(transA: transA, transB: transB, m: hi - lo, n: n, k: k, alpha: 1,
+                           a: transA ? a + lo : a + lo * lda, lda: lda, b: b, ldb: ldb,
+                           beta: beta, c: c + lo * ldc, ldc: ldc)
+            } else {         // columns lo..<hi of C: columns of B (or rows when transposed)
+                BLAS.sgemm(transA: transA, transB: transB, m: m, n: hi - lo, k: k, alpha: 1, a: a, lda: lda,
+                           b: transB ? b + lo * ldb : b + lo, ldb: ldb, beta: beta, c: c + lo, ldc: ldc)
+            }
+        }
+    }
+
+    /// The fixed partition of a product's result: `count` blocks of `size` rows (or columns).
+    static func gemmBlocks(m: Int, n: Int, k: Int) -> (count: Int, size: Int, alongRows: Bool) {
+        let minBlock = 32, maxBlocks = 16
+        if m * n * k < 1 << 20 { return (1, m, true) }            // under a million multiply-adds
+        let alongRows = m >= n || m >= 2 * minBlock
+        let extent = alongRows ? m : n
+        if extent < 2 * minBlock { return (1, m, true) }
+        let size = max(minBlock, (extent + maxBlocks - 1) / maxBlocks)
+        return ((extent + size - 1) / size, size, alongRows)
+    }
+
+    /// Runs body(0..<count) on up to `workers` threads; block i always goes to worker i mod workers.
+    static func parallel(_ count: Int, workers: Int, _ body: (Int) -> Void) {
+        let w = max(1, min(workers, count))
+        if w == 1 { for i in 0..<count { body(i) }; return }
+        withoutActuallyEscaping(body) { body in
+            DispatchQueue.concurrentPerform(iterations: w) { worker in
+                var i = worker
+                while i < count { body(i); i += w }
+            }
+        }
     }
 }
