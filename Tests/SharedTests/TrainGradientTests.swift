@@ -226,9 +226,16 @@ final class TrainGradientTests: XCTestCase {
         }
     }
 
+    func testHeadDot() {
+        for (n, h, d) in [(1, 1, 1), (4, 1, 5), (3, 3, 2), (2, 2, 11), (5, 1, 1)] {
+            check("headDot N=\(n) H=\(h) D=\(d)", [input([n, h * d]), input([h, d])], engine: { $0.headDot($1[0], $1[1]) },
+                  reference: { r in R.sumAxis(R.broadcast(Ref(r[0].v, [n, h, d]), r[1], *), 2) })
+        }
+    }
+
     func testNeighbourAggregate() {
         for g in graphs() {
-            for (h, d) in [(1, 1), (1, 4), (3, 2)] {
+            for (h, d) in [(1, 1), (1, 4), (3, 2), (2, 9)] {
                 let e = g.edgeCount
                 check("neighbourAggregate N=\(g.nodeCount) E=\(e) H=\(h) D=\(d)", [input([e, h]), input([g.nodeCount, h * d])],
                       engine: { $0.neighbourAggregate($1[0], $1[1], g) },

@@ -13,6 +13,15 @@
 // result only after every consumer has added its share to the result's gradient.
 // Gradients accumulate in a fixed sequential order: the same inputs give bit-identical
 // gradients whatever the thread count (see docs/ENGINE.md, "Determinism").
+//
+// Memory: every step allocates and frees the same large buffers. glibc serves blocks over its
+// mmap threshold with fresh zero pages each time (a page fault per 4 KiB), so the first tape
+// raises the threshold (and the trim threshold) to 256 MiB, letting freed buffers be reused —
+// the role PyTorch's caching allocator plays. Results do not depend on it.
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Records operations for one forward pass and runs them backwards.
 ///
@@ -36,7 +45,23 @@ public final class Tape {
         self.training = training
         self.recording = recording
         self.rng = Xoshiro256(seed: seed)
+        _ = Tape.reuseFreedMemory
     }
+
+    /// Done once per process (see the file comment).
+    private static let reuseFreedMemory: Bool = {
+        #if canImport(Glibc)
+        // mallopt is not exported by Swift's Glibc module: look it up in the C library.
+        // <malloc.h>: M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3.
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        if let symbol = dlsym(nil, "mallopt") {
+            let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+            _ = mallopt(-3, 256 << 20)
+            _ = mallopt(-1, 512 << 20)
+        }
+        #endif
+        return true
+    }()
 
     /// The number of recorded operations.
     public var count: Int { steps.count }

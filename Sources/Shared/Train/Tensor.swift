@@ -56,6 +56,17 @@ public final class Tensor {
     /// Drops the gradient (before the next backward pass).
     public func zeroGrad() { grad = [] }
 
+    /// Runs `body` on the gradient buffer; when no gradient exists yet the buffer is new and
+    /// uninitialised and `fresh` is true — body must then write (=) every value instead of adding.
+    @inline(__always)
+    func updateGrad(_ body: (UnsafeMutableBufferPointer<Float>, _ fresh: Bool) -> Void) {
+        if grad.isEmpty {
+            grad = Kernels.uninitialized(count) { body($0, true) }
+        } else {
+            grad.withUnsafeMutableBufferPointer { body($0, false) }
+        }
+    }
+
     /// Runs `body` on the gradient buffer, allocating it as zeros first if needed.
     @inline(__always)
     func accumulateGrad(_ body: (UnsafeMutableBufferPointer<Float>) -> Void) {

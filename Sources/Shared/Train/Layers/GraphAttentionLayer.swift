@@ -80,9 +80,8 @@ public final class GraphAttentionLayer: ParameterOwner {
         let n = graph.nodeCount, h = heads, d = outputDim
         precondition(x.rank == 2 && x.shape[0] == n, "GraphAttentionLayer: x \(x.shape) for \(n) nodes")
         let features = tape.matmul(x, weight)                                   // [N, H·D]
-        let perHead = tape.reshape(features, [n, h, d])
-        let scoreNode = tape.sum(tape.mul(perHead, attentionNode), axis: 2)     // [N, H]
-        let scoreNeighbour = tape.sum(tape.mul(perHead, attentionNeighbour), axis: 2)
+        let scoreNode = tape.headDot(features, attentionNode)                  // [N, H]
+        let scoreNeighbour = tape.headDot(features, attentionNeighbour)
         let edgeScores = tape.leakyRelu(tape.add(tape.gatherRows(scoreNode, graph.nodes),
                                                  tape.gatherRows(scoreNeighbour, graph.neighbours)), slope: slope)  // [E, H]
         let attention = tape.dropout(tape.neighbourSoftmax(edgeScores, graph), p: attentionDropout)

@@ -81,9 +81,8 @@ struct TanhFunction: ElementwiseFunction {
 extension Tape {
     /// Applies `f` to every value; the gradient is g · f'(x).
     func elementwise<F: ElementwiseFunction>(_ x: Tensor, _ f: F) -> Tensor {
-        var out = [Float](repeating: 0, count: x.count)
-        x.data.withUnsafeBufferPointer { xs in
-            out.withUnsafeMutableBufferPointer { ys in for i in 0..<xs.count { ys[i] = f.value(xs[i]) } }
+        let out = x.data.withUnsafeBufferPointer { xs in
+            Kernels.uninitialized(xs.count) { ys in for i in 0..<xs.count { ys[i] = f.value(xs[i]) } }
         }
         let tracked = tracks(x)
         let y = result(out, x.shape, tracked)
@@ -93,8 +92,12 @@ extension Tape {
                 y.grad.withUnsafeBufferPointer { g in
                     x.data.withUnsafeBufferPointer { xs in
                         y.data.withUnsafeBufferPointer { ys in
-                            x.accumulateGrad { gx in
-                                for i in 0..<g.count { gx[i] += g[i] * f.derivative(xs[i], ys[i]) }
+                            x.updateGrad { gx, fresh in
+                                if fresh {
+                                    for i in 0..<g.count { gx[i] = g[i] * f.derivative(xs[i], ys[i]) }
+                                } else {
+                                    for i in 0..<g.count { gx[i] += g[i] * f.derivative(xs[i], ys[i]) }
+                                }
                             }
                         }
                     }

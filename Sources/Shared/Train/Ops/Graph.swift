@@ -90,6 +90,57 @@ extension Tape {
 
     // MARK: - Attention over neighbour lists
 
+    /// Per-head dot products of node features with one vector per head: the attention scores'
+    /// halves in graph attention. out[n, k] = Σ_d x[n, k, d] · a[k, d].
+    ///
+    /// - Parameters:
+    ///   - x: [N, H·D] (or [N, H, D]).
+    ///   - a: [H, D].
+    /// - Returns: [N, H].
+    public func headDot(_ x: Tensor, _ a: Tensor) -> Tensor {
+        precondition(a.rank == 2 && x.rank >= 1, "headDot: a must be [H, D], got \(a.shape)")
+        let h = a.shape[0], d = a.shape[1], n = x.rank == 0 ? 0 : x.shape[0]
+        precondition(x.count == n * h * d, "headDot: x \(x.shape) is not [\(n), \(h)·\(d)]")
+        var out = [Float](repeating: 0, count: n * h)
+        if d > 0 {
+            x.data.withUnsafeBufferPointer { xs in
+                a.data.withUnsafeBufferPointer { av in
+                    for i in 0..<n { for k in 0..<h {
+                        out[i * h + k] = Kernels.dot(xs.baseAddress! + (i * h + k) * d, av.baseAddress! + k * d, d)
+                    } }
+                }
+            }
+        }
+        let tracked = tracks(x, a)
+        let y = result(out, [n, h], tracked)
+        if tracked {
+            record {
+                guard !y.grad.isEmpty, d > 0, n > 0 else { return }
+                y.grad.withUnsafeBufferPointer { g in
+                    if x.requiresGrad {
+                        a.data.withUnsafeBufferPointer { av in
+                            x.accumulateGrad { gx in
+                                for i in 0..<n { for k in 0..<h {
+                                    Kernels.axpy(g[i * h + k], av.baseAddress! + k * d, gx.baseAddress! + (i * h + k) * d, d)
+                                } }
+                            }
+                        }
+                    }
+                    if a.requiresGrad {
+                        x.data.withUnsafeBufferPointer { xs in
+                            a.accumulateGrad { ga in
+                                for i in 0..<n { for k in 0..<h {
+                                    Kernels.axpy(g[i * h + k], xs.baseAddress! + (i * h + k) * d, ga.baseAddress! + k * d, d)
+                                } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
     /// Softmax of edge scores over each node's neighbour list, per head.
     ///
     /// - Parameters:
@@ -163,8 +214,7 @@ extension Tape {
                             for edge in offsets[i]..<offsets[i + 1] {
                                 let src = Int(nb[edge]) * w
                                 for k in 0..<h {
-                                    let a = ws[edge * h + k], base = k * d
-                                    for j in 0..<d { o[i * w + base + j] += a * vs[src + base + j] }
+                                    Kernels.axpy(ws[edge * h + k], vs.baseAddress! + src + k * d, o.baseAddress! + i * w + k * d, d)
                                 }
                             }
                         }
@@ -185,10 +235,7 @@ extension Tape {
                                     for edge in offsets[i]..<offsets[i + 1] {
                                         let src = Int(nb[edge]) * w
                                         for k in 0..<h {
-                                            var s: Float = 0
-                                            let base = k * d
-                                            for j in 0..<d { s += g[i * w + base + j] * vs[src + base + j] }
-                                            gw[edge * h + k] += s
+                                            gw[edge * h + k] += Kernels.dot(g.baseAddress! + i * w + k * d, vs.baseAddress! + src + k * d, d)
                                         }
                                     }
                                 }
@@ -202,8 +249,7 @@ extension Tape {
                                     for edge in offsets[i]..<offsets[i + 1] {
                                         let src = Int(nb[edge]) * w
                                         for k in 0..<h {
-                                            let a = ws[edge * h + k], base = k * d
-                                            for j in 0..<d { gv[src + base + j] += a * g[i * w + base + j] }
+                                            Kernels.axpy(ws[edge * h + k], g.baseAddress! + i * w + k * d, gv.baseAddress! + src + k * d, d)
                                         }
                                     }
                                 }

@@ -31,8 +31,8 @@ extension Tape {
         let m = transA ? ac : ar, k = transA ? ar : ac
         let kb = transB ? bc : br, n = transB ? br : bc
         precondition(k == kb, "matmul: inner extents differ, op(a) \(m)x\(k) and op(b) \(kb)x\(n)")
-        var out = [Float](repeating: 0, count: batch * m * n)
         let work = batch > 0 && m > 0 && n > 0 && k > 0   // otherwise the product is zeros (or empty)
+        var out = work ? Kernels.uninitialized(batch * m * n) { _ in } : [Float](repeating: 0, count: batch * m * n)
         if work { a.data.withUnsafeBufferPointer { ap in
             b.data.withUnsafeBufferPointer { bp in
                 out.withUnsafeMutableBufferPointer { cp in
@@ -52,13 +52,14 @@ extension Tape {
                     let g = gp.baseAddress!
                     if a.requiresGrad {
                         b.data.withUnsafeBufferPointer { bp in
-                            a.accumulateGrad { ga in
+                            a.updateGrad { ga, fresh in
+                                let beta: Float = fresh ? 0 : 1
                                 for i in 0..<batch {
                                     let gi = g + i * m * n, bi = bp.baseAddress! + i * k * n, dai = ga.baseAddress! + i * m * k
                                     if !transA {   // dA[m,k] += dC · op(B)ᵀ
-                                        Kernels.gemm(false, !transB, m, k, n, gi, bi, dai, beta: 1)
+                                        Kernels.gemm(false, !transB, m, k, n, gi, bi, dai, beta: beta)
                                     } else {       // A is [k,m]: dA += op(B) · dCᵀ
-                                        Kernels.gemm(transB, true, k, m, n, bi, gi, dai, beta: 1)
+                                        Kernels.gemm(transB, true, k, m, n, bi, gi, dai, beta: beta)
                                     }
                                 }
                             }
@@ -66,13 +67,14 @@ extension Tape {
                     }
                     if b.requiresGrad {
                         a.data.withUnsafeBufferPointer { ap in
-                            b.accumulateGrad { gb in
+                            b.updateGrad { gb, fresh in
+                                let beta: Float = fresh ? 0 : 1
                                 for i in 0..<batch {
                                     let gi = g + i * m * n, ai = ap.baseAddress! + i * m * k, dbi = gb.baseAddress! + i * k * n
                                     if !transB {   // dB[k,n] += op(A)ᵀ · dC
-                                        Kernels.gemm(!transA, false, k, n, m, ai, gi, dbi, beta: 1)
+                                        Kernels.gemm(!transA, false, k, n, m, ai, gi, dbi, beta: beta)
                                     } else {       // B is [n,k]: dB += dCᵀ · op(A)
-                                        Kernels.gemm(true, transA, n, k, m, gi, ai, dbi, beta: 1)
+                                        Kernels.gemm(true, transA, n, k, m, gi, ai, dbi, beta: beta)
                                     }
                                 }
                             }
@@ -92,8 +94,8 @@ enum Kernels {
     ///
     /// OpenBLAS's own threading changes the summation order with the number of threads (observed
     /// with 0.3.21: parameters after two GENELink steps differ in the last bits between 1 and 2
-    /// threads). So the engine splits C into blocks fixed by the shape alone — at most 16 blocks
-    /// of at least 32 rows (or, for short wide results, columns) — computes each block with one
+    /// threads). So the engine splits C into blocks fixed by the shape alone — at most 8 blocks
+    /// of at least 64 rows (or, for short wide results, columns) — computes each block with one
     /// single-threaded sgemm, and spreads the blocks over `BLAS.threads` workers of its own
     /// (the tools' -t). Each value of C is then always computed by the same call, on any number
     /// of threads. Small products are a single call.
@@ -125,7 +127,7 @@ enum Kernels {
 
     /// The fixed partition of a product's result: `count` blocks of `size` rows (or columns).
     static func gemmBlocks(m: Int, n: Int, k: Int) -> (count: Int, size: Int, alongRows: Bool) {
-        let minBlock = 32, maxBlocks = 16
+        let minBlock = 64, maxBlocks = 8
         if m * n * k < 1 << 20 { return (1, m, true) }            // under a million multiply-adds
         let alongRows = m >= n || m >= 2 * minBlock
         let extent = alongRows ? m : n
