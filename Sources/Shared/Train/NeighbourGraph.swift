@@ -15,6 +15,10 @@ public struct NeighbourGraph: Equatable {
     public let neighbours: [Int32]
     /// [E]: the node (destination) each edge belongs to.
     public let nodes: [Int32]
+    /// [N+1] and [E]: for each node j, the edges whose neighbour is j, in increasing edge order
+    /// (the transpose, so gradients into neighbours are gathered per node in a fixed order).
+    public let reverseOffsets: [Int]
+    public let reverseEdges: [Int32]
 
     /// The number of edges E.
     public var edgeCount: Int { neighbours.count }
@@ -48,6 +52,14 @@ public struct NeighbourGraph: Equatable {
         self.offsets = offsets
         self.neighbours = neighbours
         self.nodes = nodes
+        var rOffsets = [Int](repeating: 0, count: nodeCount + 1)
+        for j in neighbours { rOffsets[Int(j) + 1] += 1 }
+        for i in 0..<nodeCount { rOffsets[i + 1] += rOffsets[i] }
+        var fill = rOffsets
+        var rEdges = [Int32](repeating: 0, count: neighbours.count)
+        for (e, j) in neighbours.enumerated() { rEdges[fill[Int(j)]] = Int32(e); fill[Int(j)] += 1 }
+        reverseOffsets = rOffsets
+        reverseEdges = rEdges
     }
 
     /// The symmetric graph of undirected pairs: both (a, b) and (b, a), plus (i, i) for every node

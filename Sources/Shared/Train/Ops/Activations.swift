@@ -82,7 +82,9 @@ extension Tape {
     /// Applies `f` to every value; the gradient is g · f'(x).
     func elementwise<F: ElementwiseFunction>(_ x: Tensor, _ f: F) -> Tensor {
         let out = x.data.withUnsafeBufferPointer { xs in
-            Kernels.uninitialized(xs.count) { ys in for i in 0..<xs.count { ys[i] = f.value(xs[i]) } }
+            Kernels.uninitialized(xs.count) { ys in
+                Kernels.parallelFor(xs.count, grain: 1 << 15) { r in for i in r { ys[i] = f.value(xs[i]) } }
+            }
         }
         let tracked = tracks(x)
         let y = result(out, x.shape, tracked)
@@ -93,10 +95,12 @@ extension Tape {
                     x.data.withUnsafeBufferPointer { xs in
                         y.data.withUnsafeBufferPointer { ys in
                             x.updateGrad { gx, fresh in
-                                if fresh {
-                                    for i in 0..<g.count { gx[i] = g[i] * f.derivative(xs[i], ys[i]) }
-                                } else {
-                                    for i in 0..<g.count { gx[i] += g[i] * f.derivative(xs[i], ys[i]) }
+                                Kernels.parallelFor(g.count, grain: 1 << 15) { r in
+                                    if fresh {
+                                        for i in r { gx[i] = g[i] * f.derivative(xs[i], ys[i]) }
+                                    } else {
+                                        for i in r { gx[i] += g[i] * f.derivative(xs[i], ys[i]) }
+                                    }
                                 }
                             }
                         }

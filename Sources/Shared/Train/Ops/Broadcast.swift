@@ -60,7 +60,9 @@ extension Tape {
                     }
                     if aMap == nil && bMap == nil {
                         // Same shape (one block of n) or b repeating over blocks of b.count.
-                        for r in 0..<blocks { let base = r * period; for j in 0..<period { o[base + j] = op(ap[base + j], bp[j]) } }
+                        Kernels.parallelFor(blocks, grain: max(1, (1 << 15) / max(period, 1))) { rs in
+                            for r in rs { let base = r * period; for j in 0..<period { o[base + j] = op(ap[base + j], bp[j]) } }
+                        }
                     } else {
                         for i in 0..<n {
                             let x = aMap.map { ap[$0[i]] } ?? ap[i]
@@ -83,13 +85,15 @@ extension Tape {
                                 // Fast path: a's index is i, b's is i mod period, walked block by block.
                                 if a.requiresGrad {
                                     a.accumulateGrad { ga in
-                                        for r in 0..<blocks {
+                                        Kernels.parallelFor(blocks, grain: max(1, (1 << 15) / max(period, 1))) { rs in
+                                        for r in rs {
                                             let base = r * period
                                             switch kind {
                                             case .add, .sub: for j in 0..<period { ga[base + j] += g[base + j] }
                                             case .mul: for j in 0..<period { ga[base + j] += g[base + j] * bp[j] }
                                             case .div: for j in 0..<period { ga[base + j] += g[base + j] / bp[j] }
                                             }
+                                        }
                                         }
                                     }
                                 }

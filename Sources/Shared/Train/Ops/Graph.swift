@@ -210,11 +210,13 @@ extension Tape {
             weights.data.withUnsafeBufferPointer { ws in
                 values.data.withUnsafeBufferPointer { vs in
                     out.withUnsafeMutableBufferPointer { o in
-                        for i in 0..<n {
-                            for edge in offsets[i]..<offsets[i + 1] {
-                                let src = Int(nb[edge]) * w
-                                for k in 0..<h {
-                                    Kernels.axpy(ws[edge * h + k], vs.baseAddress! + src + k * d, o.baseAddress! + i * w + k * d, d)
+                        Kernels.parallelFor(n, grain: 64) { nodes in
+                            for i in nodes {
+                                for edge in offsets[i]..<offsets[i + 1] {
+                                    let src = Int(nb[edge]) * w
+                                    for k in 0..<h {
+                                        Kernels.axpy(ws[edge * h + k], vs.baseAddress! + src + k * d, o.baseAddress! + i * w + k * d, d)
+                                    }
                                 }
                             }
                         }
@@ -231,11 +233,13 @@ extension Tape {
                     if weights.requiresGrad {
                         values.data.withUnsafeBufferPointer { vs in
                             weights.accumulateGrad { gw in
-                                for i in 0..<n {
-                                    for edge in offsets[i]..<offsets[i + 1] {
-                                        let src = Int(nb[edge]) * w
-                                        for k in 0..<h {
-                                            gw[edge * h + k] += Kernels.dot(g.baseAddress! + i * w + k * d, vs.baseAddress! + src + k * d, d)
+                                Kernels.parallelFor(n, grain: 64) { nodes in
+                                    for i in nodes {
+                                        for edge in offsets[i]..<offsets[i + 1] {
+                                            let src = Int(nb[edge]) * w
+                                            for k in 0..<h {
+                                                gw[edge * h + k] += Kernels.dot(g.baseAddress! + i * w + k * d, vs.baseAddress! + src + k * d, d)
+                                            }
                                         }
                                     }
                                 }
@@ -244,12 +248,17 @@ extension Tape {
                     }
                     if values.requiresGrad {
                         weights.data.withUnsafeBufferPointer { ws in
+                            // Gathered per neighbour over the transposed lists, edges in increasing
+                            // order: the same additions in the same order as an edge-order scatter.
+                            let rOffsets = graph.reverseOffsets, rEdges = graph.reverseEdges, rows = graph.nodes
                             values.accumulateGrad { gv in
-                                for i in 0..<n {
-                                    for edge in offsets[i]..<offsets[i + 1] {
-                                        let src = Int(nb[edge]) * w
-                                        for k in 0..<h {
-                                            Kernels.axpy(ws[edge * h + k], g.baseAddress! + i * w + k * d, gv.baseAddress! + src + k * d, d)
+                                Kernels.parallelFor(n, grain: 64) { sources in
+                                    for j in sources {
+                                        for r in rOffsets[j]..<rOffsets[j + 1] {
+                                            let edge = Int(rEdges[r]), i = Int(rows[edge])
+                                            for k in 0..<h {
+                                                Kernels.axpy(ws[edge * h + k], g.baseAddress! + i * w + k * d, gv.baseAddress! + j * w + k * d, d)
+                                            }
                                         }
                                     }
                                 }

@@ -85,14 +85,21 @@ extension Tape {
         let d = x.lastDim, rows = x.rowCount
         var out = [Float](repeating: 0, count: x.count)
         var norms = [Float](repeating: 0, count: rows)
-        x.data.withUnsafeBufferPointer { xs in
-            for r in 0..<rows where d > 0 {
-                var s: Float = 0
-                for j in 0..<d { s += xs[r * d + j] * xs[r * d + j] }
-                let nrm = s.squareRoot()
-                norms[r] = nrm
-                let inv = 1 / max(nrm, eps)
-                for j in 0..<d { out[r * d + j] = xs[r * d + j] * inv }
+        if d > 0 {
+            x.data.withUnsafeBufferPointer { xs in
+                out.withUnsafeMutableBufferPointer { o in
+                    norms.withUnsafeMutableBufferPointer { nr in
+                        Kernels.parallelFor(rows, grain: max(1, (1 << 15) / d)) { block in
+                            for r in block {
+                                let row = xs.baseAddress! + r * d
+                                let nrm = Kernels.dot(row, row, d).squareRoot()
+                                nr[r] = nrm
+                                let inv = 1 / max(nrm, eps)
+                                for j in 0..<d { o[r * d + j] = row[j] * inv }
+                            }
+                        }
+                    }
+                }
             }
         }
         let tracked = tracks(x)
@@ -103,17 +110,18 @@ extension Tape {
                 y.grad.withUnsafeBufferPointer { g in
                     y.data.withUnsafeBufferPointer { ys in
                         x.accumulateGrad { gx in
-                            for r in 0..<rows {
+                            Kernels.parallelFor(rows, grain: max(1, (1 << 15) / d)) { block in
+                            for r in block {
                                 let base = r * d, nrm = norms[r]
                                 if nrm > eps {   // d(x/‖x‖) = (g − y (y·g)) / ‖x‖
-                                    var dot: Float = 0
-                                    for j in 0..<d { dot += ys[base + j] * g[base + j] }
+                                    let dot = Kernels.dot(ys.baseAddress! + base, g.baseAddress! + base, d)
                                     let inv = 1 / nrm
                                     for j in 0..<d { gx[base + j] += (g[base + j] - ys[base + j] * dot) * inv }
                                 } else {         // the clamp is active: y = x / eps
                                     let inv = 1 / eps
                                     for j in 0..<d { gx[base + j] += g[base + j] * inv }
                                 }
+                            }
                             }
                         }
                     }

@@ -42,3 +42,18 @@ extension Kernels {
         }
     }
 }
+
+extension Kernels {
+    /// Runs body over contiguous sub-ranges of 0..<count on up to `BLAS.threads` workers, for loops
+    /// whose iterations are independent (each writes only its own outputs), so the split cannot
+    /// change any result. Counts under `grain` run inline.
+    static func parallelFor(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+        let workers = min(BLAS.threads, count / max(grain, 1))
+        if workers <= 1 { if count > 0 { body(0..<count) }; return }
+        let size = (count + workers - 1) / workers
+        Kernels.parallel(workers, workers: workers) { w in
+            let lo = w * size, hi = min(count, lo + size)
+            if lo < hi { body(lo..<hi) }
+        }
+    }
+}
