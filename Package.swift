@@ -33,6 +33,8 @@ let package = Package(
         .executableTarget(name: "graphify", dependencies: ["Shared"]),
         .executableTarget(name: "score", dependencies: ["Shared"]),
         .executableTarget(name: "frames", dependencies: ["Shared"]),
+        // Benchmark driver for the training engine (bench/engine_bench.sh); not a pipeline tool.
+        .executableTarget(name: "scgrn-bench", dependencies: ["Shared"], path: "bench/engine-bench"),
         // Test helpers shared by every test target (fixtures, running the tools, .npy, closeness).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SharedTests", dependencies: ["Shared", "TestSupport"], path: "Tests/SharedTests"),
