@@ -42,6 +42,7 @@ let package = Package(
         .testTarget(name: "TokenizeTests", dependencies: ["Shared", "TestSupport", "tokenize"], path: "Tests/TokenizeTests"),
         .testTarget(name: "EmbedTests", dependencies: ["Shared", "TestSupport", "embed"], path: "Tests/EmbedTests"),
         .testTarget(name: "GraphifyTests", dependencies: ["Shared", "TestSupport", "graphify"], path: "Tests/GraphifyTests"),
+        .testTarget(name: "PipelineTests", dependencies: ["TestSupport"], path: "Tests/PipelineTests"),
         .testTarget(name: "ScoreTests", dependencies: ["Shared", "TestSupport", "score"], path: "Tests/ScoreTests"),
     ],
     swiftLanguageModes: [.v5]
