@@ -63,6 +63,14 @@ func randomPerformer(_ c: PerformerConfig, seed: UInt64) -> TensorFile {
 }
 
 final class PerformerKernelTests: XCTestCase {
+    func testMaximumMatchesSwiftMax() {
+        var r = TestRandom(state: 9)
+        for n in [1, 5, 16, 17, 31, 32, 33, 1000] {
+            let x = r.floats(n, scale: 100, shift: -500)
+            XCTAssertEqual(x.withUnsafeBufferPointer { PerformerKernels.maximum($0.baseAddress!, count: n) }, x.max()!, "n \(n)")
+        }
+    }
+
     func testExpMatchesFloat64() {
         var r = TestRandom(state: 1)
         for n in [1, 15, 16, 17, 100, 1000] {
@@ -115,25 +123,32 @@ final class PerformerKernelTests: XCTestCase {
         for (n, e, m) in [(1, 4, 3), (5, 16, 44), (33, 8, 17), (70, 64, 266)] {
             let data = r.floats(n * e, scale: 1.5), proj = r.floats(m * e)
             let c = Float(pow(Double(e), -0.25)), ratio = Float(pow(Double(m), -0.5))
-            var u = [Float](repeating: 0, count: n * m), diag = [Float](repeating: 0, count: n)
-            BLAS.sgemm(transB: true, m: n, n: m, k: e, alpha: c, data, proj, &u)
+            let mp = PerformerKernels.paddedWidth(m)
+            var u0 = [Float](repeating: 0, count: n * m), diag = [Float](repeating: 0, count: n)
+            BLAS.sgemm(transB: true, m: n, n: m, k: e, alpha: c, data, proj, &u0)
+            // Padded rows, the pad lanes filled with junk the kernels must ignore.
+            var u = [Float](repeating: 1e30, count: n * mp)
+            for i in 0..<n { for j in 0..<m { u[i * mp + j] = u0[i * m + j] } }
+            func unpad(_ x: [Float]) -> [Float] { (0..<(n * m)).map { x[($0 / m) * mp + $0 % m] } }
             data.withUnsafeBufferPointer { dp in diag.withUnsafeMutableBufferPointer {
                 PerformerKernels.halfSquaredNorms(dp.baseAddress!, rows: n, width: e, ld: e, normalizer: c, $0.baseAddress!)
             } }
             var q = u, k = u
             var sums = [Double](repeating: 0, count: m)
-            let gmax = u.withUnsafeBufferPointer { PerformerKernels.maximum($0.baseAddress!, count: n * m) }
+            let gmax = u.withUnsafeBufferPointer { PerformerKernels.maximum($0.baseAddress!, rows: n, cols: m, ld: mp) }
+            XCTAssertEqual(gmax, u0.max()!)
             q.withUnsafeMutableBufferPointer { qp in diag.withUnsafeBufferPointer { dp in
-                PerformerKernels.queryFeatures(qp.baseAddress!, rows: n, features: m, ld: m, diag: dp.baseAddress!, ratio: ratio, eps: 1e-4)
+                PerformerKernels.queryFeatures(qp.baseAddress!, rows: n, features: m, ld: mp, diag: dp.baseAddress!, ratio: ratio, eps: 1e-4)
             } }
             k.withUnsafeMutableBufferPointer { kp in diag.withUnsafeBufferPointer { dp in sums.withUnsafeMutableBufferPointer { sp in
-                PerformerKernels.keyFeatures(kp.baseAddress!, rows: n, features: m, ld: m, diag: dp.baseAddress!, globalMax: gmax,
+                PerformerKernels.keyFeatures(kp.baseAddress!, rows: n, features: m, ld: mp, diag: dp.baseAddress!, globalMax: gmax,
                                              ratio: ratio, eps: 1e-4, columnSums: sp.baseAddress!)
             } } }
             let dd = data.map(Double.init), pd = proj.map(Double.init)
             let qWant = PerformerReference.softmaxFeatures(dd, rows: n, width: e, projection: pd, features: m, isQuery: true)
             let kWant = PerformerReference.softmaxFeatures(dd, rows: n, width: e, projection: pd, features: m, isQuery: false)
             let scale = Float(ratio)
+            q = unpad(q); k = unpad(k)
             assertClose(q, qWant.map { Float($0) }, atol: 1e-6 * scale, rtol: 2e-5, "query features n=\(n) e=\(e) m=\(m)")
             assertClose(k, kWant.map { Float($0) }, atol: 1e-6 * scale, rtol: 2e-5, "key features n=\(n) e=\(e) m=\(m)")
             for j in 0..<m {

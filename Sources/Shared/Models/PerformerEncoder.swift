@@ -32,29 +32,32 @@ public final class PerformerEncoder {
     let x: FloatBuffer        // [N, D] residual stream
     let xn: FloatBuffer       // [N, D] normalised input / sublayer output
     let qkv: FloatBuffer      // [N, 3I]; the q columns receive the attention output
-    let keys: FloatBuffer     // [H, N, M] key projections, then key features
+    let keys: FloatBuffer     // [H, N, Mp] key projections, then key features (Mp = M padded to 16)
     let diag: FloatBuffer     // [N]
     let context: FloatBuffer  // [H, M, E+1] k'ᵀv with the key sums as the last column
-    let block: FloatBuffer    // [R, max(M, F)] query features / feed-forward hidden
-    let blockOut: FloatBuffer // [R, max(E+1, D)]
+    let block: FloatBuffer    // [Rq, Mp] query features / [Rf, F] feed-forward hidden
+    let mp: Int               // feature row stride: M rounded up to whole 16-lane vectors
+    let blockOut: FloatBuffer // [Rq, E+1] / [Rf, D]
     let keySums: DoubleBuffer // [M]
     let scoreQ: DoubleBuffer  // [H, M] Σ_n q'_n / (q'_n · Σ k'), for attention pooling
-    static let rowBlock = 256
+    /// Rows per query block (its features, [R, Mp], stay in L2) and per feed-forward block ([R, F]).
+    static let queryBlock = 1024, ffBlock = 256
 
     /// Scratch memory for sequences of up to `maxLength` positions.
     public init(model: PerformerModel, maxLength: Int) {
         self.model = model
         self.maxLength = maxLength
         let c = model.config
-        let n = max(maxLength, 1), r = Self.rowBlock
+        let n = max(maxLength, 1), r = Self.queryBlock, rf = Self.ffBlock
+        mp = PerformerKernels.paddedWidth(c.features)
         x = FloatBuffer(count: n * c.dim)
         xn = FloatBuffer(count: n * c.dim)
         qkv = FloatBuffer(count: n * 3 * c.inner)
-        keys = FloatBuffer(count: c.heads * n * c.features)
+        keys = FloatBuffer(count: c.heads * n * mp)
         diag = FloatBuffer(count: n)
         context = FloatBuffer(count: c.heads * c.features * (c.dimHead + 1))
-        block = FloatBuffer(count: r * max(c.features, c.ffHidden))
-        blockOut = FloatBuffer(count: r * max(c.dimHead + 1, c.dim))
+        block = FloatBuffer(count: max(r * mp, rf * c.ffHidden))
+        blockOut = FloatBuffer(count: max(r * (c.dimHead + 1), rf * c.dim))
         keySums = DoubleBuffer(count: c.features)
         scoreQ = DoubleBuffer(count: c.heads * c.features)
     }
@@ -151,19 +154,19 @@ public final class PerformerEncoder {
         let cn = normalizer
         for h in 0..<c.heads {
             BLAS.sgemm(transB: true, m: n, n: m, k: e, alpha: cn, a: qkv.pointer + c.inner + h * e, lda: w,
-                       b: layer.projection.pointer, ldb: e, c: keys.pointer + h * n * m, ldc: m)
+                       b: layer.projection.pointer, ldb: e, c: keys.pointer + h * n * mp, ldc: mp)
         }
-        let globalMax = PerformerKernels.maximum(keys.pointer, count: c.heads * n * m)
+        let globalMax = PerformerKernels.maximum(keys.pointer, rows: c.heads * n, cols: m, ld: mp)
         for h in 0..<c.heads {
-            let kh = keys.pointer + h * n * m
+            let kh = keys.pointer + h * n * mp
             PerformerKernels.halfSquaredNorms(qkv.pointer + c.inner + h * e, rows: n, width: e, ld: w,
                                               normalizer: cn, diag.pointer)
             keySums.zero()
-            PerformerKernels.keyFeatures(kh, rows: n, features: m, ld: m, diag: diag.pointer, globalMax: globalMax,
+            PerformerKernels.keyFeatures(kh, rows: n, features: m, ld: mp, diag: diag.pointer, globalMax: globalMax,
                                          ratio: ratio, eps: Self.featureEps, columnSums: keySums.pointer)
             let ctx = context.pointer + h * m * (e + 1)
             if withContext {
-                BLAS.sgemm(transA: true, m: m, n: e, k: n, a: kh, lda: m, b: qkv.pointer + 2 * c.inner + h * e, ldb: w,
+                BLAS.sgemm(transA: true, m: m, n: e, k: n, a: kh, lda: mp, b: qkv.pointer + 2 * c.inner + h * e, ldb: w,
                            c: ctx, ldc: e + 1)
             }
             for j in 0..<m { ctx[j * (e + 1) + e] = Float(keySums.pointer[j]) }
@@ -174,14 +177,14 @@ public final class PerformerEncoder {
     func attention(_ layer: PerformerLayer, _ n: Int) {
         let c = model.config, w = 3 * c.inner, m = c.features, e = c.dimHead
         keyFeaturesAndContext(layer, n, withContext: true)
-        let cn = normalizer, r = Self.rowBlock
+        let cn = normalizer, r = Self.queryBlock
         var r0 = 0
         while r0 < n {
             let rows = min(r, n - r0)
             for h in 0..<c.heads {
                 let q = qkv.pointer + r0 * w + h * e
                 queryFeatures(layer, q, rows: rows, ld: w, normalizer: cn)
-                BLAS.sgemm(m: rows, n: e + 1, k: m, a: block.pointer, lda: m, b: context.pointer + h * m * (e + 1),
+                BLAS.sgemm(m: rows, n: e + 1, k: m, a: block.pointer, lda: mp, b: context.pointer + h * m * (e + 1),
                            ldb: e + 1, c: blockOut.pointer, ldc: e + 1)
                 for i in 0..<rows {
                     let o = blockOut.pointer + i * (e + 1), dst = q + i * w
@@ -193,13 +196,13 @@ public final class PerformerEncoder {
         }
     }
 
-    /// block[rows, M] = query features of the q rows at `q` (row stride ld).
+    /// block[rows, Mp] = query features of the q rows at `q` (row stride ld).
     func queryFeatures(_ layer: PerformerLayer, _ q: UnsafePointer<Float>, rows: Int, ld: Int, normalizer cn: Float) {
         let c = model.config, m = c.features, e = c.dimHead
         BLAS.sgemm(transB: true, m: rows, n: m, k: e, alpha: cn, a: q, lda: ld, b: layer.projection.pointer, ldb: e,
-                   c: block.pointer, ldc: m)
+                   c: block.pointer, ldc: mp)
         PerformerKernels.halfSquaredNorms(q, rows: rows, width: e, ld: ld, normalizer: cn, diag.pointer)
-        PerformerKernels.queryFeatures(block.pointer, rows: rows, features: m, ld: m, diag: diag.pointer,
+        PerformerKernels.queryFeatures(block.pointer, rows: rows, features: m, ld: mp, diag: diag.pointer,
                                        ratio: ratio, eps: Self.featureEps)
     }
 
@@ -214,7 +217,7 @@ public final class PerformerEncoder {
 
     /// x += W2 · GELU(W1 · LN2(x) + b1) + b2, in row blocks.
     func feedForward(_ layer: PerformerLayer, _ n: Int) {
-        let c = model.config, d = c.dim, f = c.ffHidden, r = Self.rowBlock
+        let c = model.config, d = c.dim, f = c.ffHidden, r = Self.ffBlock
         PerformerKernels.layerNorm(x.pointer, xn.pointer, rows: n, dim: d, weight: layer.norm2Weight.pointer,
                                    bias: layer.norm2Bias.pointer, eps: c.layerNormEps)
         var r0 = 0
@@ -250,7 +253,7 @@ public final class PerformerEncoder {
         projectQKV(layer, n)
         keyFeaturesAndContext(layer, n, withContext: false)
         scoreQ.zero()
-        let cn = normalizer, r = Self.rowBlock
+        let cn = normalizer, r = Self.queryBlock
         var r0 = 0
         while r0 < n {
             let rows = min(r, n - r0)
@@ -258,7 +261,7 @@ public final class PerformerEncoder {
                 queryFeatures(layer, qkv.pointer + r0 * w + h * e, rows: rows, ld: w, normalizer: cn)
                 let ctx = context.pointer + h * m * (e + 1), u = scoreQ.pointer + h * m
                 for i in 0..<rows {
-                    let qr = block.pointer + i * m
+                    let qr = block.pointer + i * mp
                     var den: Float = 0
                     for j in 0..<m { den += qr[j] * ctx[j * (e + 1) + e] }
                     let inv = 1 / Double(den)
@@ -269,9 +272,9 @@ public final class PerformerEncoder {
         }
         let scale = 1 / Double(c.depth * c.heads * n)
         for h in 0..<c.heads {
-            let kh = keys.pointer + h * n * m, u = scoreQ.pointer + h * m
+            let kh = keys.pointer + h * n * mp, u = scoreQ.pointer + h * m
             for i in 0..<n {
-                let kr = kh + i * m
+                let kr = kh + i * mp
                 var s = 0.0
                 for j in 0..<m { s += Double(kr[j]) * u[j] }
                 scores[i] += Float(s * scale)

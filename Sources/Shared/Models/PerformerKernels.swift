@@ -4,15 +4,17 @@
 // them go through `BLAS`. `PerformerReference` beside this file computes the same things with
 // plain loops in float64; tests compare the two over many shapes.
 //
-// Vector code uses SIMD16<Float>, which the compiler lowers to whatever vector width the target
-// has. exp uses Cody–Waite range reduction and a degree-6 polynomial (≈1 ulp on the range used
+// Vector code uses SIMD8<Float>, which the compiler lowers to whatever vector width the target
+// has (two SSE registers on the baseline x86-64 target). exp uses Cody–Waite range reduction and a degree-6 polynomial (≈1 ulp on the range used
 // here); GELU's erf comes from a Chebyshev fit of erfc (fractional error < 1.2e-7), written so
 // that 1 + erf(x) never cancels for negative x.
 
 import Foundation
 
 public enum PerformerKernels {
-    public typealias V = SIMD16<Float>
+    public typealias V = SIMD8<Float>
+    /// Lanes per vector. Eight keeps the exp polynomial in registers even on plain SSE targets.
+    static let lanes = V.scalarCount
 
     // MARK: - Vector helpers
 
@@ -24,7 +26,7 @@ public enum PerformerKernels {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
     }
 
-    /// Loads `n` < 16 values, padding with `fill`.
+    /// Loads `n` < lanes values, padding with `fill`.
     @inline(__always) static func loadPartial(_ p: UnsafePointer<Float>, _ n: Int, fill: Float) -> V {
         var v = V(repeating: fill)
         for i in 0..<n { v[i] = p[i] }
@@ -35,74 +37,93 @@ public enum PerformerKernels {
         for i in 0..<n { p[i] = v[i] }
     }
 
+    typealias Bits = SIMD8<Int32>
+    @inline(__always) static func bits(_ v: V) -> Bits { unsafeBitCast(v, to: Bits.self) }
+    @inline(__always) static func float(_ b: Bits) -> V { unsafeBitCast(b, to: V.self) }
+
+    /// Lanes of `b` where `mask` is all ones, of `a` where it is zero.
+    @inline(__always) static func select(_ mask: Bits, _ a: V, _ b: V) -> V {
+        float((bits(a) & ~mask) | (bits(b) & mask))
+    }
+
+    /// All ones in the lanes where a < b (finite a, b: a − b is negative exactly when a < b).
+    @inline(__always) static func less(_ a: V, _ b: V) -> Bits { bits(a - b) &>> 31 }
+
+    /// The lane-wise maximum, exact for finite values (plain vector arithmetic, no per-lane branches).
+    @inline(__always) public static func vmax(_ a: V, _ b: V) -> V { select(less(a, b), a, b) }
+
+    /// The largest lane.
+    @inline(__always) static func horizontalMax(_ v: V) -> Float {
+        var r = v[0]
+        for i in 1..<lanes where v[i] > r { r = v[i] }
+        return r
+    }
+
+    /// The lowest finite Float, the start of a maximum (−∞ would make a − b undefined).
+    static let lowest = V(repeating: -.greatestFiniteMagnitude)
+
     // MARK: - exp
 
-    static let expLow = V(repeating: -87.3), expHigh = V(repeating: 88)
-    static let magic = V(repeating: 12_582_912), log2e = V(repeating: 1.442_695_04)
-    static let ln2High = V(repeating: 0.693_359_375), ln2Low = V(repeating: -2.121_944_4e-4)
-    static let e0 = V(repeating: 1.987_569_15e-4), e1 = V(repeating: 1.398_199_950_7e-3)
-    static let e2 = V(repeating: 8.333_451_907_3e-3), e3 = V(repeating: 4.166_579_589_4e-2)
-    static let e4 = V(repeating: 1.666_666_545_9e-1), e5 = V(repeating: 5.000_000_120_1e-1)
-    static let one = V(repeating: 1)
-
-    /// e^x for 16 lanes; inputs are clamped to [-87.3, 88], so the result is finite and ≥ 1.2e-38.
+    /// e^x lane by lane; inputs are clamped to [-87.3, 88], so the result is finite and ≥ 1.2e-38.
+    /// Constants are literals so the compiler can keep them in the constant pool, not in registers.
     @inline(__always) public static func exp(_ x0: V) -> V {
-        let x: V = x0.clamped(lowerBound: expLow, upperBound: expHigh)
+        let hi: V = V(repeating: 88)
+        return expNonPositive(select(less(hi, x0), x0, hi))
+    }
+
+    /// e^x for x ≤ 88 (the FAVOR+ feature maps only take e^(≤ 0)); below −87.3 it returns e^−87.3.
+    @inline(__always) public static func expNonPositive(_ x0: V) -> V {
+        let lo: V = V(repeating: -87.3)
+        let x: V = select(less(x0, lo), x0, lo)
         // n = round(x / ln 2) with the 1.5·2²³ trick: t's low mantissa bits hold n.
-        let t: V = x * log2e + magic
+        let magic: V = V(repeating: 12_582_912)
+        let t: V = x * V(repeating: 1.442_695_04) + magic
         let n: V = t - magic
-        var r: V = x - n * ln2High
-        r = r - n * ln2Low
-        var p: V = e0 * r + e1
-        p = p * r + e2
-        p = p * r + e3
-        p = p * r + e4
-        p = p * r + e5
+        var r: V = x - n * V(repeating: 0.693_359_375)
+        r = r - n * V(repeating: -2.121_944_4e-4)
+        var p: V = V(repeating: 1.987_569_15e-4) * r + V(repeating: 1.398_199_950_7e-3)
+        p = p * r + V(repeating: 8.333_451_907_3e-3)
+        p = p * r + V(repeating: 4.166_579_589_4e-2)
+        p = p * r + V(repeating: 1.666_666_545_9e-1)
+        p = p * r + V(repeating: 5.000_000_120_1e-1)
         let r2: V = r * r
-        let y: V = p * r2 + r + one
-        let ni: SIMD16<Int32> = unsafeBitCast(t, to: SIMD16<Int32>.self) &- 0x4B40_0000
-        let scale: V = unsafeBitCast((ni &+ 127) &<< 23, to: V.self)
+        let y: V = p * r2 + r + V(repeating: 1)
+        let ni: Bits = bits(t) &- 0x4B40_0000
+        let scale: V = float((ni &+ 127) &<< 23)
         return y * scale
     }
 
     /// out[i] = e^(x[i]) over n values (in place allowed).
     public static func exp(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count n: Int) {
         var i = 0
-        while i + 16 <= n { store(exp(load(x + i)), out + i); i += 16 }
+        while i + lanes <= n { store(exp(load(x + i)), out + i); i += lanes }
         if i < n { storePartial(exp(loadPartial(x + i, n - i, fill: 0)), out + i, n - i) }
     }
 
     // MARK: - GELU
 
-    static let invSqrt2 = V(repeating: 0.707_106_781_186_547_5), half = V(repeating: 0.5), two = V(repeating: 2)
-    static let zero = V(repeating: 0)
-    /// Chebyshev fit of erfc (Numerical Recipes' erfcc): erfc(z) = t·exp(−z² + P(t)), t = 1/(1 + z/2),
-    /// with fractional error below 1.2e-7 for every z ≥ 0.
-    static let c0 = V(repeating: -1.265_512_23), c1 = V(repeating: 1.000_023_68), c2 = V(repeating: 0.374_091_96)
-    static let c3 = V(repeating: 0.096_784_18), c4 = V(repeating: -0.186_288_06), c5 = V(repeating: 0.278_868_07)
-    static let c6 = V(repeating: -1.135_203_98), c7 = V(repeating: 1.488_515_87), c8 = V(repeating: -0.822_152_23)
-    static let c9 = V(repeating: 0.170_872_77)
-
-    /// GELU(x) = x/2 · (1 + erf(x/√2)) for 16 lanes.
+    /// GELU(x) = x/2 · (1 + erf(x/√2)) lane by lane.
     ///
-    /// 1 + erf(x/√2) is erfc(|x|/√2) for x < 0 (so no cancellation) and 2 − erfc(x/√2) otherwise.
+    /// 1 + erf(x/√2) is erfc(|x|/√2) for x < 0 (so no cancellation) and 2 − erfc(x/√2) otherwise;
+    /// erfc is the Chebyshev fit of Numerical Recipes' erfcc, erfc(z) = t·exp(−z² + P(t)) with
+    /// t = 1/(1 + z/2), whose fractional error is below 1.2e-7 for every z ≥ 0.
     @inline(__always) public static func gelu(_ x: V) -> V {
-        let ax: V = unsafeBitCast(unsafeBitCast(x, to: SIMD16<UInt32>.self) & 0x7FFF_FFFF, to: V.self)
-        let z: V = ax * invSqrt2
-        let t: V = one / (one + half * z)
-        var p: V = c9 * t + c8
-        p = p * t + c7
-        p = p * t + c6
-        p = p * t + c5
-        p = p * t + c4
-        p = p * t + c3
-        p = p * t + c2
-        p = p * t + c1
-        p = p * t + c0
+        let sign: Bits = bits(x) &>> 31
+        let z: V = float(bits(x) & 0x7FFF_FFFF) * V(repeating: 0.707_106_781_186_547_5)
+        let t: V = V(repeating: 1) / (V(repeating: 1) + V(repeating: 0.5) * z)
+        var p: V = V(repeating: 0.170_872_77) * t + V(repeating: -0.822_152_23)
+        p = p * t + V(repeating: 1.488_515_87)
+        p = p * t + V(repeating: -1.135_203_98)
+        p = p * t + V(repeating: 0.278_868_07)
+        p = p * t + V(repeating: -0.186_288_06)
+        p = p * t + V(repeating: 0.096_784_18)
+        p = p * t + V(repeating: 0.374_091_96)
+        p = p * t + V(repeating: 1.000_023_68)
+        p = p * t + V(repeating: -1.265_512_23)
         let z2: V = z * z
         let erfc: V = t * exp(p - z2)
-        let onePlusErf: V = (two - erfc).replacing(with: erfc, where: x .< zero)
-        return half * x * onePlusErf
+        let onePlusErf: V = select(sign, V(repeating: 2) - erfc, erfc)
+        return V(repeating: 0.5) * x * onePlusErf
     }
 
     /// x[r, j] = GELU(x[r, j] + bias[j]) over a [rows, cols] block with row stride ld.
@@ -110,7 +131,7 @@ public enum PerformerKernels {
         for r in 0..<rows {
             let row = x + r * ld
             var j = 0
-            while j + 16 <= cols { store(gelu(load(row + j) + load(bias + j)), row + j); j += 16 }
+            while j + lanes <= cols { store(gelu(load(row + j) + load(bias + j)), row + j); j += lanes }
             if j < cols {
                 let n = cols - j
                 storePartial(gelu(loadPartial(row + j, n, fill: 0) + loadPartial(bias + j, n, fill: 0)), row + j, n)
@@ -148,7 +169,7 @@ public enum PerformerKernels {
             let xr = x + r * ld
             var acc = V(repeating: 0)
             var j = 0
-            while j + 16 <= e { let v = load(xr + j); acc += v * v; j += 16 }
+            while j + lanes <= e { let v = load(xr + j); acc += v * v; j += lanes }
             var s = acc.sum()
             while j < e { s += xr[j] * xr[j]; j += 1 }
             diag[r] = (s / 2) * scale
@@ -156,16 +177,17 @@ public enum PerformerKernels {
     }
 
     /// The query feature map in place: for each row of M projections u (already scaled by c),
-    /// u ← ratio · (exp(u − diag[r] − max_j u) + eps). Row stride ld.
+    /// u ← ratio · (exp(u − diag[r] − max_j u) + eps). Row stride ld ≥ paddedWidth(M); columns
+    /// M..<paddedWidth(M) are scratch.
     public static func queryFeatures(_ u: UnsafeMutablePointer<Float>, rows: Int, features m: Int, ld: Int,
                                      diag: UnsafePointer<Float>, ratio: Float, eps: Float) {
         for r in 0..<rows {
             let row = u + r * ld
-            var mx = V(repeating: -.infinity)
+            var mx = lowest
             var j = 0
-            while j + 16 <= m { mx = pointwiseMax(mx, load(row + j)); j += 16 }
-            var rowMax = mx.max()
-            while j < m { rowMax = max(rowMax, row[j]); j += 1 }
+            while j + lanes <= m { mx = vmax(mx, load(row + j)); j += lanes }
+            var rowMax = horizontalMax(mx)
+            while j < m { if row[j] > rowMax { rowMax = row[j] }; j += 1 }
             expFeatures(row, m, diag[r], rowMax, ratio, eps)
         }
     }
@@ -173,24 +195,25 @@ public enum PerformerKernels {
     /// The key feature map in place with one stabiliser for the whole sequence (all heads):
     /// u ← ratio · (exp(u − diag[r] − globalMax) + eps); also adds each column's sum to `columnSums`
     /// (float64, M values) — the keys' sum over positions that normalises the attention.
+    /// Row stride ld ≥ paddedWidth(M); columns M..<paddedWidth(M) are scratch.
     public static func keyFeatures(_ u: UnsafeMutablePointer<Float>, rows: Int, features m: Int, ld: Int,
                                    diag: UnsafePointer<Float>, globalMax: Float, ratio: Float, eps: Float,
                                    columnSums: UnsafeMutablePointer<Double>) {
         // Column sums are kept in float32 blocks of up to 64 rows, then added into float64.
         let block = 64
-        var partial = [Float](repeating: 0, count: m)
+        let mp = paddedWidth(m)
+        var partial = [Float](repeating: 0, count: mp)
         partial.withUnsafeMutableBufferPointer { pb in
             let ps = pb.baseAddress!
             var r0 = 0
             while r0 < rows {
                 let r1 = min(rows, r0 + block)
-                ps.update(repeating: 0, count: m)
+                ps.update(repeating: 0, count: mp)
                 for r in r0..<r1 {
                     let row = u + r * ld
                     expFeatures(row, m, diag[r], globalMax, ratio, eps)
                     var j = 0
-                    while j + 16 <= m { store(load(ps + j) + load(row + j), ps + j); j += 16 }
-                    while j < m { ps[j] += row[j]; j += 1 }
+                    while j < m { store(load(ps + j) + load(row + j), ps + j); j += lanes }
                 }
                 for j in 0..<m { columnSums[j] += Double(ps[j]) }
                 r0 = r1
@@ -198,25 +221,41 @@ public enum PerformerKernels {
         }
     }
 
-    /// row ← ratio · (exp((row − diag) − stabiliser) + eps) over m values.
+    /// row ← ratio · (exp(row − (diag + stabiliser)) + eps) over m values rounded up to a multiple
+    /// of 16 (the pad values are scratch).
     @inline(__always) static func expFeatures(_ row: UnsafeMutablePointer<Float>, _ m: Int, _ diag: Float,
                                               _ stabiliser: Float, _ ratio: Float, _ eps: Float) {
-        let dg = V(repeating: diag), st = V(repeating: stabiliser), ra = V(repeating: ratio), ep = V(repeating: eps)
+        let shift = V(repeating: diag + stabiliser), ra = V(repeating: ratio), ep = V(repeating: eps)
         var j = 0
-        while j + 16 <= m { store(ra * (exp((load(row + j) - dg) - st) + ep), row + j); j += 16 }
-        if j < m {
-            let n = m - j
-            storePartial(ra * (exp((loadPartial(row + j, n, fill: 0) - dg) - st) + ep), row + j, n)
+        while j < m { store(ra * (expNonPositive(load(row + j) - shift) + ep), row + j); j += lanes }
+    }
+
+    /// Columns rounded up to a whole number of 16-lane vectors: the row stride feature buffers need.
+    public static func paddedWidth(_ m: Int) -> Int { (m + 15) & ~15 }
+
+    /// The largest value of a [rows, cols] block with row stride ld.
+    public static func maximum(_ x: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int) -> Float {
+        if ld == cols { return maximum(x, count: rows * cols) }
+        var m0 = lowest
+        var tail = -Float.greatestFiniteMagnitude
+        let full = cols - cols % lanes
+        for r in 0..<rows {
+            let row = x + r * ld
+            var j = 0
+            while j < full { m0 = vmax(m0, load(row + j)); j += lanes }
+            while j < cols { if row[j] > tail { tail = row[j] }; j += 1 }
         }
+        return max(horizontalMax(m0), tail)
     }
 
     /// The largest of n values.
     public static func maximum(_ x: UnsafePointer<Float>, count n: Int) -> Float {
-        var mx = V(repeating: -.infinity)
+        var m0 = lowest, m1 = lowest
         var j = 0
-        while j + 16 <= n { mx = pointwiseMax(mx, load(x + j)); j += 16 }
-        var r = mx.max()
-        while j < n { r = max(r, x[j]); j += 1 }
+        while j + 2 * lanes <= n { m0 = vmax(m0, load(x + j)); m1 = vmax(m1, load(x + j + lanes)); j += 2 * lanes }
+        while j + lanes <= n { m0 = vmax(m0, load(x + j)); j += lanes }
+        var r = horizontalMax(vmax(m0, m1))
+        while j < n { if x[j] > r { r = x[j] }; j += 1 }
         return r
     }
 }
