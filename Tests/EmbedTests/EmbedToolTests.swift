@@ -184,7 +184,7 @@ final class EmbedToolTests: XCTestCase {
             }
         }
         for g in genes where g.known {
-            XCTAssertEqual(g.weight, wsum[Int(g.gene)], accuracy: 1e-9)
+            XCTAssertEqual(g.weight, wsum[Int(g.gene)], accuracy: 1e-6 * wsum[Int(g.gene)])
             XCTAssertGreaterThan(g.weight, 0)
         }
         assertClose(genes.filter(\.known).flatMap(\.sum), genes.filter(\.known).flatMap { g in (0..<64).map { Float(esum[Int(g.gene) * 64 + $0]) } },

@@ -40,6 +40,7 @@ public final class PerformerEncoder {
     let blockOut: FloatBuffer // [Rq, E+1] / [Rf, D]
     let keySums: DoubleBuffer // [M]
     let scoreQ: DoubleBuffer  // [H, M] Σ_n q'_n / (q'_n · Σ k'), for attention pooling
+    let keySumScratch: FloatBuffer // [M]
     /// Rows per query block (its features, [R, Mp], stay in L2) and per feed-forward block ([R, F]).
     static let queryBlock = 1024, ffBlock = 256
 
@@ -57,9 +58,10 @@ public final class PerformerEncoder {
         diag = FloatBuffer(count: n)
         context = FloatBuffer(count: c.heads * c.features * (c.dimHead + 1))
         block = FloatBuffer(count: max(r * mp, rf * c.ffHidden))
-        blockOut = FloatBuffer(count: max(r * (c.dimHead + 1), rf * c.dim))
+        blockOut = FloatBuffer(count: max(r * (c.dimHead + 1), rf * c.dim, r + c.features))
         keySums = DoubleBuffer(count: c.features)
         scoreQ = DoubleBuffer(count: c.heads * c.features)
+        keySumScratch = FloatBuffer(count: c.features)
     }
 
     /// Bytes of scratch memory this encoder holds.
@@ -250,35 +252,44 @@ public final class PerformerEncoder {
         let c = model.config, w = 3 * c.inner, m = c.features, e = c.dimHead
         PerformerKernels.layerNorm(x.pointer, xn.pointer, rows: n, dim: c.dim, weight: layer.norm1Weight.pointer,
                                    bias: layer.norm1Bias.pointer, eps: c.layerNormEps)
-        projectQKV(layer, n)
+        // q and k only: the first 2I rows of the stacked weights.
+        BLAS.sgemm(transB: true, m: n, n: 2 * c.inner, k: c.dim, a: xn.pointer, lda: c.dim,
+                   b: layer.qkvWeight.pointer, ldb: c.dim, c: qkv.pointer, ldc: w)
+        if let b = layer.qkvBias?.pointer {
+            for i in 0..<n { let row = qkv.pointer + i * w; for j in 0..<(2 * c.inner) { row[j] += b[j] } }
+        }
         keyFeaturesAndContext(layer, n, withContext: false)
         scoreQ.zero()
         let cn = normalizer, r = Self.queryBlock
+        // blockOut holds 1/(q'·Σk') per row, then Σ_rows q'/(q'·Σk') per feature (float32 per block).
+        let inv = blockOut.pointer, part = blockOut.pointer + r
         var r0 = 0
         while r0 < n {
             let rows = min(r, n - r0)
             for h in 0..<c.heads {
                 queryFeatures(layer, qkv.pointer + r0 * w + h * e, rows: rows, ld: w, normalizer: cn)
                 let ctx = context.pointer + h * m * (e + 1), u = scoreQ.pointer + h * m
-                for i in 0..<rows {
-                    let qr = block.pointer + i * mp
-                    var den: Float = 0
-                    for j in 0..<m { den += qr[j] * ctx[j * (e + 1) + e] }
-                    let inv = 1 / Double(den)
-                    for j in 0..<m { u[j] += Double(qr[j]) * inv }
-                }
+                // den = q'·Σk' (the key sums are column E of ctx, stride E+1).
+                BLAS.sgemv(rows: rows, cols: m, a: block.pointer, lda: mp, x: keySumsFloat(ctx, m, e), y: inv)
+                for i in 0..<rows { inv[i] = 1 / inv[i] }
+                BLAS.sgemv(trans: true, rows: rows, cols: m, a: block.pointer, lda: mp, x: inv, y: part)
+                for j in 0..<m { u[j] += Double(part[j]) }
             }
             r0 += rows
         }
-        let scale = 1 / Double(c.depth * c.heads * n)
+        let scale = Float(1 / Double(c.depth * c.heads * n))
+        let uf = blockOut.pointer
         for h in 0..<c.heads {
-            let kh = keys.pointer + h * n * mp, u = scoreQ.pointer + h * m
-            for i in 0..<n {
-                let kr = kh + i * mp
-                var s = 0.0
-                for j in 0..<m { s += Double(kr[j]) * u[j] }
-                scores[i] += Float(s * scale)
-            }
+            for j in 0..<m { uf[j] = Float(scoreQ.pointer[h * m + j]) * scale }
+            // scores += k'_h · u_h (row stride Mp), one GEMV over all positions.
+            BLAS.sgemv(rows: n, cols: m, a: keys.pointer + h * n * mp, lda: mp, x: uf, beta: 1, y: scores)
         }
+    }
+
+    /// The key sums of one head's context block as a contiguous float vector (scratch in `diag`'s tail is not
+    /// used: the values are copied into `keySumScratch`).
+    func keySumsFloat(_ ctx: UnsafePointer<Float>, _ m: Int, _ e: Int) -> UnsafePointer<Float> {
+        for j in 0..<m { keySumScratch.pointer[j] = ctx[j * (e + 1) + e] }
+        return UnsafePointer(keySumScratch.pointer)
     }
 }
