@@ -194,6 +194,18 @@ final class TorchCheckpointTests: XCTestCase {
         var t = PickleBuilder()
         t.op(0x7D); t.str("x")
         XCTAssertTrue(refusal(zipped(t.b)).contains("truncated"))
+        // 100,000 nested tuples (releasing them would recurse that deep): refused at depth 200.
+        var deep = PickleBuilder()
+        deep.op(0x4E); deep.b += [UInt8](repeating: 0x85, count: 100_000); deep.stop()
+        XCTAssertTrue(refusal(zipped(deep.b)).contains("nested deeper"))
+        // Lists chained through the memo after nesting (the way to build depth past the check).
+        var chain = PickleBuilder()
+        chain.op(0x5D); chain.op(0x71); chain.op(0)                        // a = []; memo 0
+        chain.op(0x5D); chain.op(0x71); chain.op(1)                        // b = []; memo 1
+        chain.op(0x61)                                                     // a.append(b)
+        chain.op(0x30); chain.op(0x68); chain.op(1); chain.op(0x5D); chain.op(0x61)  // b.append([])
+        chain.stop()
+        XCTAssertTrue(refusal(zipped(chain.b)).contains("changed after being nested"))
         // A BINUNICODE whose length runs past the end.
         XCTAssertTrue(refusal(zipped([0x80, 0x02, 0x58, 0xFF, 0xFF, 0xFF, 0x7F, 0x41])).contains("past the end"))
     }

@@ -29,7 +29,8 @@ public indirect enum PickleValue {
     case float(Double)
     case string(String)
     case bytes([UInt8])
-    case tuple([PickleValue])
+    /// A tuple and its nesting depth (1 + the deepest item's).
+    case tuple([PickleValue], depth: Int)
     case list(PickleList)
     case dict(PickleDict)
     /// An allow-listed global, not yet applied (a storage type, a constructor).
@@ -49,6 +50,17 @@ public indirect enum PickleValue {
         default: return nil
         }
     }
+    /// Containers inside containers, counted from 1 for a container of scalars (0 for a scalar).
+    public var depth: Int {
+        switch self {
+        case .tuple(_, let d): return d
+        case .list(let l): return l.depth
+        case .dict(let d): return d.depth
+        case .object(let o): return o.depth
+        default: return 0
+        }
+    }
+
     /// The dict, if the value is one.
     public var dict: PickleDict? { if case .dict(let d) = self { return d }; return nil }
 
@@ -74,7 +86,12 @@ public indirect enum PickleValue {
 
 /// A mutable Python list (shared by reference, as the memo requires).
 public final class PickleList {
-    public var items: [PickleValue] = []
+    public internal(set) var items: [PickleValue] = []
+    /// Nesting depth (see PickleValue.depth).
+    public internal(set) var depth = 1
+    /// Set once the list is an item of another container; it may not change after that, so that
+    /// depths stay exact (torch's pickles fill every container before nesting it).
+    var sealed = false
 }
 
 /// A mutable Python dict in insertion order.
@@ -82,6 +99,9 @@ public final class PickleDict {
     public private(set) var keys: [PickleValue] = []
     public private(set) var values: [PickleValue] = []
     var index: [String: Int] = [:]
+    /// Nesting depth and seal, as for PickleList.
+    public internal(set) var depth = 1
+    var sealed = false
 
     /// Sets a key (a new key goes last, as in Python).
     func set(_ key: PickleValue, _ value: PickleValue) throws {
@@ -108,7 +128,7 @@ public final class PickleDict {
         case .float(let d): return d == d.rounded() && abs(d) < 1e18 ? "i\(Int(d))" : "f\(d.bitPattern)"
         case .none: return "n"
         case .bytes(let b): return "b" + b.map { String($0) }.joined(separator: ",")
-        case .tuple(let t): return "t(" + (try t.map { try hashKey($0, depth: depth + 1) }).joined(separator: ",") + ")"
+        case .tuple(let t, _): return "t(" + (try t.map { try hashKey($0, depth: depth + 1) }).joined(separator: ",") + ")"
         default: throw PickleError("unhashable dict key (\(v.kindName))")
         }
     }
@@ -139,7 +159,10 @@ public final class PickleTensor {
 public final class PickleObject {
     public let className: String
     public let arguments: [PickleValue]
-    init(className: String, arguments: [PickleValue]) { self.className = className; self.arguments = arguments }
+    public let depth: Int
+    init(className: String, arguments: [PickleValue], depth: Int) {
+        self.className = className; self.arguments = arguments; self.depth = depth
+    }
 }
 
 /// Why a pickle was refused; the checkpoint reader adds the file name.
@@ -190,6 +213,40 @@ public enum Pickle {
         init(_ b: UnsafeRawBufferPointer) { self.b = b }
 
         func fail(_ m: String) -> PickleError { PickleError("pickle byte \(opStart): \(m)") }
+
+        /// Containers may nest this deep; releasing deeper structures would recurse without bound.
+        static let maxDepth = 200
+
+        /// Marks `items` as nested in a new container and returns that container's depth.
+        func nest(_ items: [PickleValue]) throws -> Int {
+            var d = 0
+            for v in items {
+                switch v {
+                case .list(let l): l.sealed = true
+                case .dict(let x): x.sealed = true
+                default: break
+                }
+                d = max(d, v.depth)
+            }
+            guard d < Self.maxDepth else { throw fail("containers nested deeper than \(Self.maxDepth)") }
+            return d + 1
+        }
+
+        func tuple(_ items: [PickleValue]) throws -> PickleValue { .tuple(items, depth: try nest(items)) }
+
+        func append(_ items: [PickleValue], to l: PickleList) throws {
+            guard !l.sealed else { throw fail("a list is changed after being nested (recursive structures are not supported)") }
+            l.depth = max(l.depth, try nest(items))
+            l.items.append(contentsOf: items)
+        }
+
+        func setItems(_ items: [PickleValue], in d: PickleDict) throws {
+            guard !d.sealed else { throw fail("a dict is changed after being nested (recursive structures are not supported)") }
+            d.depth = max(d.depth, try nest(items))
+            for i in stride(from: 0, to: items.count, by: 2) {
+                do { try d.set(items[i], items[i + 1]) } catch let e as PickleError { throw fail(e.description) }
+            }
+        }
 
         mutating func byte() throws -> UInt8 {
             guard pos < b.count else { throw fail("the pickle ends before STOP (truncated)") }
@@ -288,45 +345,43 @@ public enum Pickle {
                 case 0x42, 0x43, 0x8E:                                 // BINBYTES, SHORT_BINBYTES, BINBYTES8
                     let n = try uint(op == 0x42 ? 4 : (op == 0x43 ? 1 : 8))
                     stack.append(.bytes(Array(try take(n))))
-                case 0x29: stack.append(.tuple([]))                    // EMPTY_TUPLE
-                case 0x74: stack.append(.tuple(try popMark()))         // TUPLE
+                case 0x29: stack.append(.tuple([], depth: 1))          // EMPTY_TUPLE
+                case 0x74: stack.append(try tuple(try popMark()))      // TUPLE
                 case 0x85, 0x86, 0x87:                                 // TUPLE1..3
                     let n = Int(op) - 0x84
                     var items = [PickleValue]()
                     for _ in 0..<n { items.insert(try pop(), at: 0) }
-                    stack.append(.tuple(items))
+                    stack.append(try tuple(items))
                 case 0x5D: stack.append(.list(PickleList()))           // EMPTY_LIST
                 case 0x6C:                                             // LIST
-                    let l = PickleList(); l.items = try popMark(); stack.append(.list(l))
+                    let l = PickleList(); try append(try popMark(), to: l); stack.append(.list(l))
                 case 0x8F: stack.append(.list(PickleList()))           // EMPTY_SET (as a list)
                 case 0x91:                                             // FROZENSET
-                    let l = PickleList(); l.items = try popMark(); stack.append(.list(l))
+                    let l = PickleList(); try append(try popMark(), to: l); stack.append(.list(l))
                 case 0x61:                                             // APPEND
                     let v = try pop()
                     guard case .list(let l) = try top() else { throw fail("APPEND to a non-list") }
-                    l.items.append(v)
+                    try append([v], to: l)
                 case 0x65, 0x90:                                       // APPENDS, ADDITEMS
                     let items = try popMark()
                     guard case .list(let l) = try top() else { throw fail("APPENDS to a non-list") }
-                    l.items.append(contentsOf: items)
+                    try append(items, to: l)
                 case 0x7D: stack.append(.dict(PickleDict()))           // EMPTY_DICT
                 case 0x64:                                             // DICT
                     let items = try popMark()
                     guard items.count % 2 == 0 else { throw fail("DICT with an odd number of items") }
                     let d = PickleDict()
-                    for i in stride(from: 0, to: items.count, by: 2) { try d.set(items[i], items[i + 1]) }
+                    try setItems(items, in: d)
                     stack.append(.dict(d))
                 case 0x73:                                             // SETITEM
                     let v = try pop(), k = try pop()
                     guard case .dict(let d) = try top() else { throw fail("SETITEM on a non-dict") }
-                    do { try d.set(k, v) } catch let e as PickleError { throw fail(e.description) }
+                    try setItems([k, v], in: d)
                 case 0x75:                                             // SETITEMS
                     let items = try popMark()
                     guard items.count % 2 == 0 else { throw fail("SETITEMS with an odd number of items") }
                     guard case .dict(let d) = try top() else { throw fail("SETITEMS on a non-dict") }
-                    for i in stride(from: 0, to: items.count, by: 2) {
-                        do { try d.set(items[i], items[i + 1]) } catch let e as PickleError { throw fail(e.description) }
-                    }
+                    try setItems(items, in: d)
                 case 0x71: memo[try uint(1)] = try top()               // BINPUT
                 case 0x72: memo[try uint(4)] = try top()               // LONG_BINPUT
                 case 0x94: memo[memo.count] = try top()                // MEMOIZE
@@ -345,11 +400,11 @@ public enum Pickle {
                     stack.append(try persistent(try pop()))
                 case 0x52:                                             // REDUCE
                     let args = try pop(), callable = try pop()
-                    guard case .tuple(let a) = args else { throw fail("REDUCE arguments are not a tuple") }
+                    guard case .tuple(let a, _) = args else { throw fail("REDUCE arguments are not a tuple") }
                     stack.append(try apply(callable, a))
                 case 0x81:                                             // NEWOBJ
                     let args = try pop(), cls = try pop()
-                    guard case .tuple(let a) = args else { throw fail("NEWOBJ arguments are not a tuple") }
+                    guard case .tuple(let a, _) = args else { throw fail("NEWOBJ arguments are not a tuple") }
                     guard case .global(let g) = cls, placeholderClasses.contains(g) || g == "collections.OrderedDict" else {
                         throw fail("NEWOBJ of \(cls.kindName) is not allowed")
                     }
@@ -361,6 +416,7 @@ public enum Pickle {
                     default: throw fail("BUILD on \(try top().kindName) is not allowed")
                     }
                     if case .global = state { throw fail("BUILD with a global as state is not allowed") }
+                    _ = try nest([state])
                 default:
                     throw fail(String(format: "opcode 0x%02x (%@) is not allowed in a checkpoint", op, Self.opcodeName(op)))
                 }
@@ -375,7 +431,7 @@ public enum Pickle {
         }
 
         mutating func persistent(_ pid: PickleValue) throws -> PickleValue {
-            guard case .tuple(let t) = pid, t.count == 5, t[0].string == "storage",
+            guard case .tuple(let t, _) = pid, t.count == 5, t[0].string == "storage",
                   case .global(let typeName) = t[1], let dtype = Pickle.storageTypes[typeName],
                   let key = t[2].string, t[3].string != nil, let count = t[4].int, count >= 0 else {
                 throw fail("persistent id is not a ('storage', type, key, location, size) tuple")
@@ -390,7 +446,7 @@ public enum Pickle {
         }
 
         func intTuple(_ v: PickleValue, _ what: String) throws -> [Int] {
-            guard case .tuple(let t) = v else { throw fail("tensor \(what) is not a tuple") }
+            guard case .tuple(let t, _) = v else { throw fail("tensor \(what) is not a tuple") }
             return try t.map {
                 guard let i = $0.int, i >= 0 else { throw fail("tensor \(what) holds a negative or non-integer value") }
                 return i
@@ -419,7 +475,7 @@ public enum Pickle {
                 let l = PickleList()
                 if let first = a.first {
                     guard case .list(let items) = first else { throw fail("set() of \(first.kindName)") }
-                    l.items = items.items
+                    try append(items.items, to: l)
                 }
                 return .list(l)
             case "_codecs.encode":
@@ -433,7 +489,7 @@ public enum Pickle {
                 }
                 return .bytes(out)
             default:
-                if placeholderClasses.contains(g) { return .object(PickleObject(className: g, arguments: a)) }
+                if placeholderClasses.contains(g) { return .object(PickleObject(className: g, arguments: a, depth: try nest(a))) }
                 throw fail("calling \(g) is not allowed")
             }
         }
