@@ -1,0 +1,284 @@
+// PerformerEncoder: the fast scBERT forward pass for one cell, with its own scratch memory.
+//
+// It computes what scBERT's PyTorch code computes for a batch of one (see PerformerModel for the
+// legend and PerformerReference for the same math as plain loops):
+//
+//   x = token_emb[tok] + pos_emb[pos]                  (float64 add, rounded once)      [N,D]
+//   per layer:  x += to_out(FAVOR+(LN1(x)))             pre-LayerNorm attention
+//               x += W2 · GELU(W1 · LN2(x) + b1) + b2    pre-LayerNorm feed-forward
+//   encodings = LN(x);  logits = encodings · to_outᵀ + b
+//
+// FAVOR+ (non-causal, softmax kernel), with c = E^-1/4, ratio = M^-1/2, eps = 1e-4, per head h:
+//   q' = ratio·(exp(c·q·Pᵀ − c²‖q‖²/2 − max over the row) + eps)                       [N,M]
+//   k' = ratio·(exp(c·k·Pᵀ − c²‖k‖²/2 − max over ALL heads and positions) + eps)      [N,M]
+//   out = (q'·(k'ᵀv)) / (q'·Σ_n k'_n)                                                  [N,E]
+//
+// How the work is laid out (all big products are GEMMs):
+//   - one GEMM gives q, k and v of every head: [N,D]·[D,3I];
+//   - the key projections of every head are kept ([H,N,M]) because the key stabiliser is one
+//     maximum over all of them; then exp, the column sums and k'ᵀv ([M,E] per head, one GEMM);
+//   - queries go in blocks of rows that stay in cache: per head one [R,E]·[E,M] GEMM, the
+//     feature map, and one [R,M]·[M,E+1] GEMM whose last column (the key sums) is the
+//     normaliser; the result overwrites the block's q in place;
+//   - the feed-forward runs in row blocks, with bias and GELU fused.
+// Memory for the full scBERT (N = 16,907): about 4·N·(2D + 3I + H·M) bytes ≈ 360 MB.
+
+import Foundation
+
+/// Runs the Performer over one sequence at a time; not thread-safe (one per worker thread).
+public final class PerformerEncoder {
+    public let model: PerformerModel
+    public let maxLength: Int
+    let x: FloatBuffer        // [N, D] residual stream
+    let xn: FloatBuffer       // [N, D] normalised input / sublayer output
+    let qkv: FloatBuffer      // [N, 3I]; the q columns receive the attention output
+    let keys: FloatBuffer     // [H, N, Mp] key projections, then key features (Mp = M padded to 16)
+    let diag: FloatBuffer     // [N]
+    let context: FloatBuffer  // [H, M, E+1] k'ᵀv with the key sums as the last column
+    let block: FloatBuffer    // [Rq, Mp] query features / [Rf, F] feed-forward hidden
+    let mp: Int               // feature row stride: M rounded up to whole 16-lane vectors
+    let blockOut: FloatBuffer // [Rq, E+1] / [Rf, D]
+    let keySums: DoubleBuffer // [M]
+    let scoreQ: DoubleBuffer  // [H, M] Σ_n q'_n / (q'_n · Σ k'), for attention pooling
+    /// Rows per query block (its features, [R, Mp], stay in L2) and per feed-forward block ([R, F]).
+    static let queryBlock = 1024, ffBlock = 256
+
+    /// Scratch memory for sequences of up to `maxLength` positions.
+    public init(model: PerformerModel, maxLength: Int) {
+        self.model = model
+        self.maxLength = maxLength
+        let c = model.config
+        let n = max(maxLength, 1), r = Self.queryBlock, rf = Self.ffBlock
+        mp = PerformerKernels.paddedWidth(c.features)
+        x = FloatBuffer(count: n * c.dim)
+        xn = FloatBuffer(count: n * c.dim)
+        qkv = FloatBuffer(count: n * 3 * c.inner)
+        keys = FloatBuffer(count: c.heads * n * mp)
+        diag = FloatBuffer(count: n)
+        context = FloatBuffer(count: c.heads * c.features * (c.dimHead + 1))
+        block = FloatBuffer(count: max(r * mp, rf * c.ffHidden))
+        blockOut = FloatBuffer(count: max(r * (c.dimHead + 1), rf * c.dim))
+        keySums = DoubleBuffer(count: c.features)
+        scoreQ = DoubleBuffer(count: c.heads * c.features)
+    }
+
+    /// Bytes of scratch memory this encoder holds.
+    public var scratchBytes: Int {
+        4 * (x.count + xn.count + qkv.count + keys.count + diag.count + context.count + block.count + blockOut.count)
+            + 8 * (keySums.count + scoreQ.count)
+    }
+
+    // MARK: - Forward
+
+    /// Encodes one sequence.
+    /// - Parameters:
+    ///   - tokens: N token ids (each < T).
+    ///   - positions: N rows of the position table (each < P).
+    ///   - output: receives the final encodings (after the last LayerNorm), [N, D].
+    ///   - scores: if given, receives scTransNet's per-position attention score [N]: the attention
+    ///     each position receives, averaged over queries, heads and layers (see `attentionScores`).
+    ///   - hidden: if given, called with the residual stream after the embedding (0) and after
+    ///     each attention (2l+1) and feed-forward (2l+2) residual.
+    public func encode(tokens: [Int32], positions: [Int32], output: UnsafeMutablePointer<Float>,
+                       scores: UnsafeMutablePointer<Float>? = nil,
+                       hidden: ((Int, UnsafePointer<Float>) -> Void)? = nil) {
+        let c = model.config
+        let n = tokens.count
+        precondition(n == positions.count && n <= maxLength && n > 0, "encode: bad sequence length")
+        embed(tokens: tokens, positions: positions)
+        hidden?(0, x.pointer)
+        if let scores { scores.update(repeating: 0, count: n) }
+        for (l, layer) in model.layers.enumerated() {
+            PerformerKernels.layerNorm(x.pointer, xn.pointer, rows: n, dim: c.dim, weight: layer.norm1Weight.pointer,
+                                       bias: layer.norm1Bias.pointer, eps: c.layerNormEps)
+            projectQKV(layer, n)
+            attention(layer, n)
+            // xn = attention · Woᵀ; x += xn + bo.
+            BLAS.sgemm(transB: true, m: n, n: c.dim, k: c.inner, a: qkv.pointer, lda: 3 * c.inner,
+                       b: layer.outWeight.pointer, ldb: c.inner, c: xn.pointer, ldc: c.dim)
+            addResidual(n, bias: layer.outBias.pointer)
+            hidden?(2 * l + 1, x.pointer)
+            if let scores { attentionScores(layer, n, into: scores) }
+            feedForward(layer, n)
+            hidden?(2 * l + 2, x.pointer)
+        }
+        PerformerKernels.layerNorm(x.pointer, output, rows: n, dim: c.dim, weight: model.finalNormWeight.pointer,
+                                   bias: model.finalNormBias.pointer, eps: c.layerNormEps)
+        if let scores {
+            // Normalise over positions, as scTransNet does (the raw scores already sum to ~1).
+            var s = 0.0
+            for i in 0..<n { s += Double(scores[i]) }
+            let inv = s > 0 ? 1 / s : 0
+            for i in 0..<n { scores[i] = Float(Double(scores[i]) * inv) }
+        }
+    }
+
+    /// logits[N, T] = encodings[N, D] · Woutᵀ + bout.
+    public func logits(encodings: UnsafePointer<Float>, count n: Int, output: UnsafeMutablePointer<Float>) {
+        let c = model.config
+        BLAS.sgemm(transB: true, m: n, n: c.tokens, k: c.dim, a: encodings, lda: c.dim,
+                   b: model.outWeight.pointer, ldb: c.dim, c: output, ldc: c.tokens)
+        for i in 0..<n { for t in 0..<c.tokens { output[i * c.tokens + t] += model.outBias.pointer[t] } }
+    }
+
+    // MARK: - Steps
+
+    /// x[n,:] = float32(float64(token_emb[tok[n]]) + pos_emb[pos[n]]).
+    func embed(tokens: [Int32], positions: [Int32]) {
+        let d = model.config.dim
+        let te = model.tokenEmbedding.pointer, pe = model.positionTable.pointer
+        for i in 0..<tokens.count {
+            let t = te + Int(tokens[i]) * d, p = pe + Int(positions[i]) * d, o = x.pointer + i * d
+            for j in 0..<d { o[j] = Float(Double(t[j]) + p[j]) }
+        }
+    }
+
+    /// qkv[N, 3I] = xn · Wqkvᵀ (+ bias).
+    func projectQKV(_ layer: PerformerLayer, _ n: Int) {
+        let c = model.config, w = 3 * c.inner
+        BLAS.sgemm(transB: true, m: n, n: w, k: c.dim, a: xn.pointer, lda: c.dim,
+                   b: layer.qkvWeight.pointer, ldb: c.dim, c: qkv.pointer, ldc: w)
+        if let b = layer.qkvBias?.pointer {
+            for i in 0..<n { let row = qkv.pointer + i * w; for j in 0..<w { row[j] += b[j] } }
+        }
+    }
+
+    var normalizer: Float { Float(pow(Double(model.config.dimHead), -0.25)) }
+    var ratio: Float { Float(pow(Double(model.config.features), -0.5)) }
+    static let featureEps: Float = 1e-4
+
+    /// Key features of every head into `keys`, their sums and k'ᵀv into `context`.
+    /// Reads k (columns I..<2I) and v (2I..<3I) of `qkv`.
+    func keyFeaturesAndContext(_ layer: PerformerLayer, _ n: Int, withContext: Bool) {
+        let c = model.config, w = 3 * c.inner, m = c.features, e = c.dimHead
+        let cn = normalizer
+        for h in 0..<c.heads {
+            BLAS.sgemm(transB: true, m: n, n: m, k: e, alpha: cn, a: qkv.pointer + c.inner + h * e, lda: w,
+                       b: layer.projection.pointer, ldb: e, c: keys.pointer + h * n * mp, ldc: mp)
+        }
+        let globalMax = PerformerKernels.maximum(keys.pointer, rows: c.heads * n, cols: m, ld: mp)
+        for h in 0..<c.heads {
+            let kh = keys.pointer + h * n * mp
+            PerformerKernels.halfSquaredNorms(qkv.pointer + c.inner + h * e, rows: n, width: e, ld: w,
+                                              normalizer: cn, diag.pointer)
+            keySums.zero()
+            PerformerKernels.keyFeatures(kh, rows: n, features: m, ld: mp, diag: diag.pointer, globalMax: globalMax,
+                                         ratio: ratio, eps: Self.featureEps, columnSums: keySums.pointer)
+            let ctx = context.pointer + h * m * (e + 1)
+            if withContext {
+                BLAS.sgemm(transA: true, m: m, n: e, k: n, a: kh, lda: mp, b: qkv.pointer + 2 * c.inner + h * e, ldb: w,
+                           c: ctx, ldc: e + 1)
+            }
+            for j in 0..<m { ctx[j * (e + 1) + e] = Float(keySums.pointer[j]) }
+        }
+    }
+
+    /// FAVOR+ attention of every head; the output replaces the q columns of `qkv`.
+    func attention(_ layer: PerformerLayer, _ n: Int) {
+        let c = model.config, w = 3 * c.inner, m = c.features, e = c.dimHead
+        keyFeaturesAndContext(layer, n, withContext: true)
+        let cn = normalizer, r = Self.queryBlock
+        var r0 = 0
+        while r0 < n {
+            let rows = min(r, n - r0)
+            for h in 0..<c.heads {
+                let q = qkv.pointer + r0 * w + h * e
+                queryFeatures(layer, q, rows: rows, ld: w, normalizer: cn)
+                BLAS.sgemm(m: rows, n: e + 1, k: m, a: block.pointer, lda: mp, b: context.pointer + h * m * (e + 1),
+                           ldb: e + 1, c: blockOut.pointer, ldc: e + 1)
+                for i in 0..<rows {
+                    let o = blockOut.pointer + i * (e + 1), dst = q + i * w
+                    let inv = 1 / o[e]
+                    for j in 0..<e { dst[j] = o[j] * inv }
+                }
+            }
+            r0 += rows
+        }
+    }
+
+    /// block[rows, Mp] = query features of the q rows at `q` (row stride ld).
+    func queryFeatures(_ layer: PerformerLayer, _ q: UnsafePointer<Float>, rows: Int, ld: Int, normalizer cn: Float) {
+        let c = model.config, m = c.features, e = c.dimHead
+        BLAS.sgemm(transB: true, m: rows, n: m, k: e, alpha: cn, a: q, lda: ld, b: layer.projection.pointer, ldb: e,
+                   c: block.pointer, ldc: mp)
+        PerformerKernels.halfSquaredNorms(q, rows: rows, width: e, ld: ld, normalizer: cn, diag.pointer)
+        PerformerKernels.queryFeatures(block.pointer, rows: rows, features: m, ld: mp, diag: diag.pointer,
+                                       ratio: ratio, eps: Self.featureEps)
+    }
+
+    /// x += xn + bias, row by row ([N, D]).
+    func addResidual(_ n: Int, bias: UnsafePointer<Float>) {
+        let d = model.config.dim
+        for i in 0..<n {
+            let xr = x.pointer + i * d, s = xn.pointer + i * d
+            for j in 0..<d { xr[j] += s[j] + bias[j] }
+        }
+    }
+
+    /// x += W2 · GELU(W1 · LN2(x) + b1) + b2, in row blocks.
+    func feedForward(_ layer: PerformerLayer, _ n: Int) {
+        let c = model.config, d = c.dim, f = c.ffHidden, r = Self.ffBlock
+        PerformerKernels.layerNorm(x.pointer, xn.pointer, rows: n, dim: d, weight: layer.norm2Weight.pointer,
+                                   bias: layer.norm2Bias.pointer, eps: c.layerNormEps)
+        var r0 = 0
+        while r0 < n {
+            let rows = min(r, n - r0)
+            BLAS.sgemm(transB: true, m: rows, n: f, k: d, a: xn.pointer + r0 * d, lda: d, b: layer.w1.pointer, ldb: d,
+                       c: block.pointer, ldc: f)
+            PerformerKernels.biasGELU(block.pointer, rows: rows, cols: f, ld: f, bias: layer.b1.pointer)
+            BLAS.sgemm(transB: true, m: rows, n: d, k: f, a: block.pointer, lda: f, b: layer.w2.pointer, ldb: f,
+                       c: blockOut.pointer, ldc: d)
+            for i in 0..<rows {
+                let xr = x.pointer + (r0 + i) * d, s = blockOut.pointer + i * d
+                for j in 0..<d { xr[j] += s[j] + layer.b2.pointer[j] }
+            }
+            r0 += rows
+        }
+    }
+
+    // MARK: - Attention pooling (scTransNet)
+
+    /// Adds this layer's contribution to scTransNet's per-position attention score.
+    ///
+    /// scBERT's `output_attentions` path re-runs each layer's attention on the residual stream
+    /// after that layer's attention residual (x + Attn(LN(x))), forms the N×N attention matrix
+    /// A_h = diag(1/(q'·Σk')) q' k'ᵀ per head, averages |A| over heads and layers, and scTransNet
+    /// then averages over queries: score[j] = mean_{l,h,i} A_{l,h}[i,j]. Since every entry is
+    /// positive, this equals (1/(L·H·N)) Σ_h k'_{h,j} · u_h with u_h = Σ_i q'_{h,i}/(q'_{h,i}·Σk'_h):
+    /// no N×N matrix is needed.
+    func attentionScores(_ layer: PerformerLayer, _ n: Int, into scores: UnsafeMutablePointer<Float>) {
+        let c = model.config, w = 3 * c.inner, m = c.features, e = c.dimHead
+        PerformerKernels.layerNorm(x.pointer, xn.pointer, rows: n, dim: c.dim, weight: layer.norm1Weight.pointer,
+                                   bias: layer.norm1Bias.pointer, eps: c.layerNormEps)
+        projectQKV(layer, n)
+        keyFeaturesAndContext(layer, n, withContext: false)
+        scoreQ.zero()
+        let cn = normalizer, r = Self.queryBlock
+        var r0 = 0
+        while r0 < n {
+            let rows = min(r, n - r0)
+            for h in 0..<c.heads {
+                queryFeatures(layer, qkv.pointer + r0 * w + h * e, rows: rows, ld: w, normalizer: cn)
+                let ctx = context.pointer + h * m * (e + 1), u = scoreQ.pointer + h * m
+                for i in 0..<rows {
+                    let qr = block.pointer + i * mp
+                    var den: Float = 0
+                    for j in 0..<m { den += qr[j] * ctx[j * (e + 1) + e] }
+                    let inv = 1 / Double(den)
+                    for j in 0..<m { u[j] += Double(qr[j]) * inv }
+                }
+            }
+            r0 += rows
+        }
+        let scale = 1 / Double(c.depth * c.heads * n)
+        for h in 0..<c.heads {
+            let kh = keys.pointer + h * n * mp, u = scoreQ.pointer + h * m
+            for i in 0..<n {
+                let kr = kh + i * mp
+                var s = 0.0
+                for j in 0..<m { s += Double(kr[j]) * u[j] }
+                scores[i] += Float(s * scale)
+            }
+        }
+    }
+}

@@ -1,0 +1,40 @@
+// GenePool: the running, additive sums behind GENE records.
+//
+// Per sequence slot: Σ_cells w·encoding (float64) and Σ_cells w. Mean pooling uses w = 1 per
+// cell; attention pooling uses scTransNet's per-cell attention weight of the slot. Dataset genes
+// the model does not know get known = false, a zero sum and weight 0.
+
+import Foundation
+import Shared
+
+final class GenePool {
+    let slots: Int, dim: Int
+    let sums: DoubleBuffer      // [slots, D]
+    var weights: [Double]       // [slots]
+
+    init(slots: Int, dim: Int) {
+        self.slots = slots; self.dim = dim
+        sums = DoubleBuffer(count: slots * dim)
+        weights = [Double](repeating: 0, count: slots)
+    }
+
+    /// Adds one cell: encodings [slots, D], and per-slot weights (nil: weight 1 everywhere).
+    func add(_ encodings: UnsafePointer<Float>, weights w: UnsafePointer<Float>?) {
+        for s in 0..<slots {
+            let ws = w.map { Double($0[s]) } ?? 1
+            weights[s] += ws
+            let e = encodings + s * dim, o = sums.pointer + s * dim
+            for j in 0..<dim { o[j] += ws * Double(e[j]) }
+        }
+    }
+
+    /// One record per dataset gene, in gene order.
+    func records(plan: SequencePlan) -> [GeneRecord] {
+        (0..<plan.vocabularyIndex.count).map { g in
+            let s = plan.slot(ofGene: g)
+            guard s >= 0 else { return GeneRecord(gene: UInt32(g), known: false, weight: 0, sum: [Float](repeating: 0, count: dim)) }
+            let o = sums.pointer + s * dim
+            return GeneRecord(gene: UInt32(g), known: true, weight: weights[s], sum: (0..<dim).map { Float(o[$0]) })
+        }
+    }
+}

@@ -1,0 +1,252 @@
+// The embed tool end to end: CELL streams built from the scbert-mini fixture, run through the
+// built executable, checked against scBERT's outputs; options, determinism and bad input.
+
+import Foundation
+import Shared
+import TestSupport
+import XCTest
+
+final class EmbedToolTests: XCTestCase {
+    static let extraGenes = ["NOT-IN-VOCAB-1", "NOT-IN-VOCAB-2"]
+
+    /// A CELL stream of the 6 fixture cells over 2000 vocabulary genes plus two unknown genes
+    /// (the second expressed in every cell). Values are token + 0.25 (they only pass through).
+    func cellStream(vocabularySize: Int = 2000, tokens withTokens: Bool = true, end: Bool = true) throws -> Data {
+        let vocab = try ScbertMini.genes()
+        let genes = (vocab + Self.extraGenes).map { GeneName(symbol: $0) }
+        let index = (0..<vocab.count).map { Int32($0) } + [-1, -1]
+        let header = StreamHeader(content: .cell, genes: genes, vocabulary: Array(vocab.prefix(vocabularySize)),
+                                  vocabularyIndex: index.map { $0 >= vocabularySize ? -1 : $0 })
+        let dir = try Fixtures.temporaryDirectory(self)
+        let path = dir.appendingPathComponent("cells.sgrf").path
+        let writer = try FrameWriter(try OutputFile.open(path, binary: true), header: header)
+        for (barcode, tokens) in try ScbertMini.tokens() {
+            var g = [UInt32](), v = [Float](), t = [UInt8]()
+            for (i, tok) in tokens.prefix(2000).enumerated() where tok > 0 {
+                g.append(UInt32(i)); v.append(Float(tok) + 0.25); t.append(UInt8(tok))
+            }
+            g.append(2001); v.append(1.5); t.append(2)
+            try writer.append(cell: CellRecord(barcode: barcode, total: 100, genes: g, values: v, tokens: withTokens ? t : []),
+                              flags: withTokens ? .tokens : [])
+        }
+        if end { try writer.finish() } else { try writer.flushPending(); try writer.output.commit() }
+        return try Data(contentsOf: URL(fileURLWithPath: path))
+    }
+
+    func records(_ out: Data) throws -> (StreamHeader, [DataFrame]) {
+        let dir = try Fixtures.temporaryDirectory(self)
+        let path = dir.appendingPathComponent("out.sgrf").path
+        try out.write(to: URL(fileURLWithPath: path))
+        let r = try StreamReader(path: path)
+        var frames = [DataFrame]()
+        while let f = try r.next() { frames.append(f) }
+        return (r.header, frames)
+    }
+
+    func embed(_ args: [String], stdin: Data, file: StaticString = #filePath, line: UInt = #line) throws -> ToolRun {
+        let run = try Tools.run("embed", args, stdin: stdin)
+        XCTAssertEqual(run.status, 0, run.stderr, file: file, line: line)
+        return run
+    }
+
+    let pth = Fixtures.path("scbert-mini/model.pth")
+
+    func testEncodingsMatchScbert() throws {
+        let run = try embed(["--model", pth, "--emit", "encodings", "-t", "2"], stdin: try cellStream())
+        let (header, frames) = try records(run.stdout)
+        XCTAssertEqual(header.content, .encoding)
+        let ref = try NPYArray(path: Fixtures.path("scbert-mini/encodings.npy")).floats
+        var cell = 0
+        for case .encodings(let dim, let encs) in frames {
+            XCTAssertEqual(dim, 64)
+            for e in encs {
+                XCTAssertEqual(e.barcode, try ScbertMini.tokens()[cell].0)
+                XCTAssertEqual(e.positions, (0..<2001).map { UInt32($0) })
+                assertClose(e.values, Array(ref[(cell * 2001 * 64)..<((cell + 1) * 2001 * 64)]), atol: 1e-5, rtol: 1e-4,
+                            maxAbs: 2e-5, "embed --emit encodings cell \(cell)")
+                cell += 1
+            }
+        }
+        XCTAssertEqual(cell, 6)
+    }
+
+    func testGenesAreMeanPooledAndCellsPassThrough() throws {
+        let input = try cellStream()
+        let run = try embed(["--model", pth, "-t", "2"], stdin: input)
+        let (header, frames) = try records(run.stdout)
+        XCTAssertEqual(header.content, .gene)
+        XCTAssertEqual(header.metadata("pool"), "mean")
+        XCTAssertEqual(header.provenance.last?.tool, "embed")
+        let ref = try NPYArray(path: Fixtures.path("scbert-mini/encodings.npy")).floats
+        var genes = [GeneRecord](), cells = [CellRecord]()
+        for f in frames {
+            switch f {
+            case .genes(let dim, let g): XCTAssertEqual(dim, 64); genes += g
+            case .cells(let flags, let c): XCTAssertEqual(flags, []); cells += c
+            default: XCTFail("unexpected frame")
+            }
+        }
+        XCTAssertEqual(genes.count, 2002)
+        XCTAssertEqual(cells.count, 6)
+        XCTAssertEqual(cells[0].values.last, 1.5, "the unknown gene's expression passes through")
+        XCTAssertTrue(cells.allSatisfy { $0.tokens.isEmpty })
+        var got = [Float](), want = [Float]()
+        for g in genes where g.gene < 2000 {
+            XCTAssertTrue(g.known)
+            XCTAssertEqual(g.weight, 6)
+            for j in 0..<64 {
+                got.append(g.sum[j] / 6)
+                want.append(Float((0..<6).reduce(0.0) { $0 + Double(ref[($1 * 2001 + Int(g.gene)) * 64 + j]) } / 6))
+            }
+        }
+        assertClose(got, want, atol: 1e-5, rtol: 1e-4, maxAbs: 2e-5, "mean-pooled gene embeddings")
+        for g in genes where g.gene >= 2000 {
+            XCTAssertFalse(g.known); XCTAssertEqual(g.weight, 0); XCTAssertEqual(g.sum, [Float](repeating: 0, count: 64))
+        }
+        // The same data whatever the thread count (and the safetensors copy gives the same numbers).
+        let one = try embed(["--model", Fixtures.path("scbert-mini/model.safetensors"), "-t", "1"], stdin: input)
+        let (_, framesOne) = try records(one.stdout)
+        var genesOne = [GeneRecord]()
+        for case .genes(_, let g) in framesOne { genesOne += g }
+        XCTAssertEqual(genesOne, genes, "byte-identical gene records with -t 1 and -t 2")
+        let kernels = try embed(["--model", pth, "-t", "2", "--parallel", "kernels"], stdin: input)
+        var genesK = [GeneRecord]()
+        for case .genes(_, let g) in try records(kernels.stdout).1 { genesK += g }
+        assertClose(genesK.flatMap(\.sum), genes.flatMap(\.sum), atol: 1e-5, rtol: 1e-5, "--parallel kernels")
+    }
+
+    func testCellVectorsAndDatasetSequence() throws {
+        let input = try cellStream()
+        let run = try embed(["--model", pth, "--emit", "cells"], stdin: input)
+        let ref = try NPYArray(path: Fixtures.path("scbert-mini/encodings.npy")).floats
+        var n = 0
+        for case .cellVectors(let dim, let vs) in try records(run.stdout).1 {
+            for v in vs {
+                let want = (0..<dim).map { j in Float((0..<2001).reduce(0.0) { $0 + Double(ref[(n * 2001 + $1) * 64 + j]) } / 2001) }
+                assertClose(v.vector, want, atol: 1e-6, rtol: 1e-4, "cell vector \(n)")
+                n += 1
+            }
+        }
+        XCTAssertEqual(n, 6)
+
+        // --genes dataset with a dataset that holds only every third vocabulary gene.
+        let vocab = try ScbertMini.genes()
+        let kept = stride(from: 0, to: 2000, by: 3).map { $0 }
+        let header = StreamHeader(content: .cell, genes: kept.map { GeneName(symbol: vocab[$0]) }, vocabulary: vocab,
+                                  vocabularyIndex: kept.map { Int32($0) })
+        let dir = try Fixtures.temporaryDirectory(self)
+        let path = dir.appendingPathComponent("subset.sgrf").path
+        let writer = try FrameWriter(try OutputFile.open(path, binary: true), header: header)
+        let rows = try ScbertMini.tokens()
+        for (barcode, tokens) in rows.prefix(2) {
+            var g = [UInt32](), v = [Float](), t = [UInt8]()
+            for (i, gi) in kept.enumerated() where tokens[gi] > 0 { g.append(UInt32(i)); v.append(1); t.append(UInt8(tokens[gi])) }
+            try writer.append(cell: CellRecord(barcode: barcode, genes: g, values: v, tokens: t), flags: .tokens)
+        }
+        try writer.finish()
+        let sub = try embed(["--model", pth, "--emit", "encodings", "--genes", "dataset"], stdin: try Data(contentsOf: URL(fileURLWithPath: path)))
+        let model = try PerformerModel.load(pth)
+        let encoder = PerformerEncoder(model: model, maxLength: kept.count + 1)
+        let positions = kept.map { Int32($0) } + [2000]
+        var cell = 0
+        for case .encodings(_, let encs) in try records(sub.stdout).1 {
+            for e in encs {
+                XCTAssertEqual(e.positions, positions.map { UInt32($0) })
+                var want = [Float](repeating: 0, count: positions.count * 64)
+                let toks = positions.map { $0 == 2000 ? 0 : rows[cell].1[Int($0)] }
+                want.withUnsafeMutableBufferPointer { encoder.encode(tokens: toks, positions: positions, output: $0.baseAddress!) }
+                XCTAssertEqual(e.values, want, "dataset-only sequence, cell \(cell)")
+                cell += 1
+            }
+        }
+        XCTAssertEqual(cell, 2)
+    }
+
+    func testAttentionPoolingWeightsCellsByTheirAttention() throws {
+        let input = try cellStream()
+        let run = try embed(["--model", pth, "--pool", "attention"], stdin: input)
+        var genes = [GeneRecord]()
+        for case .genes(_, let g) in try records(run.stdout).1 { genes += g }
+        XCTAssertEqual(genes.count, 2002)
+        // Recompute the weights and weighted sums in process.
+        let model = try PerformerModel.load(pth)
+        let encoder = PerformerEncoder(model: model, maxLength: 2001)
+        var wsum = [Double](repeating: 0, count: 2001), esum = [Double](repeating: 0, count: 2001 * 64)
+        var enc = [Float](repeating: 0, count: 2001 * 64), scores = [Float](repeating: 0, count: 2001)
+        for (_, tokens) in try ScbertMini.tokens() {
+            enc.withUnsafeMutableBufferPointer { e in scores.withUnsafeMutableBufferPointer { s in
+                encoder.encode(tokens: tokens, positions: (0..<2001).map { Int32($0) }, output: e.baseAddress!, scores: s.baseAddress!)
+            } }
+            XCTAssertEqual(scores.reduce(0.0) { $0 + Double($1) }, 1, accuracy: 1e-5, "a cell's weights sum to 1")
+            for p in 0..<2001 {
+                wsum[p] += Double(scores[p])
+                for j in 0..<64 { esum[p * 64 + j] += Double(scores[p]) * Double(enc[p * 64 + j]) }
+            }
+        }
+        for g in genes where g.known {
+            XCTAssertEqual(g.weight, wsum[Int(g.gene)], accuracy: 1e-9)
+            XCTAssertGreaterThan(g.weight, 0)
+        }
+        assertClose(genes.filter(\.known).flatMap(\.sum), genes.filter(\.known).flatMap { g in (0..<64).map { Float(esum[Int(g.gene) * 64 + $0]) } },
+                    atol: 1e-7, rtol: 1e-5, "attention-pooled sums")
+    }
+
+    // MARK: - Bad input
+
+    /// Runs embed on `input` (given as a file, so an early exit cannot break a pipe) and expects exit 65.
+    func failure(_ args: [String], stdin input: Data, _ expect: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        let path = dir.appendingPathComponent("input.sgrf").path
+        try input.write(to: URL(fileURLWithPath: path))
+        let run = try Tools.run("embed", [path] + args)
+        XCTAssertEqual(run.status, 65, run.stderr, file: file, line: line)
+        XCTAssertTrue(run.stderr.hasPrefix("embed: "), run.stderr, file: file, line: line)
+        XCTAssertEqual(run.stderr.split(separator: "\n").count, 1, "one line: \(run.stderr)", file: file, line: line)
+        XCTAssertTrue(run.stderr.contains(expect), "\(run.stderr) should mention \(expect)", file: file, line: line)
+        if !run.stdout.isEmpty {
+            XCTAssertThrowsError(try records(run.stdout), "no complete output on failure", file: file, line: line)
+        }
+    }
+
+    func testBadInputIsRefusedWithOneLine() throws {
+        let good = try cellStream()
+        try failure(["--model", pth], stdin: try cellStream(vocabularySize: 1999), "vocabulary has 1999 genes but")
+        try failure(["--model", pth], stdin: try cellStream(tokens: false), "without tokens")
+        try failure(["--model", pth], stdin: try cellStream(end: false), "END")
+        try failure(["--model", "/nonexistent/model.pth"], stdin: good, "cannot read")
+        let dir = try Fixtures.temporaryDirectory(self)
+        // A state_dict with a tensor missing, and one with a tensor of the wrong shape.
+        var file = try WeightsFile.load(Fixtures.path("scbert-mini/model.safetensors"))
+        var missing = TensorFile()
+        for n in file.names where n != "norm.weight" { missing.set(n, file[n]!) }
+        let missingPath = dir.appendingPathComponent("missing.safetensors").path
+        try Safetensors.write(missing, to: missingPath)
+        try failure(["--model", missingPath], stdin: good, "missing tensor norm.weight")
+        file.set("performer.net.layers.1.1.fn.fn.w2.bias", StoredTensor([Float](repeating: 0, count: 63), shape: [63]))
+        let shapePath = dir.appendingPathComponent("shape.safetensors").path
+        try Safetensors.write(file, to: shapePath)
+        try failure(["--model", shapePath], stdin: good, "has shape [63], expected [64]")
+        // A checkpoint whose pickle calls os.system.
+        var p: [UInt8] = [0x80, 0x02, 0x63] + Array("os\nsystem\n".utf8) + [0x28, 0x58, 4, 0, 0, 0] + Array("true".utf8) + [0x74, 0x52, 0x2E]
+        p += []
+        var zipped = [UInt8]()
+        let name = Array("archive/data.pkl".utf8)
+        func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+        let crc = p.withUnsafeBytes { crc32($0) }
+        zipped += le(UInt32(0x0403_4B50)) + le(UInt16(20)) + le(UInt16(0)) + le(UInt16(0)) + le(UInt32(0)) + le(crc)
+        zipped += le(UInt32(p.count)) + le(UInt32(p.count)) + le(UInt16(name.count)) + le(UInt16(0)) + name + p
+        let cd = zipped.count
+        zipped += le(UInt32(0x0201_4B50)) + le(UInt16(20)) + le(UInt16(20)) + le(UInt16(0)) + le(UInt16(0)) + le(UInt32(0)) + le(crc)
+        zipped += le(UInt32(p.count)) + le(UInt32(p.count)) + le(UInt16(name.count)) + [UInt8](repeating: 0, count: 12) + le(UInt32(0)) + name
+        zipped += le(UInt32(0x0605_4B50)) + le(UInt32(0)) + le(UInt16(1)) + le(UInt16(1)) + le(UInt32(zipped.count - cd)) + le(UInt32(cd)) + le(UInt16(0))
+        let evil = dir.appendingPathComponent("evil.pth").path
+        FileManager.default.createFile(atPath: evil, contents: Data(zipped))
+        try failure(["--model", evil], stdin: good, "global os.system is not allowed")
+        let trunc = dir.appendingPathComponent("truncated.pth").path
+        let real = try Data(contentsOf: URL(fileURLWithPath: pth))
+        try real.prefix(real.count - 100).write(to: URL(fileURLWithPath: trunc))
+        try failure(["--model", trunc], stdin: good, "end-of-central-directory")
+        let usage = try Tools.run("embed", ["--model", pth, "--emit", "cells", "--pool", "attention"])
+        XCTAssertEqual(usage.status, 64, usage.stderr)
+    }
+}
