@@ -50,19 +50,29 @@ public enum ExceiverKernels {
 
     /// x[r,:] = softmax(x[r,:] + mask) over each of `rows` rows of n values at stride ld.
     ///
-    /// The mask (n values, or nil) is added to every row first, as PyTorch adds a float
-    /// key_padding_mask to the attention logits. Computed as e^(x − max) / Σ e^(x − max), the sum
+    /// The mask (n values, or nil) is added to every row first (in the same pass as the row
+    /// maximum), as PyTorch adds a float key_padding_mask to the attention logits. Computed as e^(x − max) / Σ e^(x − max), the sum
     /// accumulated in float32 lanes, the normalisation a multiplication by the reciprocal.
     public static func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, count n: Int, ld: Int, mask: UnsafePointer<Float>?) {
         typealias K = PerformerKernels
         for r in 0..<rows {
             let row = x + r * ld
-            if let mask { add(mask, into: row, count: n) }
+            // Pass 1: add the mask (if any) and find the row maximum.
             var i = 0
             var mv = K.lowest
-            while i + lanes <= n { mv = K.vmax(mv, K.load(row + i)); i += lanes }
+            if let mask {
+                while i + lanes <= n {
+                    let t = K.load(row + i) + K.load(mask + i)
+                    K.store(t, row + i)
+                    mv = K.vmax(mv, t)
+                    i += lanes
+                }
+                for j in i..<n { row[j] += mask[j] }
+            } else {
+                while i + lanes <= n { mv = K.vmax(mv, K.load(row + i)); i += lanes }
+            }
             var m = K.horizontalMax(mv)
-            while i < n { m = max(m, row[i]); i += 1 }
+            for j in i..<n { m = max(m, row[j]) }
             let mvec = V(repeating: m)
             var sv = V(repeating: 0)
             i = 0
