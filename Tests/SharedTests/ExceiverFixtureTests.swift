@@ -67,6 +67,22 @@ final class ExceiverFixtureTests: XCTestCase {
         XCTAssertNil(try ExceiverHyperParameters.read(ExceiverFixture.safetensors))
     }
 
+    /// The real checkpoint's hyper_parameters hold pathlib.PosixPath objects: the restricted
+    /// unpickler keeps them as inert placeholders (class name and arguments), calling nothing.
+    func testPosixPathsStayInertPlaceholders() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: ExceiverFixture.checkpoint))
+        try data.withUnsafeBytes { raw in
+            let zip = try ZipArchive(raw, name: "ckpt")
+            let pkl = try XCTUnwrap(zip.member("archive/data.pkl"))
+            let root = try Pickle.load(UnsafeRawBufferPointer(rebasing: raw[pkl.dataOffset..<(pkl.dataOffset + pkl.size)]))
+            let hp = try XCTUnwrap(root.dict?["hyper_parameters"]?.dict)
+            guard case .object(let logs) = try XCTUnwrap(hp["logs"]) else { return XCTFail("logs is not a placeholder") }
+            XCTAssertEqual(logs.className, "pathlib.PosixPath")
+            XCTAssertEqual(logs.arguments.compactMap(\.string), ["..", "data", "models"])
+            XCTAssertEqual(root.dict?["pytorch-lightning_version"]?.string, "1.6.5")
+        }
+    }
+
     // MARK: - Preprocessing
 
     func testGeneValuesFromCountsAndScaler() throws {
