@@ -27,6 +27,10 @@ struct Embed: ToolCommand {
             --genes vocabulary (default) runs the whole vocabulary plus scBERT's appended final \
             position, as scBERT does; --genes dataset runs only the vocabulary genes present in \
             the dataset's gene list plus the final position: a much shorter sequence.
+
+            MODEL may also be Exceiver's Lightning checkpoint (.ckpt, or its state_dict as \
+            .safetensors), recognised by its tensors. It reads raw counts (tokenize --keep-counts) \
+            and needs --gene-map and --scaler; see docs/EXCEIVER.md.
             """,
         version: scgrnVersion)
 
@@ -36,12 +40,16 @@ struct Embed: ToolCommand {
     enum Parallel: String, ExpressibleByArgument, CaseIterable { case cells, kernels }
 
     @Argument(help: "Input CELL stream, or - for standard input.") var input = "-"
-    @Option(help: ArgumentHelp("scBERT checkpoint (.pth) or .safetensors.", valueName: "FILE")) var model: String
+    @Option(help: ArgumentHelp("scBERT checkpoint (.pth), Exceiver checkpoint (.ckpt) or .safetensors.", valueName: "FILE")) var model: String
     @Option(help: "What to write: genes, cells or encodings.") var emit: Emit = .genes
     @Option(help: "How cells are pooled into gene embeddings: mean or attention (scTransNet).") var pool: Pool = .mean
     @Option(help: "Sequence: the whole model vocabulary, or only the dataset's vocabulary genes.") var genes: GeneSet = .vocabulary
     @Option(help: "Use the threads for several cells at once (cells) or inside each cell's products (kernels).")
     var parallel: Parallel = .cells
+    @Option(help: ArgumentHelp("Exceiver only: index<TAB>gene lines giving each Exceiver gene index its gene.", valueName: "FILE"))
+    var geneMap: String?
+    @Option(help: ArgumentHelp("Exceiver only: the per-gene scaler, MEAN.npy,SCALE.npy or a mean<TAB>scale TSV.", valueName: "FILE"))
+    var scaler: String?
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -53,7 +61,10 @@ struct Embed: ToolCommand {
         if input == "-" && isatty(0) != 0 {
             throw ToolError.usage("no input: give a CELL stream or pipe one in (tokenize … | embed --model FILE)\n" + Embed.helpMessage())
         }
-        let net = try PerformerModel.load(model)
+        let weights = try WeightsFile.load(model)
+        if ExceiverModel.recognises(weights) { return try ExceiverRun(options: self, weights: weights).run() }
+        if geneMap != nil || scaler != nil { throw ToolError.usage("--gene-map and --scaler apply to Exceiver checkpoints; \(model) is an scBERT model") }
+        let net = try PerformerModel(weights, name: model)
         Diagnostics.verbose("model \(model): \(net.config)")
         let stream = try StreamReader(path: input)
         let plan = try SequencePlan(header: stream.header, model: net, modelPath: model, input: stream.name,
