@@ -107,7 +107,7 @@ public final class ExceiverModel {
 
     /// Whether a weights file holds an Exceiver (by its tensor names).
     public static func recognises(_ file: TensorFile) -> Bool {
-        let strip = file.names.allSatisfy { $0.hasPrefix("module.") } && !file.names.isEmpty ? "module." : ""
+        let strip = StateDict.commonPrefix(of: file)
         return signature.allSatisfy { file[strip + $0] != nil }
     }
 
@@ -116,26 +116,8 @@ public final class ExceiverModel {
     ///   (Lightning hyper-parameters); nil reads the safetensors metadata `nhead`, else assumes 4.
     /// - Throws: `ToolError.badInput` (exit 65) for missing, misshapen or unsupported tensors.
     public init(_ file: TensorFile, name: String, heads givenHeads: Int? = nil, headsSource: String = "hyper_parameters.nhead") throws {
-        func bad(_ m: String) -> ToolError { .data(name, m) }
-        var strip = ""
-        if !file.names.isEmpty && file.names.allSatisfy({ $0.hasPrefix("module.") }) { strip = "module." }
-        var used = Set<String>()
-        func tensor(_ key: String) -> StoredTensor? {
-            guard let t = file[strip + key] else { return nil }
-            used.insert(strip + key)
-            return t
-        }
-        func need(_ key: String, _ shape: [Int?]) throws -> StoredTensor {
-            guard let t = tensor(key) else { throw bad("missing tensor \(key): not an Exceiver checkpoint, or an incomplete one") }
-            guard t.dtype.isFloatingPoint else { throw bad("tensor \(key) has dtype \(t.dtype.rawValue), not a float type") }
-            let ok = t.shape.count == shape.count && zip(t.shape, shape).allSatisfy { $1 == nil || $0 == $1! }
-            guard ok else {
-                let want = "[" + shape.map { $0.map(String.init) ?? "?" }.joined(separator: ", ") + "]"
-                throw bad("tensor \(key) has shape \(t.shape), expected \(want)")
-            }
-            return t
-        }
-        func floats(_ key: String, _ shape: [Int?]) throws -> FloatBuffer { FloatBuffer(try need(key, shape).floats) }
+        let dict = StateDict(file, name: name, expected: "an Exceiver checkpoint")
+        let bad = dict.bad, tensor = dict.tensor, need = dict.need, floats = dict.floats
         func norm(_ p: String, _ d: Int) throws -> ExceiverNorm {
             ExceiverNorm(weight: try floats(p + ".weight", [d]), bias: try floats(p + ".bias", [d]))
         }
@@ -217,8 +199,8 @@ public final class ExceiverModel {
         headLinear1 = try linear("mlp.1", out: y, in: k)
         headLinear2 = try linear("mlp.3", out: 1, in: y)
 
-        for n in file.names where n.hasPrefix(strip + "process_self_attn.encoder_layer.") { used.insert(n) }
-        if let extra = file.names.first(where: { !used.contains($0) }) {
+        dict.ignore(prefix: "process_self_attn.encoder_layer.")  // nn.TransformerEncoder's unused template
+        if let extra = dict.firstUnused {
             throw bad("unsupported tensor \(extra): not part of the Exceiver scgrn runs (an ExceiverClassifier head, "
                       + "or a different model)")
         }

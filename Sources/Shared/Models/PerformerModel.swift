@@ -81,28 +81,8 @@ public final class PerformerModel {
     /// Builds the model from a state_dict; `name` names the file in errors.
     /// - Throws: `ToolError.badInput` (exit 65) for missing, misshapen or unsupported tensors.
     public init(_ file: TensorFile, name: String) throws {
-        func bad(_ m: String) -> ToolError { .data(name, m) }
-        var strip = ""
-        if !file.names.isEmpty && file.names.allSatisfy({ $0.hasPrefix("module.") }) { strip = "module." }
-        var used = Set<String>()
-        func tensor(_ key: String) -> StoredTensor? {
-            guard let t = file[strip + key] else { return nil }
-            used.insert(strip + key)
-            return t
-        }
-        func need(_ key: String, _ shape: [Int?]) throws -> StoredTensor {
-            guard let t = tensor(key) else {
-                throw bad("missing tensor \(key): not an scBERT (PerformerLM) checkpoint, or an incomplete one")
-            }
-            guard t.dtype.isFloatingPoint else { throw bad("tensor \(key) has dtype \(t.dtype.rawValue), not a float type") }
-            let ok = t.shape.count == shape.count && zip(t.shape, shape).allSatisfy { $1 == nil || $0 == $1! }
-            guard ok else {
-                let want = "[" + shape.map { $0.map(String.init) ?? "?" }.joined(separator: ", ") + "]"
-                throw bad("tensor \(key) has shape \(t.shape), expected \(want)")
-            }
-            return t
-        }
-        func floats(_ key: String, _ shape: [Int?]) throws -> FloatBuffer { FloatBuffer(try need(key, shape).floats) }
+        let dict = StateDict(file, name: name, expected: "an scBERT (PerformerLM) checkpoint")
+        let bad = dict.bad, tensor = dict.tensor, need = dict.need, floats = dict.floats
 
         let tok = try need("token_emb.weight", [nil, nil])
         let (t, d) = (tok.shape[0], tok.shape[1])
@@ -163,7 +143,7 @@ public final class PerformerModel {
             outBias = try floats("to_out.bias", [t])
         }
         _ = tensor("performer.calls_since_last_redraw")
-        if let extra = file.names.first(where: { !used.contains($0) }) {
+        if let extra = dict.firstUnused {
             throw bad("unsupported tensor \(extra): this PerformerLM uses an option scgrn does not run "
                       + "(local attention, GLU feed-forward, ReZero or ScaleNorm), or it is not an scBERT checkpoint")
         }

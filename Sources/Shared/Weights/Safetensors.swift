@@ -13,13 +13,7 @@ public enum Safetensors {
 
     /// Reads a safetensors file.
     public static func read(path: String) throws -> TensorFile {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        } catch {
-            throw ToolError.data(path, "cannot read: \(error.localizedDescription)")
-        }
-        return try data.withUnsafeBytes { try decode($0, name: path) }
+        try withMappedFile(path) { try decode($0, name: path) }
     }
 
     /// Decodes safetensors bytes; `name` names the source in errors.

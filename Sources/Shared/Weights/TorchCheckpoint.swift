@@ -14,13 +14,7 @@ import Foundation
 public enum TorchCheckpoint {
     /// Reads a checkpoint file.
     public static func read(path: String) throws -> TensorFile {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        } catch {
-            throw ToolError.data(path, "cannot read: \(error.localizedDescription)")
-        }
-        return try data.withUnsafeBytes { try decode($0, name: path) }
+        try withMappedFile(path) { try decode($0, name: path) }
     }
 
     /// Decodes checkpoint bytes; `name` names the source in errors.
