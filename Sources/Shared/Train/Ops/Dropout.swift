@@ -1,0 +1,33 @@
+// Dropout: zeroes each value with probability p and scales the survivors by 1/(1−p), with the
+// mask drawn from the tape's seeded generator (one `nextFloat()` per value, in index order).
+
+extension Tape {
+    /// Inverted dropout; the identity when the tape is not in training mode or p = 0.
+    ///
+    /// - Parameters:
+    ///   - x: any shape.
+    ///   - p: the drop probability, in [0, 1).
+    /// - Returns: x's shape.
+    public func dropout(_ x: Tensor, p: Float) -> Tensor {
+        precondition(p >= 0 && p < 1, "dropout: p = \(p) outside [0, 1)")
+        if !training || p == 0 { return x }
+        let keepScale = 1 / (1 - p)
+        var mask = [Float](repeating: 0, count: x.count)
+        for i in 0..<mask.count { mask[i] = rng.nextFloat() < p ? 0 : keepScale }
+        var out = [Float](repeating: 0, count: x.count)
+        x.data.withUnsafeBufferPointer { xs in
+            out.withUnsafeMutableBufferPointer { o in for i in 0..<xs.count { o[i] = xs[i] * mask[i] } }
+        }
+        let tracked = tracks(x)
+        let y = result(out, x.shape, tracked)
+        if tracked {
+            record {
+                guard !y.grad.isEmpty else { return }
+                y.grad.withUnsafeBufferPointer { g in
+                    x.accumulateGrad { gx in for i in 0..<g.count { gx[i] += g[i] * mask[i] } }
+                }
+            }
+        }
+        return y
+    }
+}

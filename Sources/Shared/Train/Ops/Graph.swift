@@ -1,0 +1,218 @@
+// Graph: the operations of graph attention over a NeighbourGraph — row gather and scatter-add
+// (also the embedding lookup), the softmax over each node's neighbour list, and the
+// attention-weighted sum of neighbour features. All are O(E · features).
+//
+// Backward scatters (into gathered rows and neighbour features) run sequentially in edge order,
+// so gradients are bit-identical from run to run.
+
+import Foundation
+
+extension Tape {
+    // MARK: - Gather and scatter
+
+    /// Rows of `x` picked by `indices` (the embedding lookup; gradients scatter-add back).
+    ///
+    /// - Parameters:
+    ///   - x: [N, rest…].
+    ///   - indices: [E], each in 0..<N.
+    /// - Returns: [E, rest…].
+    public func gatherRows(_ x: Tensor, _ indices: [Int32]) -> Tensor {
+        precondition(x.rank >= 1, "gatherRows: x must have rows")
+        let n = x.shape[0], w = n == 0 ? 0 : x.count / n
+        var out = [Float](repeating: 0, count: indices.count * w)
+        x.data.withUnsafeBufferPointer { xs in
+            out.withUnsafeMutableBufferPointer { o in
+                for (e, idx) in indices.enumerated() {
+                    let i = Int(idx)
+                    precondition(i >= 0 && i < n, "gatherRows: index \(i) outside 0..<\(n)")
+                    for j in 0..<w { o[e * w + j] = xs[i * w + j] }
+                }
+            }
+        }
+        let tracked = tracks(x)
+        let y = result(out, [indices.count] + x.shape.dropFirst(), tracked)
+        if tracked {
+            record {
+                guard !y.grad.isEmpty else { return }
+                y.grad.withUnsafeBufferPointer { g in
+                    x.accumulateGrad { gx in
+                        for (e, idx) in indices.enumerated() {
+                            let i = Int(idx)
+                            for j in 0..<w { gx[i * w + j] += g[e * w + j] }
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    /// The embedding lookup: rows of `table` [V, D] for token ids [T] → [T, D]; the gradient
+    /// scatter-adds into the table rows used.
+    public func embedding(_ table: Tensor, _ ids: [Int32]) -> Tensor { gatherRows(table, ids) }
+
+    /// Sums rows of `x` into `count` rows: out[indices[e]] += x[e].
+    ///
+    /// - Parameters:
+    ///   - x: [E, rest…].
+    ///   - indices: [E], each in 0..<count.
+    /// - Returns: [count, rest…]; rows nothing was added to are zero.
+    public func scatterAddRows(_ x: Tensor, _ indices: [Int32], count: Int) -> Tensor {
+        precondition(x.rank >= 1 && x.shape[0] == indices.count, "scatterAddRows: x \(x.shape) needs \(indices.count) rows")
+        let w = indices.isEmpty ? x.shape.dropFirst().reduce(1, *) : x.count / indices.count
+        var out = [Float](repeating: 0, count: count * w)
+        x.data.withUnsafeBufferPointer { xs in
+            out.withUnsafeMutableBufferPointer { o in
+                for (e, idx) in indices.enumerated() {
+                    let i = Int(idx)
+                    precondition(i >= 0 && i < count, "scatterAddRows: index \(i) outside 0..<\(count)")
+                    for j in 0..<w { o[i * w + j] += xs[e * w + j] }
+                }
+            }
+        }
+        let tracked = tracks(x)
+        let y = result(out, [count] + x.shape.dropFirst(), tracked)
+        if tracked {
+            record {
+                guard !y.grad.isEmpty else { return }
+                y.grad.withUnsafeBufferPointer { g in
+                    x.accumulateGrad { gx in
+                        for (e, idx) in indices.enumerated() {
+                            let i = Int(idx)
+                            for j in 0..<w { gx[e * w + j] += g[i * w + j] }
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    // MARK: - Attention over neighbour lists
+
+    /// Softmax of edge scores over each node's neighbour list, per head.
+    ///
+    /// - Parameters:
+    ///   - scores: [E, H] (or [E]): one score per edge and head.
+    ///   - graph: the CSR structure the edges are numbered by.
+    /// - Returns: scores' shape; for every node and head the weights over its edges sum to 1
+    ///   (a node with no edges has no weights — its aggregate will be zero).
+    public func neighbourSoftmax(_ scores: Tensor, _ graph: NeighbourGraph) -> Tensor {
+        let e = graph.edgeCount
+        precondition(scores.rank >= 1 && scores.shape[0] == e, "neighbourSoftmax: scores \(scores.shape) need \(e) rows")
+        let h = e == 0 ? scores.shape.dropFirst().reduce(1, *) : scores.count / e
+        var out = [Float](repeating: 0, count: scores.count)
+        let offsets = graph.offsets
+        if scores.count > 0 {
+            scores.data.withUnsafeBufferPointer { xs in
+                out.withUnsafeMutableBufferPointer { ys in
+                    for i in 0..<graph.nodeCount {
+                        let lo = offsets[i], n = offsets[i + 1] - lo
+                        if n == 0 { continue }
+                        for k in 0..<h { Kernels.softmaxRow(xs.baseAddress! + lo * h + k, ys.baseAddress! + lo * h + k, n, stride: h) }
+                    }
+                }
+            }
+        }
+        let tracked = tracks(scores)
+        let y = result(out, scores.shape, tracked)
+        if tracked {
+            record {
+                guard !y.grad.isEmpty, scores.count > 0 else { return }
+                y.grad.withUnsafeBufferPointer { g in
+                    y.data.withUnsafeBufferPointer { ys in
+                        scores.accumulateGrad { gx in
+                            for i in 0..<graph.nodeCount {
+                                let lo = offsets[i], n = offsets[i + 1] - lo
+                                if n == 0 { continue }
+                                for k in 0..<h {
+                                    Kernels.softmaxBackwardRow(ys.baseAddress! + lo * h + k, g.baseAddress! + lo * h + k,
+                                                               gx.baseAddress! + lo * h + k, n, stride: h)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    /// The attention-weighted sum of neighbour features, per head:
+    /// out[i, h, :] = Σ over edges e of node i of weights[e, h] · values[neighbour(e), h, :].
+    ///
+    /// - Parameters:
+    ///   - weights: [E, H] (or [E] for one head).
+    ///   - values: [N, H·D] or [N, H, D] with N = graph.nodeCount.
+    /// - Returns: values' shape; zero rows for nodes without neighbours.
+    public func neighbourAggregate(_ weights: Tensor, _ values: Tensor, _ graph: NeighbourGraph) -> Tensor {
+        let e = graph.edgeCount, n = graph.nodeCount
+        precondition(weights.rank >= 1 && weights.shape[0] == e, "neighbourAggregate: weights \(weights.shape) need \(e) rows")
+        precondition(values.rank >= 1 && values.shape[0] == n, "neighbourAggregate: values \(values.shape) need \(n) rows")
+        let h = e == 0 ? max(weights.shape.dropFirst().reduce(1, *), 1) : weights.count / e
+        let w = n == 0 ? 0 : values.count / n
+        precondition(h > 0 && w % h == 0, "neighbourAggregate: \(w) features do not split into \(h) heads")
+        let d = w / h
+        let offsets = graph.offsets, nb = graph.neighbours
+        var out = [Float](repeating: 0, count: values.count)
+        if e > 0 && w > 0 {
+            weights.data.withUnsafeBufferPointer { ws in
+                values.data.withUnsafeBufferPointer { vs in
+                    out.withUnsafeMutableBufferPointer { o in
+                        for i in 0..<n {
+                            for edge in offsets[i]..<offsets[i + 1] {
+                                let src = Int(nb[edge]) * w
+                                for k in 0..<h {
+                                    let a = ws[edge * h + k], base = k * d
+                                    for j in 0..<d { o[i * w + base + j] += a * vs[src + base + j] }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let tracked = tracks(weights, values)
+        let y = result(out, values.shape, tracked)
+        if tracked {
+            record {
+                guard !y.grad.isEmpty, e > 0, w > 0 else { return }
+                y.grad.withUnsafeBufferPointer { g in
+                    if weights.requiresGrad {
+                        values.data.withUnsafeBufferPointer { vs in
+                            weights.accumulateGrad { gw in
+                                for i in 0..<n {
+                                    for edge in offsets[i]..<offsets[i + 1] {
+                                        let src = Int(nb[edge]) * w
+                                        for k in 0..<h {
+                                            var s: Float = 0
+                                            let base = k * d
+                                            for j in 0..<d { s += g[i * w + base + j] * vs[src + base + j] }
+                                            gw[edge * h + k] += s
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    if values.requiresGrad {
+                        weights.data.withUnsafeBufferPointer { ws in
+                            values.accumulateGrad { gv in
+                                for i in 0..<n {
+                                    for edge in offsets[i]..<offsets[i + 1] {
+                                        let src = Int(nb[edge]) * w
+                                        for k in 0..<h {
+                                            let a = ws[edge * h + k], base = k * d
+                                            for j in 0..<d { gv[src + base + j] += a * g[i * w + base + j] }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+}
