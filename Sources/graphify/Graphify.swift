@@ -1,12 +1,162 @@
+// graphify: trains GENELink's graph-attention network (joined with transformer gene embeddings as
+// scTransNet joins them) on a prior network, and writes the trained model as a MODEL stream.
+//
+//   tokenize counts/ | graphify --prior prior.tsv | score --tfs tfs.txt > edges.tsv
+//   graphify cells.frames --prior Train.tsv --train Train.tsv --valid Valid.tsv -o model.frames
+//
+// Model, protocol, defaults and formats: docs/GRAPHIFY.md.
+
 import ArgumentParser
+import Foundation
 import Shared
 
 @main
 struct Graphify: ToolCommand {
-    static let configuration = CommandConfiguration(commandName: "graphify", abstract: "(in progress)", version: scgrnVersion)
+    static let configuration = CommandConfiguration(
+        commandName: "graphify",
+        abstract: "Train a graph-attention model of gene regulation on a prior network; write it as a MODEL stream.",
+        discussion: """
+            Input: CELL frames (from tokenize: the model is GENELink's) or a GENE stream (from embed: \
+            the pooled transformer embeddings join the graph encoder's output, as in scTransNet). \
+            Nodes are the dataset genes; their features are expression profiles over cells, z-scored \
+            per gene. The graph is the --prior network made symmetric.
+
+            Training pairs: --train/--valid labelled pairs (regulator<TAB>target<TAB>0|1); with \
+            --train only, a --valid-fraction share is held out; with neither, the prior's edges are \
+            positives, negatives are sampled from regulator × gene pairs, and a share of both is \
+            held out. The epoch with the best validation AUROC is kept; test pairs are never read.
+
+            Output (stdout or -o): a MODEL stream for score (… | score --tfs tfs.txt). \
+            --seed makes a run reproducible byte for byte, whatever -t. See docs/GRAPHIFY.md.
+            """,
+        version: scgrnVersion)
+
+    @Argument(help: "CELL or GENE stream, or - for standard input.") var input = "-"
+    @Option(help: ArgumentHelp("Prior network: regulator<TAB>target[<TAB>0|1]; labelled files give their label-1 rows.", valueName: "EDGES"))
+    var prior: String
+    @Option(help: ArgumentHelp("Labelled training pairs (regulator, target, 0/1).", valueName: "PAIRS"))
+    var train: String?
+    @Option(help: ArgumentHelp("Labelled validation pairs, for model selection and early stopping.", valueName: "PAIRS"))
+    var valid: String?
+    @Option(help: ArgumentHelp("Regulators to sample negatives for when there is no --train (default: genes with an outgoing prior edge).", valueName: "FILE"))
+    var tfs: String?
+    @Option(help: "Pair decoder: dot (regulator · target) or mlp (a ReLU MLP over the concatenated pair).")
+    var decoder = "dot"
+    @Option(help: "Training epochs.") var epochs = 20
+    @Option(help: "Adam learning rate (StepLR γ 0.99 after every batch).") var lr = 3e-3
+    @Option(help: "Pairs per batch.") var batchSize = 256
+    @Option(help: "Random seed (initialisation, dropout, batch order, sampling, sketch).") var seed: UInt64 = 8
+    @Flag(help: "Ablation: ignore the transformer embeddings of a GENE stream (GENELink's model).") var noTransformer = false
+    @Flag(help: "Ablation: no graph encoder; the channels read the embeddings (or, without them, the profiles).") var noGnn = false
+    @Option(help: ArgumentHelp("Stop after N epochs without a better validation AUROC (default: run every epoch).", valueName: "N"))
+    var patience: Int?
+    @Option(help: "Share of the pairs held out for validation when --valid is not given.") var validFraction = 0.1
+    @Option(help: ArgumentHelp("Negatives sampled per prior edge when there is no --train.", valueName: "K"))
+    var negativesPerPositive = 1
+    @Option(help: "The most cells kept as exact profiles; more are sketched (random projection).") var maxProfileCells = 5000
+    @Option(help: "Width of the profile sketch.") var sketchWidth = 512
+    @Flag(help: "Add self loops to the graph (every gene attends to itself too).") var selfLoops = false
     @OptionGroup var common: CommonOptions
+
+    mutating func validate() throws {
+        guard decoder == "dot" || decoder == "mlp" else { throw ValidationError("--decoder: '\(decoder)' is not dot or mlp") }
+        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
+        guard lr > 0 && lr.isFinite else { throw ValidationError("--lr must be positive") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        if let patience, patience < 1 { throw ValidationError("--patience must be at least 1") }
+        guard validFraction > 0 && validFraction < 1 else { throw ValidationError("--valid-fraction must be in (0, 1)") }
+        guard negativesPerPositive >= 1 else { throw ValidationError("--negatives-per-positive must be at least 1") }
+        guard maxProfileCells >= 1 else { throw ValidationError("--max-profile-cells must be at least 1") }
+        guard sketchWidth >= 1 else { throw ValidationError("--sketch-width must be at least 1") }
+        if valid != nil && train == nil { throw ValidationError("--valid needs --train (without --train, validation pairs are held out of the prior)") }
+        if tfs != nil && train != nil { throw ValidationError("--tfs chooses regulators for sampled negatives; it does not apply with --train") }
+    }
+
     func run() throws {
         common.apply()
-        throw ToolError.runtime("graphify is not built yet")
+        try requireInput(input, Graphify.self)
+        let started = Date()
+
+        // Input features first (the gene list), then the side files against it.
+        let stream = try StreamReader(path: input)
+        let features = try NodeFeatures.read(stream, maxCells: maxProfileCells, sketchWidth: sketchWidth, seed: seed)
+        let genes = features.header.genes
+        let useTransformer = features.embeddingDim > 0 && !noTransformer
+        if features.embeddingDim > 0 && noTransformer {
+            Diagnostics.verbose("--no-transformer: the stream's \(features.embeddingDim)-wide embeddings are not used")
+        }
+        if !noGnn && features.cellCount == 0 {
+            throw ToolError.data(stream.name, "has no CELL frames: the graph encoder needs expression profiles "
+                                 + "(use --no-gnn to train on the embeddings alone)")
+        }
+        if noGnn && !useTransformer && features.cellCount == 0 {
+            throw ToolError.data(stream.name, "has no CELL frames and no usable embeddings: nothing to train on")
+        }
+        let pairs = try TrainingPairs.make(
+            .init(prior: prior, train: train, valid: valid, tfs: tfs, validFraction: validFraction,
+                  negativesPerPositive: negativesPerPositive, selfLoops: selfLoops, seed: seed), genes: genes)
+        let isolated = IsolatedNodes(pairs.graph)
+        Diagnostics.verbose("\(stream.name): \(genes.count) genes, \(features.cellCount) cells (\(features.profileKind) profiles, "
+                            + "width \(features.profileWidth)), embeddings \(useTransformer ? "\(features.embeddingDim)-wide for \(features.embeddedGenes) genes" : "not used")")
+        Diagnostics.verbose("graph: \(pairs.graphEdges) prior edges, \(genes.count - isolated.count) genes with neighbours; "
+                            + "\(pairs.train.count) training pairs (\(pairs.train.positives) positive), "
+                            + "\(pairs.valid.count) validation pairs (\(pairs.valid.positives) positive) from \(pairs.source)")
+
+        var c = JointGRNConfiguration(profileDim: features.profileWidth,
+                                      embeddingDim: useTransformer ? features.embeddingDim : 0, useGNN: !noGnn)
+        c.decoder = decoder == "mlp" ? .mlp(hidden: 2 * c.outputDim) : .dot
+        let network = JointGRNNetwork(c, seed: seed)
+        let g = genes.count
+        let inputs = ModelInputs(
+            profiles: features.cellCount > 0 ? Tensor(features.profiles, shape: [g, features.profileWidth]) : nil,
+            embedding: useTransformer ? Tensor(features.embedding, shape: [g, features.embeddingDim]) : nil,
+            graph: pairs.graph, isolated: isolated)
+        let result = Trainer.train(network, inputs: inputs, pairs: pairs,
+                                   options: TrainingOptions(epochs: epochs, learningRate: lr, batchSize: batchSize,
+                                                            seed: seed, patience: patience))
+
+        // The selected network's representations, in evaluation mode.
+        let (regulator, target) = Trainer.represent(network, inputs: inputs)
+        var header = StreamHeader(content: .model, genes: genes, metadata: [], provenance: features.header.provenance)
+        let d = c.outputDim
+        var meta: [(String, String)] = [
+            ("decoder", decoder),
+            ("graphify.model", noGnn ? "mlp-channels" : "genelink-gat"),
+            ("graphify.transformer", useTransformer ? "true" : "false"),
+            ("graphify.gnn", noGnn ? "false" : "true"),
+            ("graphify.seed", String(seed)),
+            ("graphify.epochs", String(epochs)),
+            ("graphify.epochs_run", String(result.epochsRun)),
+            ("graphify.best_epoch", String(result.bestEpoch)),
+            ("graphify.valid_auroc", String(result.validAUROC)),
+            ("graphify.valid_auprc", String(result.validAUPRC)),
+            ("graphify.train_pairs", String(pairs.train.count)),
+            ("graphify.valid_pairs", String(pairs.valid.count)),
+            ("graphify.graph_edges", String(pairs.graphEdges)),
+            ("graphify.profiles", "\(features.profileKind) \(features.profileWidth) from \(features.cellCount) cells"),
+        ]
+        if useTransformer { meta.append(("graphify.embedding_dim", String(features.embeddingDim))) }
+        for (k, v) in meta { header.setMetadata(k, v) }
+        header.appendProvenance()
+        var tensors = [ModelTensor(name: "regulator", shape: [g, d], data: regulator.data),
+                       ModelTensor(name: "target", shape: [g, d], data: target.data)]
+        for (i, layer) in network.decoder.enumerated() {
+            // The engine stores W as [in, out]; the MODEL contract is [out, in].
+            let (fanIn, fanOut) = (layer.weight.shape[0], layer.weight.shape[1])
+            var w = [Float](repeating: 0, count: fanIn * fanOut)
+            for a in 0..<fanIn { for b in 0..<fanOut { w[b * fanIn + a] = layer.weight.data[a * fanOut + b] } }
+            tensors.append(ModelTensor(name: "decoder.\(i).weight", shape: [fanOut, fanIn], data: w))
+            tensors.append(ModelTensor(name: "decoder.\(i).bias", shape: [fanOut], data: layer.bias!.data))
+        }
+        if let bad = tensors.first(where: { $0.data.contains { !$0.isFinite } }) {
+            throw ToolError.runtime("training diverged: tensor '\(bad.name)' holds non-finite values (try a smaller --lr)")
+        }
+        let out = try OutputFile.open(common.output, binary: true, inputs: [input, prior] + [train, valid, tfs].compactMap { $0 })
+        let writer = try FrameWriter(out, header: header)
+        try writer.write(model: tensors)
+        try writer.finish()
+        Diagnostics.note(String(format: "best epoch %d of %d: validation AUROC %.4f AUPRC %.4f (%d genes, %.1f s)",
+                                result.bestEpoch, result.epochsRun, result.validAUROC, result.validAUPRC, g,
+                                Date().timeIntervalSince(started)))
     }
 }

@@ -1,0 +1,108 @@
+// Trainer: GENELink's training loop with model selection on the validation pairs.
+//
+// Per epoch: the training pairs are shuffled (seeded) and cut into batches of --batch-size (the
+// last one may be short); for each batch the whole network runs forward over every gene (the
+// graph encoder needs all of them), the batch's logits go through binary cross-entropy (mean over
+// the batch), and Adam steps; the learning rate follows StepLR(step 1, γ 0.99) stepped after every
+// BATCH, as GENELink's code does. After each epoch the network runs in evaluation mode (no
+// dropout) and the validation pairs' AUROC (scikit-learn's definition) is computed. The
+// parameters of the epoch with the best validation AUROC are kept (the earliest on ties); with
+// --patience N, training stops after N epochs without improvement. Test pairs are never seen.
+
+import Foundation
+import Shared
+
+/// Hyper-parameters of a run.
+struct TrainingOptions {
+    var epochs: Int
+    var learningRate: Double
+    var batchSize: Int
+    var seed: UInt64
+    var patience: Int?
+}
+
+/// What training produced: the selected network and its validation figures.
+struct TrainingResult {
+    var bestEpoch: Int
+    var epochsRun: Int
+    var validAUROC: Double
+    var validAUPRC: Double
+    var finalLoss: Double
+}
+
+/// The model's inputs as tensors (constants).
+struct ModelInputs {
+    var profiles: Tensor?
+    var embedding: Tensor?
+    var graph: NeighbourGraph
+    var isolated: IsolatedNodes
+}
+
+enum Trainer {
+    /// Trains `network` in place and leaves it holding the best epoch's parameters.
+    static func train(_ network: JointGRNNetwork, inputs: ModelInputs, pairs: TrainingPairs,
+                      options o: TrainingOptions) -> TrainingResult {
+        let parameters = network.parameters
+        let optimizer = Adam(parameters, learningRate: Float(o.learningRate))
+        let schedule = StepDecay(base: o.learningRate, stepSize: 1, gamma: 0.99)
+        let tape = Tape(training: true, recording: true, seed: o.seed ^ 0x4452_4F50_4F55_5421)  // dropout stream
+        var order = Xoshiro256(seed: o.seed ^ 0x5348_5546_464C_4521)                           // batch order
+        let train = pairs.train
+        var best: (epoch: Int, auroc: Double, auprc: Double, values: [[Float]])? = nil
+        var steps = 0
+        var lastLoss = 0.0
+        var epochsRun = 0
+        for epoch in 1...o.epochs {
+            epochsRun = epoch
+            let permutation = order.shuffled(Array(0..<train.count))
+            var lossSum = 0.0, batches = 0
+            var start = 0
+            while start < permutation.count {
+                let idx = permutation[start..<min(start + o.batchSize, permutation.count)]
+                start += o.batchSize
+                let regs = idx.map { train.regulators[$0] }, tgts = idx.map { train.targets[$0] }
+                let labels = Tensor(idx.map { train.labels[$0] }, shape: [idx.count, 1])
+                optimizer.zeroGrad()
+                let (r, t) = network.embed(tape, profiles: inputs.profiles, embedding: inputs.embedding,
+                                           graph: inputs.graph, isolated: inputs.isolated)
+                let logits = network.score(tape, regulator: r, target: t, regulators: regs, targets: tgts)
+                let loss = tape.binaryCrossEntropyWithLogits(logits, labels)
+                tape.backward(loss)
+                optimizer.step()
+                steps += 1
+                schedule.apply(to: optimizer, step: steps)
+                lossSum += Double(loss.item)
+                batches += 1
+            }
+            lastLoss = lossSum / Double(max(batches, 1))
+            let ranking = validate(network, inputs: inputs, pairs: pairs.valid)
+            let auroc = ranking.auroc ?? 0.5, auprc = ranking.averagePrecision ?? 0
+            let improved = best == nil || auroc > best!.auroc
+            if improved { best = (epoch, auroc, auprc, parameters.map { $0.tensor.data }) }
+            Diagnostics.verbose(String(format: "epoch %d/%d: loss %.4f, validation AUROC %.4f AUPRC %.4f%@",
+                                       epoch, o.epochs, lastLoss, auroc, auprc, improved ? " (best)" : ""))
+            if let p = o.patience, epoch - best!.epoch >= p {
+                Diagnostics.verbose("no improvement for \(p) epochs: stopping after epoch \(epoch)")
+                break
+            }
+        }
+        for (p, v) in zip(parameters, best!.values) { p.tensor.data = v }
+        return TrainingResult(bestEpoch: best!.epoch, epochsRun: epochsRun, validAUROC: best!.auroc,
+                              validAUPRC: best!.auprc, finalLoss: lastLoss)
+    }
+
+    /// The validation pairs ranked by the network in evaluation mode.
+    static func validate(_ network: JointGRNNetwork, inputs: ModelInputs, pairs: LabelledPairs) -> BinaryRanking {
+        let tape = Tape(training: false, recording: false)
+        let (r, t) = represent(network, inputs: inputs, tape: tape)
+        let logits = network.score(tape, regulator: r, target: t, regulators: pairs.regulators, targets: pairs.targets)
+        return BinaryRanking(scores: logits.data, labels: pairs.labels.map { $0 == 1 })
+    }
+
+    /// Every gene's regulator and target representation, in evaluation mode.
+    static func represent(_ network: JointGRNNetwork, inputs: ModelInputs, tape: Tape? = nil) -> (Tensor, Tensor) {
+        let tape = tape ?? Tape(training: false, recording: false)
+        return network.embed(tape, profiles: inputs.profiles, embedding: inputs.embedding,
+                             graph: inputs.graph, isolated: inputs.isolated)
+    }
+}
