@@ -22,10 +22,12 @@ let package = Package(
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
+        // The Performer's element-wise hot loops, compiled per instruction set, chosen at run time.
+        .target(name: "CKernels"),
         .target(
             name: "Shared",
             dependencies: [
-                "COpenBLAS", "CZlib",
+                "COpenBLAS", "CZlib", "CKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "tokenize", dependencies: ["Shared"]),

@@ -15,13 +15,21 @@
 //
 // How the work is laid out (all big products are GEMMs):
 //   - one GEMM gives q, k and v of every head: [N,D]·[D,3I];
-//   - the key projections of every head are kept ([H,N,M]) because the key stabiliser is one
-//     maximum over all of them; then exp, the column sums and k'ᵀv ([M,E] per head, one GEMM);
+//   - keys go in blocks of rows that stay in cache: per head one [R,E]·[E,M] GEMM, exp with the
+//     block's own maximum, the column sums and one [M,R]·[R,E] GEMM into k'ᵀv; since the key
+//     stabiliser is one maximum over all heads and positions, the blocks are combined with the
+//     factors e^(block max − running max) (see keyContext), so no [N,M] key array is written;
 //   - queries go in blocks of rows that stay in cache: per head one [R,E]·[E,M] GEMM, the
 //     feature map, and one [R,M]·[M,E+1] GEMM whose last column (the key sums) is the
 //     normaliser; the result overwrites the block's q in place;
-//   - the feed-forward runs in row blocks, with bias and GELU fused.
-// Memory for the full scBERT (N = 16,907): about 4·N·(2D + 3I + H·M) bytes ≈ 360 MB.
+//   - the feed-forward runs in row blocks, with bias and GELU fused;
+//   - both residual GEMMs (attention output and W2) accumulate straight into x (beta 1), their
+//     biases having been added to x by the LayerNorm pass before them: no zeroing pass over the
+//     output and no separate residual pass. (x + b + y instead of x + (y + b): a difference
+//     of rounding only.)
+// The element-wise kernels are C with run-time CPU dispatch (PerformerKernels, CKernels).
+// Memory for the full scBERT (N = 16,907): about 4·N·(2D + 3I) bytes ≈ 160 MB; attention
+// scores (scTransNet's pooling) keep every head's key features as well, 4·N·H·M bytes more.
 
 import Foundation
 
@@ -32,13 +40,16 @@ public final class PerformerEncoder {
     let x: FloatBuffer        // [N, D] residual stream
     let xn: FloatBuffer       // [N, D] normalised input / sublayer output
     let qkv: FloatBuffer      // [N, 3I]; the q columns receive the attention output
-    let keys: FloatBuffer     // [H, N, Mp] key projections, then key features (Mp = M padded to 16)
+    /// [H, N, Mp] key projections, then key features (Mp = M padded to 16); attention scores only.
+    lazy var keys = FloatBuffer(count: model.config.heads * max(maxLength, 1) * mp)
     let diag: FloatBuffer     // [N]
     let context: FloatBuffer  // [H, M, E+1] k'ᵀv with the key sums as the last column
-    let block: FloatBuffer    // [Rq, Mp] query features / [Rf, F] feed-forward hidden
+    let block: FloatBuffer    // [Rq, Mp] query or key features of a row block / [Rf, F] feed-forward hidden
     let mp: Int               // feature row stride: M rounded up to whole 16-lane vectors
-    let blockOut: FloatBuffer // [Rq, E+1] / [Rf, D]
+    let blockOut: FloatBuffer // [Rq, E+1]
     let keySums: DoubleBuffer // [M]
+    let headSums: DoubleBuffer // [H, M] Σ_n e^(u − diag − running max) per head (keyContext)
+    let vSums: DoubleBuffer   // [I] Σ_n v_n
     let scoreQ: DoubleBuffer  // [H, M] Σ_n q'_n / (q'_n · Σ k'), for attention pooling
     let keySumScratch: FloatBuffer // [M]
     /// Rows per query block (its features, [R, Mp], stay in L2) and per feed-forward block ([R, F]).
@@ -54,20 +65,21 @@ public final class PerformerEncoder {
         x = FloatBuffer(count: n * c.dim)
         xn = FloatBuffer(count: n * c.dim)
         qkv = FloatBuffer(count: n * 3 * c.inner)
-        keys = FloatBuffer(count: c.heads * n * mp)
         diag = FloatBuffer(count: n)
         context = FloatBuffer(count: c.heads * c.features * (c.dimHead + 1))
         block = FloatBuffer(count: max(r * mp, rf * c.ffHidden))
-        blockOut = FloatBuffer(count: max(r * (c.dimHead + 1), rf * c.dim, r + c.features))
+        blockOut = FloatBuffer(count: max(r * (c.dimHead + 1), r + c.features))
         keySums = DoubleBuffer(count: c.features)
+        headSums = DoubleBuffer(count: c.heads * c.features)
+        vSums = DoubleBuffer(count: c.inner)
         scoreQ = DoubleBuffer(count: c.heads * c.features)
         keySumScratch = FloatBuffer(count: c.features)
     }
 
-    /// Bytes of scratch memory this encoder holds.
+    /// Bytes of scratch memory this encoder holds (without the key features attention scores add).
     public var scratchBytes: Int {
-        4 * (x.count + xn.count + qkv.count + keys.count + diag.count + context.count + block.count + blockOut.count)
-            + 8 * (keySums.count + scoreQ.count)
+        4 * (x.count + xn.count + qkv.count + diag.count + context.count + block.count + blockOut.count)
+            + 8 * (keySums.count + headSums.count + vSums.count + scoreQ.count)
     }
 
     // MARK: - Forward
@@ -91,14 +103,15 @@ public final class PerformerEncoder {
         hidden?(0, x.pointer)
         if let scores { scores.update(repeating: 0, count: n) }
         for (l, layer) in model.layers.enumerated() {
+            // xn = LN1(x), and x += bo in the same pass (the output projection's bias, added before
+            // its product so that the GEMM can accumulate straight into x).
             PerformerKernels.layerNorm(x.pointer, xn.pointer, rows: n, dim: c.dim, weight: layer.norm1Weight.pointer,
-                                       bias: layer.norm1Bias.pointer, eps: c.layerNormEps)
+                                       bias: layer.norm1Bias.pointer, eps: c.layerNormEps, addToInput: layer.outBias.pointer)
             projectQKV(layer, n)
             attention(layer, n)
-            // xn = attention · Woᵀ; x += xn + bo.
+            // x += attention · Woᵀ (beta 1: no zeroing pass, no separate residual pass).
             BLAS.sgemm(transB: true, m: n, n: c.dim, k: c.inner, a: qkv.pointer, lda: 3 * c.inner,
-                       b: layer.outWeight.pointer, ldb: c.inner, c: xn.pointer, ldc: c.dim)
-            addResidual(n, bias: layer.outBias.pointer)
+                       b: layer.outWeight.pointer, ldb: c.inner, beta: 1, c: x.pointer, ldc: c.dim)
             hidden?(2 * l + 1, x.pointer)
             if let scores { attentionScores(layer, n, into: scores) }
             feedForward(layer, n)
@@ -149,9 +162,70 @@ public final class PerformerEncoder {
     var ratio: Float { Float(pow(Double(model.config.features), -0.5)) }
     static let featureEps: Float = 1e-4
 
-    /// Key features of every head into `keys`, their sums and k'ᵀv into `context`.
-    /// Reads k (columns I..<2I) and v (2I..<3I) of `qkv`.
-    func keyFeaturesAndContext(_ layer: PerformerLayer, _ n: Int, withContext: Bool) {
+    /// k'ᵀv and the key sums of every head into `context` ([H, M, E+1], the sums in the last
+    /// column), without keeping the key features. Reads k (columns I..<2I) and v (2I..<3I) of `qkv`.
+    ///
+    /// The key stabiliser G is one maximum over all heads and positions, known only at the end. So
+    /// each block b of rows is stabilised by its own maximum g_b, and the blocks are combined with
+    /// the factors e^(g_b − G) as a running maximum grows (as streaming softmax does), using
+    /// e^(u − diag − G) = e^(g_b − G) · e^(u − diag − g_b):
+    ///   Σ_n k'_n v_nᵀ = ratio · (Σ_b e^(g_b − G) Σ_{n∈b} e^(u_n − diag_n − g_b) v_nᵀ + eps · Σ_n v_nᵀ)
+    ///   Σ_n k'_n      = ratio · (Σ_b e^(g_b − G) Σ_{n∈b} e^(u_n − diag_n − g_b) + N · eps)
+    /// A block's projections stay in cache; nothing of size N·M is written. (A difference of a
+    /// few float32 roundings from forming each k' first.)
+    func keyContext(_ layer: PerformerLayer, _ n: Int) {
+        let c = model.config, w = 3 * c.inner, m = c.features, e = c.dimHead, r = Self.queryBlock
+        let cn = normalizer
+        vSums.zero()
+        PerformerKernels.columnSums(qkv.pointer + 2 * c.inner, rows: n, cols: c.inner, ld: w, vSums.pointer)
+        var headMax = [Float](repeating: 0, count: c.heads)
+        for h in 0..<c.heads {
+            let ctx = context.pointer + h * m * (e + 1), hs = headSums.pointer + h * m, bs = keySums.pointer
+            var running: Float = 0
+            var r0 = 0
+            while r0 < n {
+                let rows = min(r, n - r0)
+                let k = qkv.pointer + r0 * w + c.inner + h * e
+                BLAS.sgemm(transB: true, m: rows, n: m, k: e, alpha: cn, a: k, lda: w, b: layer.projection.pointer, ldb: e,
+                           c: block.pointer, ldc: mp)
+                PerformerKernels.halfSquaredNorms(k, rows: rows, width: e, ld: w, normalizer: cn, diag.pointer)
+                let g = PerformerKernels.maximum(block.pointer, rows: rows, cols: m, ld: mp)
+                keySums.zero()
+                PerformerKernels.keyFeatures(block.pointer, rows: rows, features: m, ld: mp, diag: diag.pointer, globalMax: g,
+                                             ratio: 1, eps: 0, columnSums: bs)
+                // ctx = alpha · blockᵀ·v + beta · ctx, the older blocks rescaled if g is a new maximum.
+                var alpha: Float = 1, beta: Float = 1
+                if r0 == 0 {
+                    beta = 0; running = g
+                } else if g > running {
+                    beta = Float(Foundation.exp(Double(running) - Double(g))); running = g
+                } else {
+                    alpha = Float(Foundation.exp(Double(g) - Double(running)))
+                }
+                BLAS.sgemm(transA: true, m: m, n: e, k: rows, alpha: alpha, a: block.pointer, lda: mp,
+                           b: qkv.pointer + r0 * w + 2 * c.inner + h * e, ldb: w, beta: beta, c: ctx, ldc: e + 1)
+                let a = Double(alpha), b = Double(beta)
+                for j in 0..<m { hs[j] = (r0 == 0 ? 0 : b * hs[j]) + a * bs[j] }
+                r0 += rows
+            }
+            headMax[h] = running
+        }
+        let globalMax = headMax.max()!
+        let ratio = Double(self.ratio), eps = Double(Self.featureEps)
+        for h in 0..<c.heads {
+            let ctx = context.pointer + h * m * (e + 1), hs = headSums.pointer + h * m, vs = vSums.pointer + h * e
+            let scale = Foundation.exp(Double(headMax[h]) - Double(globalMax))
+            for j in 0..<m {
+                let row = ctx + j * (e + 1)
+                for t in 0..<e { row[t] = Float(ratio * (scale * Double(row[t]) + eps * vs[t])) }
+                row[e] = Float(ratio * (scale * hs[j] + Double(n) * eps))
+            }
+        }
+    }
+
+    /// Key features of every head into `keys` (kept for the attention scores) and their sums into
+    /// the last column of each head's `context` block. Reads k (columns I..<2I) of `qkv`.
+    func keyFeaturesAndSums(_ layer: PerformerLayer, _ n: Int) {
         let c = model.config, w = 3 * c.inner, m = c.features, e = c.dimHead
         let cn = normalizer
         for h in 0..<c.heads {
@@ -167,10 +241,6 @@ public final class PerformerEncoder {
             PerformerKernels.keyFeatures(kh, rows: n, features: m, ld: mp, diag: diag.pointer, globalMax: globalMax,
                                          ratio: ratio, eps: Self.featureEps, columnSums: keySums.pointer)
             let ctx = context.pointer + h * m * (e + 1)
-            if withContext {
-                BLAS.sgemm(transA: true, m: m, n: e, k: n, a: kh, lda: mp, b: qkv.pointer + 2 * c.inner + h * e, ldb: w,
-                           c: ctx, ldc: e + 1)
-            }
             for j in 0..<m { ctx[j * (e + 1) + e] = Float(keySums.pointer[j]) }
         }
     }
@@ -178,7 +248,7 @@ public final class PerformerEncoder {
     /// FAVOR+ attention of every head; the output replaces the q columns of `qkv`.
     func attention(_ layer: PerformerLayer, _ n: Int) {
         let c = model.config, w = 3 * c.inner, m = c.features, e = c.dimHead
-        keyFeaturesAndContext(layer, n, withContext: true)
+        keyContext(layer, n)
         let cn = normalizer, r = Self.queryBlock
         var r0 = 0
         while r0 < n {
@@ -188,11 +258,7 @@ public final class PerformerEncoder {
                 queryFeatures(layer, q, rows: rows, ld: w, normalizer: cn)
                 BLAS.sgemm(m: rows, n: e + 1, k: m, a: block.pointer, lda: mp, b: context.pointer + h * m * (e + 1),
                            ldb: e + 1, c: blockOut.pointer, ldc: e + 1)
-                for i in 0..<rows {
-                    let o = blockOut.pointer + i * (e + 1), dst = q + i * w
-                    let inv = 1 / o[e]
-                    for j in 0..<e { dst[j] = o[j] * inv }
-                }
+                PerformerKernels.divideByLast(blockOut.pointer, rows: rows, cols: e, lds: e + 1, q, ldd: w)
             }
             r0 += rows
         }
@@ -208,20 +274,12 @@ public final class PerformerEncoder {
                                        ratio: ratio, eps: Self.featureEps)
     }
 
-    /// x += xn + bias, row by row ([N, D]).
-    func addResidual(_ n: Int, bias: UnsafePointer<Float>) {
-        let d = model.config.dim
-        for i in 0..<n {
-            let xr = x.pointer + i * d, s = xn.pointer + i * d
-            for j in 0..<d { xr[j] += s[j] + bias[j] }
-        }
-    }
-
-    /// x += W2 · GELU(W1 · LN2(x) + b1) + b2, in row blocks.
+    /// x += W2 · GELU(W1 · LN2(x) + b1) + b2, in row blocks (b2 is added to x in the LayerNorm's
+    /// pass, and the second GEMM accumulates into x).
     func feedForward(_ layer: PerformerLayer, _ n: Int) {
         let c = model.config, d = c.dim, f = c.ffHidden, r = Self.ffBlock
         PerformerKernels.layerNorm(x.pointer, xn.pointer, rows: n, dim: d, weight: layer.norm2Weight.pointer,
-                                   bias: layer.norm2Bias.pointer, eps: c.layerNormEps)
+                                   bias: layer.norm2Bias.pointer, eps: c.layerNormEps, addToInput: layer.b2.pointer)
         var r0 = 0
         while r0 < n {
             let rows = min(r, n - r0)
@@ -229,11 +287,7 @@ public final class PerformerEncoder {
                        c: block.pointer, ldc: f)
             PerformerKernels.biasGELU(block.pointer, rows: rows, cols: f, ld: f, bias: layer.b1.pointer)
             BLAS.sgemm(transB: true, m: rows, n: d, k: f, a: block.pointer, lda: f, b: layer.w2.pointer, ldb: f,
-                       c: blockOut.pointer, ldc: d)
-            for i in 0..<rows {
-                let xr = x.pointer + (r0 + i) * d, s = blockOut.pointer + i * d
-                for j in 0..<d { xr[j] += s[j] + layer.b2.pointer[j] }
-            }
+                       beta: 1, c: x.pointer + r0 * d, ldc: d)
             r0 += rows
         }
     }
@@ -258,7 +312,7 @@ public final class PerformerEncoder {
         if let b = layer.qkvBias?.pointer {
             for i in 0..<n { let row = qkv.pointer + i * w; for j in 0..<(2 * c.inner) { row[j] += b[j] } }
         }
-        keyFeaturesAndContext(layer, n, withContext: false)
+        keyFeaturesAndSums(layer, n)
         scoreQ.zero()
         let cn = normalizer, r = Self.queryBlock
         // blockOut holds 1/(q'·Σk') per row, then Σ_rows q'/(q'·Σk') per feature (float32 per block).

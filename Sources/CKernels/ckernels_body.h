@@ -1,0 +1,323 @@
+/* ckernels_body.h: the kernels of ckernels.h for one vector width, included once per variant by
+ * ckernels.c with CK_W (lanes: 4, 8 or 16) and CK_SUFFIX (the variant's name) defined, inside a
+ * region compiled for that variant's instruction set.
+ *
+ * The code uses the compiler's generic vector types, so the same source becomes SSE2, AVX2 or
+ * AVX-512 code; a·b + c in one expression becomes one fused multiply-add where the target has
+ * FMA (clang's default -ffp-contract=on). Tails shorter than a vector go through a small local
+ * array padded with a neutral value, so no kernel reads or writes outside its rows.
+ *
+ * The math (the same as the float64 reference, PerformerReference.swift):
+ *   exp: Cody–Waite reduction by ln 2 (n from the 1.5·2²³ rounding trick) and a degree-6
+ *        polynomial on [−ln2/2, ln2/2], ≈ 1 ulp; inputs clamped to [−87.3, 88].
+ *   erf: GELU(x) = x/2 · (1 + erf(x/√2)); 1 + erf(x/√2) = erfc(|x|/√2) for x < 0 (no
+ *        cancellation) and 2 − erfc(x/√2) otherwise, with the Chebyshev fit of erfc
+ *        erfc(z) = t·e^(−z² + P(t)), t = 1/(1 + z/2) (fractional error < 1.2e-7 for z ≥ 0);
+ *        near zero 1 ± z·Q(z²) instead, Q a least-squares fit of erf(z)/z (see gelu).
+ */
+
+#define CK_CAT2(a, b) a##_##b
+#define CK_CAT(a, b) CK_CAT2(a, b)
+#define CK(name) CK_CAT(name, CK_SUFFIX)
+
+/* MARK: - Types and helpers */
+
+typedef float CK(vf) __attribute__((vector_size(4 * CK_W)));
+typedef int CK(vi) __attribute__((vector_size(4 * CK_W)));
+typedef float CK(vfh) __attribute__((vector_size(2 * CK_W)));  /* half the lanes, for float64 */
+typedef double CK(vd) __attribute__((vector_size(4 * CK_W)));
+
+#define VF CK(vf)
+#define VI CK(vi)
+#define VFH CK(vfh)
+#define VD CK(vd)
+
+static inline VF CK(splat)(float v) {
+    VF r;
+    for (int i = 0; i < CK_W; i++) r[i] = v;
+    return r;
+}
+
+static inline VF CK(load)(const float *p) {
+    VF v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void CK(store)(float *p, VF v) { __builtin_memcpy(p, &v, sizeof v); }
+
+/* Loads n < CK_W values, the other lanes set to fill. */
+static inline VF CK(load_part)(const float *p, long n, float fill) {
+    float t[CK_W];
+    for (long i = 0; i < CK_W; i++) t[i] = i < n ? p[i] : fill;
+    return CK(load)(t);
+}
+
+static inline void CK(store_part)(float *p, VF v, long n) {
+    float t[CK_W];
+    CK(store)(t, v);
+    for (long i = 0; i < n; i++) p[i] = t[i];
+}
+
+/* Lanes of b where mask is all ones, of a where it is zero. */
+static inline VF CK(select)(VI mask, VF a, VF b) { return (VF)(((VI)a & ~mask) | ((VI)b & mask)); }
+
+static inline VF CK(vmax)(VF a, VF b) { return CK(select)(a < b, a, b); }
+static inline VF CK(vmin)(VF a, VF b) { return CK(select)(b < a, a, b); }
+
+static inline float CK(hmax)(VF v) {
+    float r = v[0];
+    for (int i = 1; i < CK_W; i++) r = v[i] > r ? v[i] : r;
+    return r;
+}
+
+static inline float CK(hsum)(VF v) {
+    float r = 0;
+    for (int i = 0; i < CK_W; i++) r += v[i];
+    return r;
+}
+
+static inline double CK(hsumd)(VD v) {
+    double r = 0;
+    for (int i = 0; i < CK_W / 2; i++) r += v[i];
+    return r;
+}
+
+/* MARK: - exp */
+
+/* e^x for x in [−87.3, 88] (the caller clamps). */
+static inline VF CK(exp_core)(VF x) {
+    const VF magic = CK(splat)(12582912.0f);
+    VF t = x * 1.44269504f + magic;
+    VF n = t - magic;
+    VF r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    VF p = r * 1.98756915e-4f + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    VF y = p * (r * r) + r + 1.0f;
+    VI scale = (((VI)t - 0x4B400000) + 127) << 23;
+    return y * (VF)scale;
+}
+
+static inline VF CK(vexp)(VF x) {
+    return CK(exp_core)(CK(vmax)(CK(vmin)(x, CK(splat)(88.0f)), CK(splat)(-87.3f)));
+}
+
+/* e^x for x ≤ 88: only the lower clamp. */
+static inline VF CK(vexp_low)(VF x) { return CK(exp_core)(CK(vmax)(x, CK(splat)(-87.3f))); }
+
+static void CK(exp)(const float *x, float *out, long n) {
+    long i = 0;
+    for (; i + CK_W <= n; i += CK_W) CK(store)(out + i, CK(vexp)(CK(load)(x + i)));
+    if (i < n) CK(store_part)(out + i, CK(vexp)(CK(load_part)(x + i, n - i, 0)), n - i);
+}
+
+/* MARK: - Maximum and norms */
+
+static float CK(maximum)(const float *x, long rows, long cols, long ld) {
+    const float lowest = -__FLT_MAX__;
+    VF m0 = CK(splat)(lowest), m1 = m0;
+    if (ld == cols) { cols *= rows; rows = 1; }
+    for (long r = 0; r < rows; r++) {
+        const float *row = x + r * ld;
+        long j = 0;
+        for (; j + 2 * CK_W <= cols; j += 2 * CK_W) {
+            m0 = CK(vmax)(m0, CK(load)(row + j));
+            m1 = CK(vmax)(m1, CK(load)(row + j + CK_W));
+        }
+        for (; j + CK_W <= cols; j += CK_W) m0 = CK(vmax)(m0, CK(load)(row + j));
+        if (j < cols) m1 = CK(vmax)(m1, CK(load_part)(row + j, cols - j, lowest));
+    }
+    return CK(hmax)(CK(vmax)(m0, m1));
+}
+
+static void CK(half_squared_norms)(const float *x, long rows, long width, long ld, float scale, float *diag) {
+    for (long r = 0; r < rows; r++) {
+        const float *row = x + r * ld;
+        VF a0 = CK(splat)(0), a1 = a0;
+        long j = 0;
+        for (; j + 2 * CK_W <= width; j += 2 * CK_W) {
+            VF v0 = CK(load)(row + j), v1 = CK(load)(row + j + CK_W);
+            a0 = v0 * v0 + a0;
+            a1 = v1 * v1 + a1;
+        }
+        for (; j + CK_W <= width; j += CK_W) { VF v = CK(load)(row + j); a0 = v * v + a0; }
+        if (j < width) { VF v = CK(load_part)(row + j, width - j, 0); a1 = v * v + a1; }
+        diag[r] = (CK(hsum)(a0 + a1) / 2) * scale;
+    }
+}
+
+/* MARK: - FAVOR+ feature maps */
+
+/* Also a kernel of its own (the table's column_sums). */
+static void CK(column_sums)(const float *x, long rows, long cols, long ld, double *sums) {
+    for (long r = 0; r < rows; r++) {
+        const float *row = x + r * ld;
+        long j = 0;
+        for (; j + CK_W / 2 <= cols; j += CK_W / 2) {
+            VFH h;
+            VD s;
+            __builtin_memcpy(&h, row + j, sizeof h);
+            __builtin_memcpy(&s, sums + j, sizeof s);
+            s += __builtin_convertvector(h, VD);
+            __builtin_memcpy(sums + j, &s, sizeof s);
+        }
+        for (; j < cols; j++) sums[j] += (double)row[j];
+    }
+}
+
+
+/* row ← ratio · (e^(row − shift) + eps) over m values; row − shift ≤ 88 assumed. */
+static inline void CK(exp_features)(float *row, long m, float shift, float ratio, float eps) {
+    const VF s = CK(splat)(shift), ra = CK(splat)(ratio), ep = CK(splat)(eps);
+    long j = 0;
+    for (; j + CK_W <= m; j += CK_W) CK(store)(row + j, ra * (CK(vexp_low)(CK(load)(row + j) - s) + ep));
+    if (j < m) CK(store_part)(row + j, ra * (CK(vexp_low)(CK(load_part)(row + j, m - j, shift) - s) + ep), m - j);
+}
+
+static void CK(query_features)(float *u, long rows, long m, long ld, const float *diag, float ratio, float eps) {
+    for (long r = 0; r < rows; r++) {
+        float *row = u + r * ld;
+        float mx = CK(maximum)(row, 1, m, m);
+        CK(exp_features)(row, m, diag[r] + mx, ratio, eps);
+    }
+}
+
+static void CK(key_features)(float *u, long rows, long m, long ld, const float *diag, float stabiliser,
+                             float ratio, float eps, double *sums) {
+    for (long r = 0; r < rows; r++) {
+        float *row = u + r * ld;
+        CK(exp_features)(row, m, diag[r] + stabiliser, ratio, eps);
+        CK(column_sums)(row, 1, m, m, sums);
+    }
+}
+
+/* MARK: - GELU */
+
+static inline VF CK(gelu)(VF x) {
+    const VI sign = (VI)x >> 31;  /* all ones where the sign bit is set */
+    const VF z = (VF)((VI)x & 0x7FFFFFFF) * 0.70710678118654752f;
+    const VF one = CK(splat)(1.0f);
+    VF t = one / (z * 0.5f + one);
+    VF p = t * 0.17087277f + -0.82215223f;
+    p = p * t + 1.48851587f;
+    p = p * t + -1.13520398f;
+    p = p * t + 0.27886807f;
+    p = p * t + -0.18628806f;
+    p = p * t + 0.09678418f;
+    p = p * t + 0.37409196f;
+    p = p * t + 1.00002368f;
+    p = p * t + -1.26551223f;
+    VF erfc = t * CK(vexp)(p - z * z);
+    VF onePlusErf = CK(select)(sign, 2.0f - erfc, erfc);
+    /* Near zero, erf itself: erf(z) = z·Q(z²), a degree-6 fit in z² with relative error 3e-10 on
+     * [0, 0.9]; used where 1 ± erf does not cancel much (z < 0.9 for x ≥ 0, z < 0.5 for x < 0),
+     * as the erfc fit's 1.2e-7 would be several ulps of 1 + erf there. */
+    const VF z2 = z * z;
+    VF q = z2 * 8.505044388584793e-05f + -0.0008173712412826717f;
+    q = q * z2 + 0.0052036866545677185f;
+    q = q * z2 + -0.026860438287258148f;
+    q = q * z2 + 0.11283713579177856f;
+    q = q * z2 + -0.37612634897232056f;
+    q = q * z2 + 1.128379225730896f;
+    const VF erf = z * q;
+    const VF nearZero = CK(select)(sign, CK(splat)(0.9f), CK(splat)(0.5f));
+    const VI small = z < nearZero;
+    const VF onePlusSmall = CK(select)(sign, 1.0f + erf, 1.0f - erf);
+    onePlusErf = CK(select)(small, onePlusErf, onePlusSmall);
+    return (x * 0.5f) * onePlusErf;
+}
+
+static void CK(bias_gelu)(float *x, long rows, long cols, long ld, const float *bias) {
+    for (long r = 0; r < rows; r++) {
+        float *row = x + r * ld;
+        long j = 0;
+        for (; j + CK_W <= cols; j += CK_W) CK(store)(row + j, CK(gelu)(CK(load)(row + j) + CK(load)(bias + j)));
+        if (j < cols) {
+            long n = cols - j;
+            CK(store_part)(row + j, CK(gelu)(CK(load_part)(row + j, n, 0) + CK(load_part)(bias + j, n, 0)), n);
+        }
+    }
+}
+
+/* MARK: - LayerNorm */
+
+static void CK(layer_norm)(float *x, float *out, long rows, long d, const float *weight, const float *bias,
+                           float eps, const float *add) {
+    const long h = CK_W / 2;
+    for (long r = 0; r < rows; r++) {
+        float *xr = x + r * d, *o = out + r * d;
+        VD s = {0};
+        double st = 0;
+        long j = 0;
+        for (; j + h <= d; j += h) {
+            VFH v;
+            __builtin_memcpy(&v, xr + j, sizeof v);
+            s += __builtin_convertvector(v, VD);
+        }
+        for (; j < d; j++) st += (double)xr[j];
+        const double mean = (CK(hsumd)(s) + st) / (double)d;
+        VD q = {0};
+        double qt = 0;
+        for (j = 0; j + h <= d; j += h) {
+            VFH v;
+            __builtin_memcpy(&v, xr + j, sizeof v);
+            VD c = __builtin_convertvector(v, VD) - mean;
+            q = c * c + q;
+        }
+        for (; j < d; j++) { double c = (double)xr[j] - mean; qt += c * c; }
+        const double var = (CK(hsumd)(q) + qt) / (double)d;
+        const float fm = (float)mean, fr = (float)(1 / __builtin_sqrt(var + (double)eps));
+        for (j = 0; j + CK_W <= d; j += CK_W) {
+            VF v = CK(load)(xr + j);
+            CK(store)(o + j, (v - fm) * fr * CK(load)(weight + j) + CK(load)(bias + j));
+            if (add) CK(store)(xr + j, v + CK(load)(add + j));
+        }
+        for (; j < d; j++) {
+            float v = xr[j];
+            o[j] = (v - fm) * fr * weight[j] + bias[j];
+            if (add) xr[j] = v + add[j];
+        }
+    }
+}
+
+/* MARK: - Attention normalisation */
+
+
+static void CK(divide_by_last)(const float *src, long rows, long cols, long lds, float *dst, long ldd) {
+    for (long r = 0; r < rows; r++) {
+        const float *s = src + r * lds;
+        float *o = dst + r * ldd;
+        const VF inv = CK(splat)(1.0f / s[cols]);
+        long j = 0;
+        for (; j + CK_W <= cols; j += CK_W) CK(store)(o + j, CK(load)(s + j) * inv);
+        for (; j < cols; j++) o[j] = s[j] * inv[0];
+    }
+}
+
+/* MARK: - Table */
+
+static const ck_kernels CK(table) = {
+    .variant = CK_VARIANT_ID,
+    .name = CK_NAME,
+    .exp = CK(exp),
+    .maximum = CK(maximum),
+    .half_squared_norms = CK(half_squared_norms),
+    .query_features = CK(query_features),
+    .key_features = CK(key_features),
+    .bias_gelu = CK(bias_gelu),
+    .layer_norm = CK(layer_norm),
+    .column_sums = CK(column_sums),
+    .divide_by_last = CK(divide_by_last),
+};
+
+#undef VF
+#undef VI
+#undef VFH
+#undef VD
+#undef CK
+#undef CK_CAT
+#undef CK_CAT2

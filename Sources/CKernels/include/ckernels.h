@@ -1,0 +1,80 @@
+/* ckernels.h: the element-wise and row-wise hot loops of the Performer forward, in C with
+ * run-time CPU dispatch.
+ *
+ * Each kernel is compiled three times — plain C (the baseline x86-64 target, SSE2), AVX2+FMA and
+ * AVX-512 (F, BW, DQ, VL) — from one source (ckernels_body.h), and the best variant this CPU
+ * supports is chosen once, by `__builtin_cpu_supports`, so the binary stays portable.
+ * `ck_table(variant)` gives the table of one variant explicitly (tests compare every variant the
+ * CPU can run against the float64 reference); the plain `ck_*` functions use the best one.
+ *
+ * Matrices are row-major float32 with an explicit row stride (ld, in values). Sizes are `long`.
+ * The Swift wrapper is Sources/Shared/Models/PerformerKernels.swift; the reference is
+ * PerformerReference.swift.
+ */
+#ifndef SCGRN_CKERNELS_H
+#define SCGRN_CKERNELS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Variants, in increasing order of preference. */
+enum {
+    CK_VARIANT_BEST = 0,    /* the best variant this CPU supports */
+    CK_VARIANT_GENERIC = 1, /* plain C, 4 lanes, baseline x86-64 (or any other architecture) */
+    CK_VARIANT_AVX2 = 2,    /* 8 lanes, AVX2 + FMA */
+    CK_VARIANT_AVX512 = 3   /* 16 lanes, AVX-512 F/BW/DQ/VL */
+};
+
+/* One variant's kernels. */
+typedef struct ck_kernels {
+    /* The variant's number (CK_VARIANT_*) and name ("generic", "avx2", "avx512"). */
+    int variant;
+    const char *name;
+
+    /* out[i] = e^x[i] for n values (in place allowed). Inputs are clamped to [-87.3, 88]. */
+    void (*exp)(const float *x, float *out, long n);
+
+    /* The largest value of a [rows, cols] block with row stride ld (finite values). */
+    float (*maximum)(const float *x, long rows, long cols, long ld);
+
+    /* diag[r] = scale · (Σ_e x[r,e]²) / 2 for rows of `width` values at stride ld. */
+    void (*half_squared_norms)(const float *x, long rows, long width, long ld, float scale, float *diag);
+
+    /* The FAVOR+ query feature map in place, per row of m values at stride ld:
+     * u ← ratio · (e^(u − diag[r] − max_j u[r,j]) + eps). */
+    void (*query_features)(float *u, long rows, long m, long ld, const float *diag, float ratio, float eps);
+
+    /* The FAVOR+ key feature map in place with one stabiliser for all rows:
+     * u ← ratio · (e^(u − diag[r] − stabiliser) + eps); adds each column's sum into sums[m]
+     * (float64). Requires u − diag − stabiliser ≤ 88 (true when stabiliser is the maximum of u
+     * and diag ≥ 0). */
+    void (*key_features)(float *u, long rows, long m, long ld, const float *diag, float stabiliser,
+                         float ratio, float eps, double *sums);
+
+    /* x[r,j] = GELU(x[r,j] + bias[j]) (the exact-erf GELU) over a [rows, cols] block at stride ld. */
+    void (*bias_gelu)(float *x, long rows, long cols, long ld, const float *bias);
+
+    /* out[r,:] = (x[r,:] − mean) / sqrt(var + eps) · weight + bias per row of d values (contiguous,
+     * mean and biased variance accumulated in float64); then, if add is not NULL,
+     * x[r,:] += add[:] (the next residual's bias, folded into this pass over x). */
+    void (*layer_norm)(float *x, float *out, long rows, long d, const float *weight, const float *bias,
+                       float eps, const float *add);
+
+    /* sums[j] += Σ_r x[r, j] (in float64) over a [rows, cols] block at stride ld. */
+    void (*column_sums)(const float *x, long rows, long cols, long ld, double *sums);
+
+    /* dst[r, j] = src[r, j] / src[r, cols] for j < cols: rows of a [rows, cols+1] block at stride
+     * lds whose last column is the divisor, written to stride ldd. */
+    void (*divide_by_last)(const float *src, long rows, long cols, long lds, float *dst, long ldd);
+} ck_kernels;
+
+/* The kernels of `variant` (CK_VARIANT_*), or NULL if this CPU cannot run it.
+ * CK_VARIANT_BEST gives the best supported variant (chosen once). */
+const ck_kernels *ck_table(int variant);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
