@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "graphify", targets: ["graphify"]),
         .executable(name: "score", targets: ["score"]),
         .executable(name: "frames", targets: ["frames"]),
+        .executable(name: "pretrain", targets: ["pretrain"]),
         .library(name: "Shared", targets: ["Shared"]),
     ],
     dependencies: [
@@ -33,6 +34,7 @@ let package = Package(
         .executableTarget(name: "graphify", dependencies: ["Shared"]),
         .executableTarget(name: "score", dependencies: ["Shared"]),
         .executableTarget(name: "frames", dependencies: ["Shared"]),
+        .executableTarget(name: "pretrain", dependencies: ["Shared"]),
         // Benchmark driver for the training engine (bench/engine_bench.sh); not a pipeline tool.
         .executableTarget(name: "scgrn-bench", dependencies: ["Shared"], path: "bench/engine-bench"),
         // Test helpers shared by every test target (fixtures, running the tools, .npy, closeness).
@@ -43,6 +45,7 @@ let package = Package(
         .testTarget(name: "EmbedTests", dependencies: ["Shared", "TestSupport", "embed"], path: "Tests/EmbedTests"),
         .testTarget(name: "GraphifyTests", dependencies: ["Shared", "TestSupport", "graphify"], path: "Tests/GraphifyTests"),
         .testTarget(name: "ScoreTests", dependencies: ["Shared", "TestSupport", "score"], path: "Tests/ScoreTests"),
+        .testTarget(name: "PretrainTests", dependencies: ["Shared", "TestSupport", "pretrain"], path: "Tests/PretrainTests"),
     ],
     swiftLanguageModes: [.v5]
 )
