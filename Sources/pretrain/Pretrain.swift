@@ -58,6 +58,8 @@ struct Pretrain: ToolCommand {
     @Option(help: "Write the checkpoint every N steps as well (0: only at the end).") var checkpointEvery = 0
     @Option(help: ArgumentHelp("Continue from a checkpoint written with --checkpoint.", valueName: "FILE")) var resume: String?
     @Option(help: "Stop after this step (the schedule still spans --steps), writing the model and checkpoint.") var stopAfter: Int?
+    @Flag(help: ArgumentHelp("Benchmark: also time SGEMM and report the training rate against it.", visibility: .hidden))
+    var reportSgemm = false
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -188,6 +190,13 @@ struct Pretrain: ToolCommand {
             let cells = Double(done * settings.batchSize)
             Diagnostics.note(String(format: "trained %d steps in %.1f s: %.1f cells/s, %.0f positions/s", done, seconds,
                                     cells / seconds, cells * Double(corpus.length) / seconds))
+            if reportSgemm {
+                let train = Throughput.stepFlops(net.config, length: corpus.length, batch: settings.batchSize) * Double(done) / seconds
+                let peak = Throughput.sgemmRate()
+                Diagnostics.note(String(format: "benchmark: %.0f positions/s, training %.2f GFLOP/s, SGEMM 1024^3 %.2f GFLOP/s "
+                                        + "on %d threads, fraction %.3f", cells * Double(corpus.length) / seconds, train / 1e9,
+                                        peak / 1e9, BLAS.threads, train / peak))
+            }
         }
         let ev = trainer.evaluate()
         report(ev)
