@@ -20,7 +20,7 @@ python3 models/make_vocabulary.py > "$DIR/genes.txt"
 start=$(date +%s)
 "$BIN/pretrain" "$OUT/hhep.cells" "$OUT/pbmc.cells" -o "$DIR/model.safetensors" \
     --dim 32 --depth 2 --heads 4 --dim-head 16 --features 44 \
-    --steps 500 --batch-size 8 --lr 2e-3 --warmup 50 --seed 1 --holdout-fraction 0.05 --eval-every 100 \
+    --steps 1000 --batch-size 8 --lr 2e-3 --warmup 100 --seed 1 --holdout-fraction 0.05 --eval-every 100 \
     ${THREADS:+-t "$THREADS"} 2>&1 | tee "$OUT/train.log"
 echo "wall time: $(( $(date +%s) - start )) s" | tee -a "$OUT/train.log"
 sha256sum "$DIR/genes.txt" "$DIR/model.safetensors" | tee -a "$OUT/train.log"
