@@ -3,12 +3,13 @@
 #   make demo    build release binaries and run the pipeline on the bundled example
 #   make test    build and run every test (optimised, with testing enabled)
 #   make bench   the benchmarks (minutes; see BENCHMARKS.md)
+#   make model   rebuild the default model models/default/ bit for bit (about 15 minutes)
 
 SWIFT   ?= swift
 BIN     := .build/release
 TOOLS   := tokenize embed graphify score frames
 
-.PHONY: all build test demo bench deps clean
+.PHONY: all build test demo bench deps clean model
 
 all: build
 
@@ -33,6 +34,10 @@ test: deps
 
 demo: build
 	bash pipelines/demo.sh $(BIN)
+
+# The default model, from the corpus bundled in the repository (models/default/MODEL_CARD.md).
+model: build
+	bash models/build_default.sh $(BIN)
 
 bench: build
 	bash bench/frames_cat.sh $(BIN)/frames

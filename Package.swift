@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "graphify", targets: ["graphify"]),
         .executable(name: "score", targets: ["score"]),
         .executable(name: "frames", targets: ["frames"]),
+        .executable(name: "pretrain", targets: ["pretrain"]),
         .library(name: "Shared", targets: ["Shared"]),
     ],
     dependencies: [
@@ -35,6 +36,7 @@ let package = Package(
         .executableTarget(name: "graphify", dependencies: ["Shared"]),
         .executableTarget(name: "score", dependencies: ["Shared"]),
         .executableTarget(name: "frames", dependencies: ["Shared"]),
+        .executableTarget(name: "pretrain", dependencies: ["Shared"]),
         // Benchmark driver for the training engine (bench/engine_bench.sh); not a pipeline tool.
         .executableTarget(name: "scgrn-bench", dependencies: ["Shared"], path: "bench/engine-bench"),
         // Test helpers shared by every test target (fixtures, running the tools, .npy, closeness).
@@ -46,6 +48,7 @@ let package = Package(
         .testTarget(name: "GraphifyTests", dependencies: ["Shared", "TestSupport", "graphify"], path: "Tests/GraphifyTests"),
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport"], path: "Tests/PipelineTests"),
         .testTarget(name: "ScoreTests", dependencies: ["Shared", "TestSupport", "score"], path: "Tests/ScoreTests"),
+        .testTarget(name: "PretrainTests", dependencies: ["Shared", "TestSupport", "pretrain"], path: "Tests/PretrainTests"),
     ],
     swiftLanguageModes: [.v5]
 )

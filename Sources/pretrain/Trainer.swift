@@ -1,0 +1,276 @@
+// Trainer: pretrain's training loop — batches, the two objectives, held-out evaluation against
+// the baselines, and the model and checkpoint files.
+//
+// Step s (0-based) trains on positions s·B ..< (s+1)·B of an endless stream of training cells
+// made of seeded per-epoch permutations, with masks drawn from a generator seeded by (seed, s).
+// Every random draw is therefore a function of (seed, step), which is what makes a resumed run
+// identical to an uninterrupted one: the checkpoint stores parameters, Adam's moments and the
+// step; the "RNG state" is the step itself.
+
+import Foundation
+import Shared
+
+enum Objective: String, CaseIterable {
+    /// scBERT: cross-entropy of the masked tokens.
+    case mlm
+    /// Exceiver-style: mean squared error of the masked genes' normalised values.
+    case mse
+}
+
+/// The settings a run is defined by (recorded in every checkpoint).
+struct TrainSettings: Equatable {
+    var objective: Objective
+    var steps: Int
+    var batchSize: Int
+    var learningRate: Double
+    var warmup: Int
+    var seed: UInt64
+    var maskProb: Double
+    var replaceProb: Double
+    var holdoutFraction: Double
+    var clipNorm: Double
+    var weightDecay: Double
+    var learnedPositions: Bool
+
+    /// The settings as checkpoint metadata.
+    var metadata: [String: String] {
+        ["pretrain.objective": objective.rawValue, "pretrain.steps": String(steps), "pretrain.batch_size": String(batchSize),
+         "pretrain.lr": String(learningRate), "pretrain.warmup": String(warmup), "pretrain.seed": String(seed),
+         "pretrain.mask_prob": String(maskProb), "pretrain.replace_prob": String(replaceProb),
+         "pretrain.holdout_fraction": String(holdoutFraction), "pretrain.clip_norm": String(clipNorm),
+         "pretrain.weight_decay": String(weightDecay),
+         "pretrain.positions": learnedPositions ? "learned" : "gene2vec (frozen)"]
+    }
+
+    /// Reads the settings back from checkpoint metadata.
+    init(metadata m: [String: String], source: String) throws {
+        func get(_ k: String) throws -> String {
+            guard let v = m["pretrain." + k] else { throw ToolError.data(source, "not a pretrain checkpoint: metadata lacks 'pretrain.\(k)'") }
+            return v
+        }
+        func num<T: LosslessStringConvertible>(_ k: String) throws -> T {
+            guard let v = T(try get(k)) else { throw ToolError.data(source, "checkpoint metadata 'pretrain.\(k)' is not a number") }
+            return v
+        }
+        guard let o = Objective(rawValue: try get("objective")) else { throw ToolError.data(source, "unknown objective in checkpoint") }
+        objective = o
+        steps = try num("steps"); batchSize = try num("batch_size"); learningRate = try num("lr"); warmup = try num("warmup")
+        seed = try num("seed"); maskProb = try num("mask_prob"); replaceProb = try num("replace_prob")
+        holdoutFraction = try num("holdout_fraction"); clipNorm = try num("clip_norm"); weightDecay = try num("weight_decay")
+        learnedPositions = try get("positions") == "learned"
+    }
+
+    init(objective: Objective, steps: Int, batchSize: Int, learningRate: Double, warmup: Int, seed: UInt64, maskProb: Double,
+         replaceProb: Double, holdoutFraction: Double, clipNorm: Double, weightDecay: Double, learnedPositions: Bool) {
+        self.objective = objective; self.steps = steps; self.batchSize = batchSize; self.learningRate = learningRate
+        self.warmup = warmup; self.seed = seed; self.maskProb = maskProb; self.replaceProb = replaceProb
+        self.holdoutFraction = holdoutFraction; self.clipNorm = clipNorm; self.weightDecay = weightDecay
+        self.learnedPositions = learnedPositions
+    }
+}
+
+/// Held-out figures at one step.
+struct Evaluation {
+    var cells = 0, masked = 0
+    var loss = 0.0
+    /// Masked-token accuracy of the model and of the two baselines (mlm), or their MSE (mse).
+    var model = 0.0, mostFrequent = 0.0, perGene = 0.0
+}
+
+final class Trainer {
+    let corpus: Corpus
+    let settings: TrainSettings
+    let net: PerformerNetwork
+    let optimizer: Adam
+    let schedule: CosineWithWarmup
+    let split: Split
+    let baselines: Baselines
+    let masker: Masker
+    private(set) var step: Int
+    private var epochCache: (Int, [Int])?
+
+    init(corpus: Corpus, settings: TrainSettings, net: PerformerNetwork, startStep: Int) {
+        self.corpus = corpus
+        self.settings = settings
+        self.net = net
+        optimizer = Adam(net.parameters, learningRate: 0, weightDecay: Float(settings.weightDecay), decoupled: settings.weightDecay > 0)
+        schedule = CosineWithWarmup(base: settings.learningRate, warmupSteps: settings.warmup, totalSteps: settings.steps)
+        split = Split(cells: corpus.count, fraction: settings.holdoutFraction, seed: settings.seed)
+        baselines = Baselines(corpus, cells: split.train)
+        masker = Masker(maskProb: settings.maskProb, replaceProb: settings.replaceProb, maskToken: Int32(corpus.bins + 1))
+        step = startStep
+    }
+
+    // MARK: - Batches
+
+    /// The training cells of step s.
+    func cells(ofStep s: Int) -> [Int] {
+        let n = split.train.count, b = settings.batchSize
+        return (0..<b).map { i in
+            let pos = s * b + i, epoch = pos / n
+            if epochCache?.0 != epoch {
+                var rng = Xoshiro256(seed: Seeds.derive(settings.seed, .epoch, epoch))
+                epochCache = (epoch, rng.shuffled(split.train))
+            }
+            return epochCache!.1[pos % n]
+        }
+    }
+
+    /// Masked inputs of a batch, flattened: tokens [B·L], the masked rows (b·L + position), and
+    /// their labels (tokens) and values.
+    func batch(_ cells: [Int], masks: (Int, Int) -> Xoshiro256) -> (tokens: [Int32], rows: [Int32], labels: [Int32], values: [Float]) {
+        let l = corpus.length
+        var tokens = [Int32](), rows = [Int32](), labels = [Int32](), values = [Float]()
+        tokens.reserveCapacity(cells.count * l)
+        for (i, c) in cells.enumerated() {
+            var rng = masks(i, c)
+            let m = masker.mask(corpus.row(c), rng: &rng)
+            tokens += m.input
+            for (p, t) in zip(m.positions, m.labels) {
+                rows.append(Int32(i * l + p))
+                labels.append(Int32(t))
+                if settings.objective == .mse { values.append(corpus.values[c * l + p]) }
+            }
+        }
+        return (tokens, rows, labels, values)
+    }
+
+    /// The loss of masked rows of the encodings.
+    func loss(_ tape: Tape, _ encodings: Tensor, rows: [Int32], labels: [Int32], values: [Float]) -> (Tensor, Tensor) {
+        let d = net.config.dim
+        let flat = tape.reshape(encodings, [encodings.count / d, d])
+        let selected = tape.gatherRows(flat, rows)
+        switch settings.objective {
+        case .mlm:
+            let logits = net.logits(tape, selected)
+            return (tape.crossEntropy(logits, labels), logits)
+        case .mse:
+            let pred = tape.reshape(net.values(tape, selected), [rows.count])
+            return (tape.meanSquaredError(pred, Tensor(values, shape: [values.count])), pred)
+        }
+    }
+
+    // MARK: - Training
+
+    /// One optimiser step; returns the batch loss and the number of masked positions.
+    func trainStep() -> (loss: Float, masked: Int) {
+        let s = step
+        let cells = cells(ofStep: s)
+        let b = batch(cells) { i, _ in Xoshiro256(seed: Seeds.derive(self.settings.seed, .mask, s * self.settings.batchSize + i)) }
+        step += 1
+        guard !b.rows.isEmpty else { return (0, 0) }
+        let tape = Tape(training: true, seed: Seeds.derive(settings.seed, .mask, s))
+        let enc = net.encode(tape, tokens: b.tokens, batch: cells.count)
+        let (loss, _) = loss(tape, enc, rows: b.rows, labels: b.labels, values: b.values)
+        optimizer.zeroGrad()
+        tape.backward(loss)
+        net.freezeFinalPosition()
+        if settings.clipNorm > 0 { clipGradientNorm(optimizer.parameters, maxNorm: Float(settings.clipNorm)) }
+        optimizer.learningRate = schedule.rate(at: s + 1)
+        optimizer.step()
+        return (loss.item, b.rows.count)
+    }
+
+    // MARK: - Evaluation
+
+    /// Loss and masked-token accuracy on the held-out cells (masks fixed per cell by the seed),
+    /// with the two baselines on the same masked positions.
+    func evaluate() -> Evaluation {
+        var ev = Evaluation()
+        let cells = split.holdout
+        ev.cells = cells.count
+        guard !cells.isEmpty else { return ev }
+        let l = corpus.length, bins = corpus.bins, t = net.config.tokens
+        var lossSum = 0.0, hits = 0.0, hitsGlobal = 0.0, hitsGene = 0.0
+        var start = 0
+        while start < cells.count {
+            let chunk = Array(cells[start..<min(cells.count, start + settings.batchSize)])
+            start += chunk.count
+            let b = batch(chunk) { _, c in Xoshiro256(seed: Seeds.derive(self.settings.seed, .evaluation, c)) }
+            if b.rows.isEmpty { continue }
+            let tape = Tape(training: false, recording: false)
+            let enc = net.encode(tape, tokens: b.tokens, batch: chunk.count)
+            let (loss, out) = loss(tape, enc, rows: b.rows, labels: b.labels, values: b.values)
+            lossSum += Double(loss.item) * Double(b.rows.count)
+            for (r, row) in b.rows.enumerated() {
+                let p = Int(row) % l
+                switch settings.objective {
+                case .mlm:
+                    // scBERT's accuracy: the arg-max over the nonzero bins 1…bins.
+                    var best = 1
+                    for k in 2...bins where out.data[r * t + k] > out.data[r * t + best] { best = k }
+                    let label = Int(b.labels[r])
+                    if best == label { hits += 1 }
+                    if Int(baselines.global) == label { hitsGlobal += 1 }
+                    if Int(baselines.perGene[p]) == label { hitsGene += 1 }
+                case .mse:
+                    let v = Double(b.values[r])
+                    let g = Double(baselines.meanValue[p]), pred = Double(out.data[r])
+                    hits += (pred - v) * (pred - v)
+                    hitsGene += (g - v) * (g - v)
+                    hitsGlobal += v * v
+                }
+            }
+            ev.masked += b.rows.count
+        }
+        let n = Double(max(ev.masked, 1))
+        ev.loss = lossSum / n
+        ev.model = hits / n; ev.mostFrequent = hitsGlobal / n; ev.perGene = hitsGene / n
+        return ev
+    }
+
+    // MARK: - Files
+
+    /// Metadata common to the model and the checkpoint.
+    func metadata(_ ev: Evaluation?) -> [String: String] {
+        let c = net.config
+        var m = settings.metadata
+        m["format"] = "pt"
+        m["scgrn.tool"] = "pretrain"
+        m["scgrn.version"] = scgrnVersion
+        m["pretrain.step"] = String(step)
+        m["model.config"] = c.description
+        m["model.dim"] = String(c.dim); m["model.depth"] = String(c.depth); m["model.heads"] = String(c.heads)
+        m["model.dim_head"] = String(c.dimHead); m["model.features"] = String(c.features); m["model.ff_hidden"] = String(c.ffHidden)
+        m["model.tokens"] = String(c.tokens); m["model.positions"] = String(c.positions)
+        m["vocabulary.genes"] = String(corpus.vocabulary.count)
+        m["vocabulary.crc32"] = String(format: "%08x", corpus.vocabularyCRC)
+        m["vocabulary.first"] = corpus.vocabulary.first ?? ""
+        m["vocabulary.last"] = corpus.vocabulary.last ?? ""
+        m["vocabulary.note"] = "tokenize with the model's gene list (one symbol per line, position i = line i)"
+        m["bins"] = String(corpus.bins)
+        m["corpus.cells"] = String(corpus.count)
+        m["corpus.train_cells"] = String(split.train.count)
+        if let ev {
+            let what = settings.objective == .mlm ? "accuracy" : "mse"
+            m["heldout.cells"] = String(ev.cells); m["heldout.masked"] = String(ev.masked)
+            m["heldout.loss"] = String(format: "%.6f", ev.loss)
+            m["heldout.\(what)"] = String(format: "%.6f", ev.model)
+            m["heldout.baseline.\(settings.objective == .mlm ? "most_frequent_token" : "zero")"] = String(format: "%.6f", ev.mostFrequent)
+            m["heldout.baseline.\(settings.objective == .mlm ? "per_gene_most_frequent_token" : "per_gene_mean")"] = String(format: "%.6f", ev.perGene)
+        }
+        return m
+    }
+
+    /// The model file: scBERT's state-dict names only, loadable by embed.
+    func saveModel(to path: String, evaluation: Evaluation?) throws {
+        var file = net.stateDict()
+        file.metadata = metadata(evaluation)
+        try Safetensors.write(file, to: path)
+    }
+
+    /// The checkpoint: the model (with the value head), Adam's state, the step and the settings.
+    func saveCheckpoint(to path: String, evaluation: Evaluation?) throws {
+        var file = net.stateDict(includeValueHead: true)
+        let (tensors, meta) = optimizer.state()
+        for (name, t) in tensors { file.set(name, t) }
+        file.metadata = metadata(evaluation)
+        for (k, v) in meta { file.metadata[k] = v }
+        try Safetensors.write(file, to: path)
+    }
+
+    /// Restores Adam's state from a checkpoint file already read.
+    func restoreOptimizer(from file: TensorFile, source: String) throws {
+        try optimizer.load(tensors: file, metadata: file.metadata, source: source)
+    }
+}
