@@ -12,16 +12,11 @@
 import Foundation
 
 public enum ExceiverKernels {
-    typealias V = PerformerKernels.V
-    static let lanes = V.scalarCount
-
     // MARK: - Element-wise
 
     /// y[i] += x[i] over n values.
     public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count n: Int) {
-        var i = 0
-        while i + lanes <= n { PerformerKernels.store(PerformerKernels.load(y + i) + PerformerKernels.load(x + i), y + i); i += lanes }
-        while i < n { y[i] += x[i]; i += 1 }
+        for i in 0..<n { y[i] += x[i] }
     }
 
     /// x[i] *= s over n values.
@@ -50,49 +45,21 @@ public enum ExceiverKernels {
 
     /// x[r,:] = softmax(x[r,:] + mask) over each of `rows` rows of n values at stride ld.
     ///
-    /// The mask (n values, or nil) is added to every row first (in the same pass as the row
-    /// maximum), as PyTorch adds a float key_padding_mask to the attention logits. Computed as e^(x − max) / Σ e^(x − max), the sum
-    /// accumulated in float32 lanes, the normalisation a multiplication by the reciprocal.
+    /// The mask (n values, or nil) is added to every row first, as PyTorch adds a float
+    /// key_padding_mask to the attention logits. Computed as
+    /// e^(x − max) / Σ e^(x − max), the sum accumulated in float32, the normalisation a
+    /// multiplication by the reciprocal.
     public static func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, count n: Int, ld: Int, mask: UnsafePointer<Float>?) {
-        typealias K = PerformerKernels
+        guard n > 0 else { return }
         for r in 0..<rows {
             let row = x + r * ld
-            // Pass 1: add the mask (if any) and find the row maximum.
-            var i = 0
-            var mv = K.lowest
-            if let mask {
-                while i + lanes <= n {
-                    let t = K.load(row + i) + K.load(mask + i)
-                    K.store(t, row + i)
-                    mv = K.vmax(mv, t)
-                    i += lanes
-                }
-                for j in i..<n { row[j] += mask[j] }
-            } else {
-                while i + lanes <= n { mv = K.vmax(mv, K.load(row + i)); i += lanes }
-            }
-            var m = K.horizontalMax(mv)
-            for j in i..<n { m = max(m, row[j]) }
-            let mvec = V(repeating: m)
-            var sv = V(repeating: 0)
-            i = 0
-            while i + lanes <= n {
-                let e = K.expNonPositive(K.load(row + i) - mvec)
-                K.store(e, row + i)
-                sv += e
-                i += lanes
-            }
-            var s = sv.sum()
-            if i < n {
-                let e = K.expNonPositive(K.loadPartial(row + i, n - i, fill: m) - mvec)
-                K.storePartial(e, row + i, n - i)
-                for j in 0..<(n - i) { s += e[j] }
-            }
-            let inv = 1 / s
-            let iv = V(repeating: inv)
-            i = 0
-            while i + lanes <= n { K.store(K.load(row + i) * iv, row + i); i += lanes }
-            while i < n { row[i] *= inv; i += 1 }
+            if let mask { add(mask, into: row, count: n) }
+            let m = PerformerKernels.maximum(row, count: n)
+            for j in 0..<n { row[j] -= m }
+            PerformerKernels.exp(row, row, count: n)  // the C kernel of the best variant for this CPU
+            var s: Float = 0
+            for j in 0..<n { s += row[j] }
+            scale(row, count: n, by: 1 / s)
         }
     }
 
