@@ -7,6 +7,9 @@
 
 SWIFT   ?= swift
 BIN     := .build/release
+# Tests build with testing enabled in a scratch folder of their own, so `make test` and
+# `make demo` do not rebuild each other's binaries.
+TESTBUILD := -c release -Xswiftc -enable-testing --scratch-path .build/test
 TOOLS   := tokenize embed graphify score frames
 
 .PHONY: all build test demo bench deps clean model
@@ -29,8 +32,8 @@ build: deps
 	$(SWIFT) build -c release
 
 test: deps
-	$(SWIFT) build -c release -Xswiftc -enable-testing
-	$(SWIFT) test -c release -Xswiftc -enable-testing --disable-swift-testing
+	$(SWIFT) build $(TESTBUILD)
+	$(SWIFT) test $(TESTBUILD) --disable-swift-testing
 
 demo: build
 	bash pipelines/demo.sh $(BIN)
@@ -39,8 +42,18 @@ demo: build
 model: build
 	bash models/build_default.sh $(BIN)
 
+# The benchmarks (tens of minutes; never part of make test). Figures and how they were taken:
+# BENCHMARKS.md. Peers (scanpy, PyTorch) are installed into virtual environments under /tmp by
+# the scripts. Two need data outside the repository: MOUSE10X=<10x v3 dir of the 10k-cell
+# mouse-brain counts> for tokenize, BEELINE=<folder holding beeline/> for the engine and graphify.
 bench: build
 	bash bench/frames_cat.sh $(BIN)/frames
+	python3 bench/score_speed.py $(BIN)/score
+	bash bench/embed_bench.sh
+	bash bench/pretrain_bench.sh $(BIN)
+	$(if $(MOUSE10X),bash bench/tokenize.sh $(MOUSE10X),@echo "bench: tokenize skipped (set MOUSE10X=<mouse-brain 10x dir>)")
+	$(if $(BEELINE),bash bench/engine_bench.sh $(BEELINE)/beeline,@echo "bench: engine skipped (set BEELINE=<folder holding beeline/>)")
+	$(if $(BEELINE),python3 bench/beeline_prepare.py $(BEELINE) bench/work/beeline && bash bench/graphify_speed.sh bench/work/beeline/hHEP_TFs500_Specific_sample1,@echo "bench: graphify skipped (set BEELINE=<folder holding beeline/>)")
 
 clean:
 	rm -rf .build bench/work out
