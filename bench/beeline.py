@@ -34,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, ".build", "release")
@@ -104,7 +105,7 @@ def main():
     ap.add_argument("--datasets", nargs="+", default=None, help="e.g. hHEP_TFs500 (default: all prepared)")
     ap.add_argument("--samples", nargs="+", type=int, default=[1, 2, 3, 4, 5])
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--anchors", default=None, help="accuracy.csv of the anchor methods")
+    ap.add_argument("--anchors", default=str(Path(__file__).resolve().parent / "anchors" / "accuracy.csv"), help="accuracy.csv of the anchor methods (default: bench/anchors/accuracy.csv)")
     ap.add_argument("--label", default="graphify", help="names the results file and the table column")
     ap.add_argument("--table", default=None)
     ap.add_argument("--table-only", action="store_true", help="tabulate existing results, run nothing")
