@@ -33,4 +33,19 @@ public enum ReferenceKernels {
             y[i] = Float(Double(alpha) * s + (beta == 0 ? 0 : Double(beta) * Double(y[i])))
         }
     }
+
+    /// x·Wᵀ + b in float64, for x [rows, inputs], W [outputs, inputs], b [outputs] → [rows, outputs]:
+    /// the linear layer of the models' float64 references (PerformerReference, ExceiverReference).
+    public static func linear(_ x: [Double], rows: Int, inputs: Int, weight: [Double], bias: [Double]?,
+                              outputs: Int) -> [Double] {
+        var out = [Double](repeating: 0, count: rows * outputs)
+        for r in 0..<rows {
+            for o in 0..<outputs {
+                var s = bias?[o] ?? 0
+                for i in 0..<inputs { s += x[r * inputs + i] * weight[o * inputs + i] }
+                out[r * outputs + o] = s
+            }
+        }
+        return out
+    }
 }

@@ -11,15 +11,7 @@ public enum ExceiverReference {
 
     /// x·Wᵀ + b for x [rows, in], W [out, in], b [out] → [rows, out].
     public static func linear(_ x: [Double], rows: Int, inputs: Int, weight: [Double], bias: [Double]?, outputs: Int) -> [Double] {
-        var out = [Double](repeating: 0, count: rows * outputs)
-        for r in 0..<rows {
-            for o in 0..<outputs {
-                var s = bias?[o] ?? 0
-                for i in 0..<inputs { s += x[r * inputs + i] * weight[o * inputs + i] }
-                out[r * outputs + o] = s
-            }
-        }
-        return out
+        ReferenceKernels.linear(x, rows: rows, inputs: inputs, weight: weight, bias: bias, outputs: outputs)
     }
 
     /// softmax(x[r,:] + mask) per row of n values.

@@ -107,15 +107,7 @@ public enum PerformerReference {
         let c = model.config, n = tokens.count, d = c.dim, inner = c.inner, e = c.dimHead, m = c.features
         func arr(_ b: FloatBuffer) -> [Double] { b.array.map(Double.init) }
         func linear(_ x: [Double], _ rows: Int, _ inDim: Int, _ w: [Double], _ outDim: Int, _ b: [Double]?) -> [Double] {
-            var out = [Double](repeating: 0, count: rows * outDim)
-            for i in 0..<rows {
-                for o in 0..<outDim {
-                    var s = b?[o] ?? 0
-                    for k in 0..<inDim { s += x[i * inDim + k] * w[o * inDim + k] }
-                    out[i * outDim + o] = s
-                }
-            }
-            return out
+            ReferenceKernels.linear(x, rows: rows, inputs: inDim, weight: w, bias: b, outputs: outDim)
         }
         func head(_ x: [Double], _ h: Int) -> [Double] {
             var out = [Double](repeating: 0, count: n * e)
