@@ -298,6 +298,68 @@ static void CK(divide_by_last)(const float *src, long rows, long cols, long lds,
     }
 }
 
+/* MARK: - Graph attention over CSR neighbour lists */
+
+/* y[0..<n] += a·x[0..<n]. */
+static inline void CK(axpy)(float a, const float *x, float *y, long n) {
+    const VF av = CK(splat)(a);
+    long j = 0;
+    for (; j + CK_W <= n; j += CK_W) CK(store)(y + j, CK(load)(y + j) + av * CK(load)(x + j));
+    for (; j < n; j++) y[j] += a * x[j];
+}
+
+/* Σ x[j]·y[j]: lanes accumulated in index order, summed, then the tail. */
+static inline float CK(dot)(const float *x, const float *y, long n) {
+    VF acc = CK(splat)(0.0f);
+    long j = 0;
+    for (; j + CK_W <= n; j += CK_W) acc += CK(load)(x + j) * CK(load)(y + j);
+    float s = CK(hsum)(acc);
+    for (; j < n; j++) s += x[j] * y[j];
+    return s;
+}
+
+static void CK(neighbour_aggregate)(const float *w, const float *v, const long *offsets, const int *nb,
+                                    long lo, long hi, long h, long d, float *out) {
+    const long width = h * d;
+    for (long i = lo; i < hi; i++) {
+        float *o = out + i * width;
+        for (long j = 0; j < width; j++) o[j] = 0;
+        for (long e = offsets[i]; e < offsets[i + 1]; e++) {
+            const float *src = v + (long)nb[e] * width;
+            for (long k = 0; k < h; k++) CK(axpy)(w[e * h + k], src + k * d, o + k * d, d);
+        }
+    }
+}
+
+static void CK(neighbour_weight_grad)(const float *g, const float *v, const long *offsets, const int *nb,
+                                      long lo, long hi, long h, long d, int fresh, float *gw) {
+    const long width = h * d;
+    for (long i = lo; i < hi; i++) {
+        const float *gi = g + i * width;
+        for (long e = offsets[i]; e < offsets[i + 1]; e++) {
+            const float *src = v + (long)nb[e] * width;
+            for (long k = 0; k < h; k++) {
+                const float s = CK(dot)(gi + k * d, src + k * d, d);
+                gw[e * h + k] = fresh ? s : gw[e * h + k] + s;
+            }
+        }
+    }
+}
+
+static void CK(neighbour_value_grad)(const float *w, const float *g, const long *reverse_offsets,
+                                     const int *reverse_edges, const int *rows, long lo, long hi, long h,
+                                     long d, float *gv) {
+    const long width = h * d;
+    for (long j = lo; j < hi; j++) {
+        float *dst = gv + j * width;
+        for (long r = reverse_offsets[j]; r < reverse_offsets[j + 1]; r++) {
+            const long e = reverse_edges[r];
+            const float *gi = g + (long)rows[e] * width;
+            for (long k = 0; k < h; k++) CK(axpy)(w[e * h + k], gi + k * d, dst + k * d, d);
+        }
+    }
+}
+
 /* MARK: - Table */
 
 static const ck_kernels CK(table) = {
@@ -312,6 +374,9 @@ static const ck_kernels CK(table) = {
     .layer_norm = CK(layer_norm),
     .column_sums = CK(column_sums),
     .divide_by_last = CK(divide_by_last),
+    .neighbour_aggregate = CK(neighbour_aggregate),
+    .neighbour_weight_grad = CK(neighbour_weight_grad),
+    .neighbour_value_grad = CK(neighbour_value_grad),
 };
 
 #undef VF

@@ -1,5 +1,5 @@
-/* ckernels.h: the element-wise and row-wise hot loops of the Performer forward, in C with
- * run-time CPU dispatch.
+/* ckernels.h: the element-wise and row-wise hot loops of the Performer forward and of graph
+ * attention's neighbour aggregation, in C with run-time CPU dispatch.
  *
  * Each kernel is compiled three times — plain C (the baseline x86-64 target, SSE2), AVX2+FMA and
  * AVX-512 (F, BW, DQ, VL) — from one source (ckernels_body.h), and the best variant this CPU
@@ -67,6 +67,23 @@ typedef struct ck_kernels {
     /* dst[r, j] = src[r, j] / src[r, cols] for j < cols: rows of a [rows, cols+1] block at stride
      * lds whose last column is the divisor, written to stride ldd. */
     void (*divide_by_last)(const float *src, long rows, long cols, long lds, float *dst, long ldd);
+
+    /* Graph attention over CSR neighbour lists (Shared/Train/Ops/Graph.swift): nodes lo..<hi, rows of
+     * h heads × d values; node i's edges are offsets[i]..<offsets[i+1], edge e's neighbour nb[e].
+     * out[i,k,:] = Σ_e w[e,k] · v[nb[e],k,:] (written, not accumulated: zero without edges). */
+    void (*neighbour_aggregate)(const float *w, const float *v, const long *offsets, const int *nb,
+                                long lo, long hi, long h, long d, float *out);
+
+    /* gw[e,k] = g[i,k,:] · v[nb[e],k,:] for the edges e of nodes i in lo..<hi (added to gw unless
+     * fresh is nonzero). */
+    void (*neighbour_weight_grad)(const float *g, const float *v, const long *offsets, const int *nb,
+                                  long lo, long hi, long h, long d, int fresh, float *gw);
+
+    /* gv[j,k,:] += Σ_r w[e,k] · g[rows[e],k,:] with e = reverse_edges[r] over node j's reverse list
+     * reverse_offsets[j]..<reverse_offsets[j+1] (edges in increasing order), for j in lo..<hi. */
+    void (*neighbour_value_grad)(const float *w, const float *g, const long *reverse_offsets,
+                                 const int *reverse_edges, const int *rows, long lo, long hi, long h,
+                                 long d, float *gv);
 } ck_kernels;
 
 /* The kernels of `variant` (CK_VARIANT_*), or NULL if this CPU cannot run it.

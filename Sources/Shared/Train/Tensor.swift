@@ -67,6 +67,17 @@ public final class Tensor {
         }
     }
 
+    /// Adds `g` (`count` values) to the gradient; with no gradient yet, takes `g` itself (the
+    /// arrays share storage until either changes, so nothing is copied or zero-filled).
+    @inline(__always)
+    func accumulateGrad(_ g: [Float]) {
+        precondition(g.count == count, "Tensor.accumulateGrad: \(g.count) values for \(count)")
+        if grad.isEmpty { grad = g; return }
+        g.withUnsafeBufferPointer { gs in
+            grad.withUnsafeMutableBufferPointer { gx in for i in 0..<gs.count { gx[i] += gs[i] } }
+        }
+    }
+
     /// Runs `body` on the gradient buffer, allocating it as zeros first if needed.
     @inline(__always)
     func accumulateGrad(_ body: (UnsafeMutableBufferPointer<Float>) -> Void) {

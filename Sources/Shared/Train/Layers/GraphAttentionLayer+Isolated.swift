@@ -12,7 +12,8 @@
 // uses their expectation, the exact mean, in training as well (drawing an N-wide mask for every
 // isolated node would bring back the dense cost).
 
-/// The nodes of a graph that have no neighbour, as the constants the attention layer needs.
+/// The nodes of a graph that have no neighbour, as the constants the attention layer needs
+/// (`GraphAttentionLayer.callAsFunction(_:_:_:isolated:)`).
 public struct IsolatedNodes {
     /// The number of nodes without a neighbour.
     public let count: Int
@@ -33,37 +34,18 @@ public struct IsolatedNodes {
     }
 }
 
-extension GraphAttentionLayer {
-    /// The layer's output with GENELink's uniform attention over all nodes for isolated nodes.
+extension IsolatedNodes {
+    /// `aggregate` with the mean of `features` over all N nodes added to the isolated nodes' rows
+    /// (whose neighbour aggregate is zero): GENELink's uniform attention, per head.
     ///
-    /// Equals `callAsFunction(tape, x, graph)` for every node with a neighbour; an isolated node's
-    /// aggregate (before LeakyReLU and normalisation) is the mean of h = x · W over all N nodes, per head.
     /// - Parameters:
-    ///   - x: [N, in] node features.
-    ///   - graph: N nodes.
-    ///   - isolated: `IsolatedNodes(graph)` (computed once per graph).
-    /// - Returns: [N, H·D] (concatenate) or [N, D] (mean).
-    public func callAsFunction(_ tape: Tape, _ x: Tensor, _ graph: NeighbourGraph, isolated: IsolatedNodes) -> Tensor {
-        if isolated.count == 0 { return self(tape, x, graph) }
-        let n = graph.nodeCount, h = heads, d = outputDim
-        precondition(x.rank == 2 && x.shape[0] == n, "GraphAttentionLayer: x \(x.shape) for \(n) nodes")
-        precondition(isolated.mask.shape == [n, 1], "GraphAttentionLayer: isolated mask \(isolated.mask.shape) for \(n) nodes")
-        let features = tape.matmul(x, weight)                                   // [N, H·D]
-        let perHead = tape.reshape(features, [n, h, d])
-        let scoreNode = tape.sum(tape.mul(perHead, attentionNode), axis: 2)     // [N, H]
-        let scoreNeighbour = tape.sum(tape.mul(perHead, attentionNeighbour), axis: 2)
-        let edgeScores = tape.leakyRelu(tape.add(tape.gatherRows(scoreNode, graph.nodes),
-                                                 tape.gatherRows(scoreNeighbour, graph.neighbours)), slope: slope)  // [E, H]
-        let attention = tape.dropout(tape.neighbourSoftmax(edgeScores, graph), p: attentionDropout)
-        let neighbourhood = tape.neighbourAggregate(attention, features, graph)  // [N, H·D], zero rows when isolated
+    ///   - features: [N, H·D], h = x · W.
+    ///   - aggregate: [N, H·D], the neighbour aggregate.
+    /// - Returns: [N, H·D].
+    func addMean(of features: Tensor, to aggregate: Tensor, _ tape: Tape) -> Tensor {
+        precondition(mask.shape == [features.shape[0], 1], "IsolatedNodes: mask \(mask.shape) for features \(features.shape)")
         // The mean over all nodes, [1, H·D], put on the isolated rows by an outer product: two sgemms.
-        let everyNode = tape.matmul(isolated.uniform, features)
-        let aggregated = tape.leakyRelu(tape.add(neighbourhood, tape.matmul(isolated.mask, everyNode)), slope: slope)
-        let normalised = tape.reshape(tape.l2Normalize(tape.reshape(aggregated, [n * h, d])), [n, h * d])
-        let out = tape.add(normalised, bias)
-        switch merge {
-        case .concatenate: return out
-        case .mean: return tape.mean(tape.reshape(out, [n, h, d]), axis: 1)
-        }
+        let everyNode = tape.matmul(uniform, features)
+        return tape.add(aggregate, tape.matmul(mask, everyNode))
     }
 }

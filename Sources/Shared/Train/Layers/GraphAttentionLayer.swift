@@ -11,10 +11,9 @@
 // Heads are then concatenated ([N, H·D], GENELink's first layer, followed by ELU in the model)
 // or averaged ([N, D], its second layer).
 //
-// One difference from GENELink's dense code: a node with an empty neighbour list gets zero from
-// the aggregate (so its output is the bias), where GENELink's masked dense softmax of all −9e15
-// would average over every node in the graph. Add self-loops to the graph to give such nodes
-// their own features.
+// A node with an empty neighbour list: GENELink's masked dense softmax of all −9e15 averages over
+// every node in the graph; pass `isolated:` to get exactly that (GraphAttentionLayer+Isolated.swift).
+// Without it such a node's aggregate is zero (its output is the bias).
 
 /// How a multi-head layer combines its heads.
 public enum HeadMerge {
@@ -75,8 +74,10 @@ public final class GraphAttentionLayer: ParameterOwner {
     /// - Parameters:
     ///   - x: [N, in] node features.
     ///   - graph: N nodes; node i attends over its neighbour list.
+    ///   - isolated: `IsolatedNodes(graph)` for GENELink's treatment of nodes without neighbours
+    ///     (see GraphAttentionLayer+Isolated.swift); nil leaves their aggregate zero.
     /// - Returns: [N, H·D] (concatenate) or [N, D] (mean).
-    public func callAsFunction(_ tape: Tape, _ x: Tensor, _ graph: NeighbourGraph) -> Tensor {
+    public func callAsFunction(_ tape: Tape, _ x: Tensor, _ graph: NeighbourGraph, isolated: IsolatedNodes? = nil) -> Tensor {
         let n = graph.nodeCount, h = heads, d = outputDim
         precondition(x.rank == 2 && x.shape[0] == n, "GraphAttentionLayer: x \(x.shape) for \(n) nodes")
         let features = tape.matmul(x, weight)                                   // [N, H·D]
@@ -85,8 +86,10 @@ public final class GraphAttentionLayer: ParameterOwner {
         let edgeScores = tape.leakyRelu(tape.add(tape.gatherRows(scoreNode, graph.nodes),
                                                  tape.gatherRows(scoreNeighbour, graph.neighbours)), slope: slope)  // [E, H]
         let attention = tape.dropout(tape.neighbourSoftmax(edgeScores, graph), p: attentionDropout)
-        let aggregated = tape.leakyRelu(tape.neighbourAggregate(attention, features, graph), slope: slope)  // [N, H·D]
-        let normalised = tape.reshape(tape.l2Normalize(tape.reshape(aggregated, [n * h, d])), [n, h * d])
+        var aggregate = tape.neighbourAggregate(attention, features, graph)     // [N, H·D], zero rows when isolated
+        if let isolated, isolated.count > 0 { aggregate = isolated.addMean(of: features, to: aggregate, tape) }
+        let activated = tape.leakyRelu(aggregate, slope: slope)
+        let normalised = tape.reshape(tape.l2Normalize(tape.reshape(activated, [n * h, d])), [n, h * d])
         let out = tape.add(normalised, bias)
         switch merge {
         case .concatenate: return out

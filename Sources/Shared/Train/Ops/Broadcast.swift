@@ -51,7 +51,7 @@ extension Tape {
             : Kernels.stridedIndices(shape: shape, strides: Tape.broadcastStrides(b.shape, to: shape))
         let bPeriod = b.count
         let period = bSuffix ? bPeriod : n, blocks = period == 0 ? 0 : n / period
-        var out = [Float](repeating: 0, count: n)
+        var out = Kernels.uninitialized(n) { _ in }   // every value is written below
         a.data.withUnsafeBufferPointer { ap in
             b.data.withUnsafeBufferPointer { bp in
                 out.withUnsafeMutableBufferPointer { o in
@@ -83,15 +83,18 @@ extension Tape {
                         b.data.withUnsafeBufferPointer { bp in
                             if aMap == nil && bMap == nil {
                                 // Fast path: a's index is i, b's is i mod period, walked block by block.
-                                if a.requiresGrad {
-                                    a.accumulateGrad { ga in
+                                if a.requiresGrad && (kind == .add || kind == .sub) {
+                                    a.accumulateGrad(y.grad)   // a has the result's shape: da = g
+                                } else if a.requiresGrad {
+                                    a.updateGrad { ga, fresh in
                                         Kernels.parallelFor(blocks, grain: max(1, (1 << 15) / max(period, 1))) { rs in
                                         for r in rs {
                                             let base = r * period
-                                            switch kind {
-                                            case .add, .sub: for j in 0..<period { ga[base + j] += g[base + j] }
-                                            case .mul: for j in 0..<period { ga[base + j] += g[base + j] * bp[j] }
-                                            case .div: for j in 0..<period { ga[base + j] += g[base + j] / bp[j] }
+                                            switch (kind, fresh) {
+                                            case (.mul, true): for j in 0..<period { ga[base + j] = g[base + j] * bp[j] }
+                                            case (.mul, false): for j in 0..<period { ga[base + j] += g[base + j] * bp[j] }
+                                            case (_, true): for j in 0..<period { ga[base + j] = g[base + j] / bp[j] }
+                                            case (_, false): for j in 0..<period { ga[base + j] += g[base + j] / bp[j] }
                                             }
                                         }
                                         }

@@ -5,6 +5,7 @@
 // Backward scatters (into gathered rows and neighbour features) run sequentially in edge order,
 // so gradients are bit-identical from run to run.
 
+import CKernels
 import Foundation
 
 extension Tape {
@@ -19,7 +20,7 @@ extension Tape {
     public func gatherRows(_ x: Tensor, _ indices: [Int32]) -> Tensor {
         precondition(x.rank >= 1, "gatherRows: x must have rows")
         let n = x.shape[0], w = n == 0 ? 0 : x.count / n
-        var out = [Float](repeating: 0, count: indices.count * w)
+        var out = Kernels.uninitialized(indices.count * w) { _ in }   // every row is written below
         x.data.withUnsafeBufferPointer { xs in
             out.withUnsafeMutableBufferPointer { o in
                 for (e, idx) in indices.enumerated() {
@@ -101,7 +102,7 @@ extension Tape {
         precondition(a.rank == 2 && x.rank >= 1, "headDot: a must be [H, D], got \(a.shape)")
         let h = a.shape[0], d = a.shape[1], n = x.rank == 0 ? 0 : x.shape[0]
         precondition(x.count == n * h * d, "headDot: x \(x.shape) is not [\(n), \(h)·\(d)]")
-        var out = [Float](repeating: 0, count: n * h)
+        var out = [Float](repeating: 0, count: n * h)   // zero when d = 0
         if d > 0 {
             x.data.withUnsafeBufferPointer { xs in
                 a.data.withUnsafeBufferPointer { av in
@@ -119,9 +120,11 @@ extension Tape {
                 y.grad.withUnsafeBufferPointer { g in
                     if x.requiresGrad {
                         a.data.withUnsafeBufferPointer { av in
-                            x.accumulateGrad { gx in
+                            x.updateGrad { gx, fresh in   // each value of gx is touched once
                                 for i in 0..<n { for k in 0..<h {
-                                    Kernels.axpy(g[i * h + k], av.baseAddress! + k * d, gx.baseAddress! + (i * h + k) * d, d)
+                                    let dst = gx.baseAddress! + (i * h + k) * d
+                                    if fresh { Kernels.scale(g[i * h + k], av.baseAddress! + k * d, dst, d) }
+                                    else { Kernels.axpy(g[i * h + k], av.baseAddress! + k * d, dst, d) }
                                 } }
                             }
                         }
@@ -152,7 +155,7 @@ extension Tape {
         let e = graph.edgeCount
         precondition(scores.rank >= 1 && scores.shape[0] == e, "neighbourSoftmax: scores \(scores.shape) need \(e) rows")
         let h = e == 0 ? scores.shape.dropFirst().reduce(1, *) : scores.count / e
-        var out = [Float](repeating: 0, count: scores.count)
+        var out = Kernels.uninitialized(scores.count) { _ in }   // the node lists cover every edge
         let offsets = graph.offsets
         if scores.count > 0 {
             scores.data.withUnsafeBufferPointer { xs in
@@ -204,20 +207,18 @@ extension Tape {
         let w = n == 0 ? 0 : values.count / n
         precondition(h > 0 && w % h == 0, "neighbourAggregate: \(w) features do not split into \(h) heads")
         let d = w / h
-        let offsets = graph.offsets, nb = graph.neighbours
-        var out = [Float](repeating: 0, count: values.count)
-        if e > 0 && w > 0 {
-            weights.data.withUnsafeBufferPointer { ws in
-                values.data.withUnsafeBufferPointer { vs in
-                    out.withUnsafeMutableBufferPointer { o in
-                        Kernels.parallelFor(n, grain: 64) { nodes in
-                            for i in nodes {
-                                for edge in offsets[i]..<offsets[i + 1] {
-                                    let src = Int(nb[edge]) * w
-                                    for k in 0..<h {
-                                        Kernels.axpy(ws[edge * h + k], vs.baseAddress! + src + k * d, o.baseAddress! + i * w + k * d, d)
-                                    }
-                                }
+        let c = Kernels.graphKernels, heads = h
+        let work = e > 0 && w > 0
+        // The kernel writes every row (zero without edges); with no work the result is zeros.
+        var out = work ? Kernels.uninitialized(values.count) { _ in } : [Float](repeating: 0, count: values.count)
+        if work {
+            withGraphArrays(graph) { offsets, nb, _, _, _ in
+                weights.data.withUnsafeBufferPointer { ws in
+                    values.data.withUnsafeBufferPointer { vs in
+                        out.withUnsafeMutableBufferPointer { o in
+                            Kernels.parallelFor(n, grain: 64) { nodes in
+                                c.neighbour_aggregate(ws.baseAddress, vs.baseAddress, offsets, nb, nodes.lowerBound,
+                                                      nodes.upperBound, heads, d, o.baseAddress)
                             }
                         }
                     }
@@ -228,38 +229,27 @@ extension Tape {
         let y = result(out, values.shape, tracked)
         if tracked {
             record {
-                guard !y.grad.isEmpty, e > 0, w > 0 else { return }
-                y.grad.withUnsafeBufferPointer { g in
-                    if weights.requiresGrad {
-                        values.data.withUnsafeBufferPointer { vs in
-                            weights.accumulateGrad { gw in
-                                Kernels.parallelFor(n, grain: 64) { nodes in
-                                    for i in nodes {
-                                        for edge in offsets[i]..<offsets[i + 1] {
-                                            let src = Int(nb[edge]) * w
-                                            for k in 0..<h {
-                                                gw[edge * h + k] += Kernels.dot(g.baseAddress! + i * w + k * d, vs.baseAddress! + src + k * d, d)
-                                            }
-                                        }
+                guard !y.grad.isEmpty, work else { return }
+                withGraphArrays(graph) { offsets, nb, rOffsets, rEdges, rows in
+                    y.grad.withUnsafeBufferPointer { g in
+                        if weights.requiresGrad {
+                            values.data.withUnsafeBufferPointer { vs in
+                                weights.updateGrad { gw, fresh in   // each edge's weight once
+                                    Kernels.parallelFor(n, grain: 64) { nodes in
+                                        c.neighbour_weight_grad(g.baseAddress, vs.baseAddress, offsets, nb, nodes.lowerBound,
+                                                                nodes.upperBound, heads, d, fresh ? 1 : 0, gw.baseAddress)
                                     }
                                 }
                             }
                         }
-                    }
-                    if values.requiresGrad {
-                        weights.data.withUnsafeBufferPointer { ws in
+                        if values.requiresGrad {
                             // Gathered per neighbour over the transposed lists, edges in increasing
                             // order: the same additions in the same order as an edge-order scatter.
-                            let rOffsets = graph.reverseOffsets, rEdges = graph.reverseEdges, rows = graph.nodes
-                            values.accumulateGrad { gv in
-                                Kernels.parallelFor(n, grain: 64) { sources in
-                                    for j in sources {
-                                        for r in rOffsets[j]..<rOffsets[j + 1] {
-                                            let edge = Int(rEdges[r]), i = Int(rows[edge])
-                                            for k in 0..<h {
-                                                Kernels.axpy(ws[edge * h + k], g.baseAddress! + i * w + k * d, gv.baseAddress! + j * w + k * d, d)
-                                            }
-                                        }
+                            weights.data.withUnsafeBufferPointer { ws in
+                                values.accumulateGrad { gv in
+                                    Kernels.parallelFor(n, grain: 64) { sources in
+                                        c.neighbour_value_grad(ws.baseAddress, g.baseAddress, rOffsets, rEdges, rows,
+                                                               sources.lowerBound, sources.upperBound, heads, d, gv.baseAddress)
                                     }
                                 }
                             }
@@ -269,5 +259,28 @@ extension Tape {
             }
         }
         return y
+    }
+}
+
+extension Kernels {
+    /// The C kernels (best variant for this CPU) that run neighbour aggregation.
+    static let graphKernels: ck_kernels = ck_table(Int32(CK_VARIANT_BEST)).pointee
+}
+
+/// Runs `body` on the graph's CSR arrays as C pointers: offsets, neighbours, reverse offsets,
+/// reverse edges and each edge's node.
+private func withGraphArrays<R>(_ graph: NeighbourGraph,
+                                _ body: (UnsafePointer<Int>, UnsafePointer<Int32>, UnsafePointer<Int>,
+                                         UnsafePointer<Int32>, UnsafePointer<Int32>) -> R) -> R {
+    graph.offsets.withUnsafeBufferPointer { o in
+        graph.neighbours.withUnsafeBufferPointer { nb in
+            graph.reverseOffsets.withUnsafeBufferPointer { ro in
+                graph.reverseEdges.withUnsafeBufferPointer { re in
+                    graph.nodes.withUnsafeBufferPointer { rows in
+                        body(o.baseAddress!, nb.baseAddress!, ro.baseAddress!, re.baseAddress!, rows.baseAddress!)
+                    }
+                }
+            }
+        }
     }
 }

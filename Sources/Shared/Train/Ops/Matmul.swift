@@ -94,8 +94,8 @@ enum Kernels {
     ///
     /// OpenBLAS's own threading changes the summation order with the number of threads (observed
     /// with 0.3.21: parameters after two GENELink steps differ in the last bits between 1 and 2
-    /// threads). So the engine splits C into blocks fixed by the shape alone — at most 8 blocks
-    /// of at least 64 rows (or, for short wide results, columns) — computes each block with one
+    /// threads). So the engine splits C into blocks fixed by the shape alone — 2 or 4 equal blocks
+    /// of at least 128 rows (or, for short wide results, columns) — computes each block with one
     /// single-threaded sgemm, and spreads the blocks over `BLAS.threads` workers of its own
     /// (the tools' -t). Each value of C is then always computed by the same call, on any number
     /// of threads. Small products are a single call.
@@ -126,14 +126,18 @@ enum Kernels {
     }
 
     /// The fixed partition of a product's result: `count` blocks of `size` rows (or columns).
+    ///
+    /// Few, large blocks: each block's sgemm packs the whole of the other operand again, which
+    /// costs as much as the arithmetic of a thin block when k is large. An even count keeps two
+    /// workers balanced.
     static func gemmBlocks(m: Int, n: Int, k: Int) -> (count: Int, size: Int, alongRows: Bool) {
-        let minBlock = 64, maxBlocks = 8
+        let minBlock = 128
         if m * n * k < 1 << 20 { return (1, m, true) }            // under a million multiply-adds
         let alongRows = m >= n || m >= 2 * minBlock
         let extent = alongRows ? m : n
         if extent < 2 * minBlock { return (1, m, true) }
-        let size = max(minBlock, (extent + maxBlocks - 1) / maxBlocks)
-        return ((extent + size - 1) / size, size, alongRows)
+        let count = extent >= 4 * minBlock ? 4 : 2
+        return (count, (extent + count - 1) / count, alongRows)
     }
 
     /// Runs body(0..<count) on up to `workers` threads; block i always goes to worker i mod workers.

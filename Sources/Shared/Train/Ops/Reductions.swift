@@ -46,17 +46,19 @@ extension Tape {
         let n = x.shape[ax]
         let outer = x.shape[..<ax].reduce(1, *), inner = x.shape[(ax + 1)...].reduce(1, *)
         let scale = mean ? (n == 0 ? 0 : 1 / Double(n)) : 1
-        var out = [Float](repeating: 0, count: outer * inner)
+        var out = Kernels.uninitialized(outer * inner) { _ in }
         var acc = [Double](repeating: 0, count: inner)
         x.data.withUnsafeBufferPointer { xs in
             out.withUnsafeMutableBufferPointer { o in
-                for p in 0..<outer {
-                    for j in 0..<inner { acc[j] = 0 }
-                    for k in 0..<n {
-                        let base = (p * n + k) * inner
-                        for j in 0..<inner { acc[j] += Double(xs[base + j]) }
+                acc.withUnsafeMutableBufferPointer { a in
+                    for p in 0..<outer {
+                        for j in 0..<inner { a[j] = 0 }
+                        for k in 0..<n {
+                            let row = xs.baseAddress! + (p * n + k) * inner
+                            for j in 0..<inner { a[j] += Double(row[j]) }
+                        }
+                        for j in 0..<inner { o[p * inner + j] = Float(a[j] * scale) }
                     }
-                    for j in 0..<inner { o[p * inner + j] = Float(acc[j] * scale) }
                 }
             }
         }
@@ -69,11 +71,13 @@ extension Tape {
             record {
                 guard !y.grad.isEmpty else { return }
                 y.grad.withUnsafeBufferPointer { g in
-                    x.accumulateGrad { gx in
+                    x.updateGrad { gx, fresh in
                         for p in 0..<outer {
+                            let gp = g.baseAddress! + p * inner
                             for k in 0..<n {
-                                let base = (p * n + k) * inner
-                                for j in 0..<inner { gx[base + j] += g[p * inner + j] * f }
+                                let row = gx.baseAddress! + (p * n + k) * inner
+                                if fresh { for j in 0..<inner { row[j] = gp[j] * f } }
+                                else { for j in 0..<inner { row[j] += gp[j] * f } }
                             }
                         }
                     }

@@ -18,9 +18,7 @@ extension Tape {
         if tracked {
             record {
                 guard !y.grad.isEmpty else { return }
-                y.grad.withUnsafeBufferPointer { g in
-                    x.accumulateGrad { gx in for i in 0..<g.count { gx[i] += g[i] } }
-                }
+                x.accumulateGrad(y.grad)
             }
         }
         return y

@@ -33,6 +33,12 @@ extension Kernels {
         while i < n { y[i] += alpha * x[i]; i += 1 }
     }
 
+    /// y[i] = alpha·x[i] over n values (axpy onto a buffer not yet written).
+    @inline(__always)
+    static func scale(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { y[i] = alpha * x[i] }
+    }
+
     /// An array of n values whose contents the caller overwrites entirely (no zero fill).
     @inline(__always)
     static func uninitialized(_ n: Int, _ fill: (UnsafeMutableBufferPointer<Float>) -> Void) -> [Float] {

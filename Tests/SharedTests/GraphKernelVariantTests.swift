@@ -1,0 +1,72 @@
+// Every variant of the graph-attention C kernels (generic, AVX2+FMA, AVX-512 — those this CPU can
+// run) against float64 loops, over random neighbour lists with isolated nodes, self-loops and
+// repeated edges, one and several heads, and head widths around every vector size.
+
+import CKernels
+import Foundation
+@testable import Shared
+import XCTest
+
+final class GraphKernelVariantTests: XCTestCase {
+    let variants = PerformerKernelSet.available
+    let shapes = [(1, 1), (1, 5), (3, 4), (3, 7), (2, 16), (3, 17), (1, 33), (3, 64), (2, 128)]  // (heads, d)
+
+    /// A random graph over n nodes: about 3 edges per node, some nodes without any.
+    func randomGraph(_ n: Int, _ r: inout TestRandom) -> NeighbourGraph {
+        var edges = [(node: Int, neighbour: Int)]()
+        for i in 0..<n where i % 5 != 3 {
+            for _ in 0..<(1 + Int(r.next() % 5)) { edges.append((i, Int(r.next() % UInt64(n)))) }
+        }
+        edges.append((0, 0))   // a self-loop
+        return NeighbourGraph(nodeCount: n, edges: edges)
+    }
+
+    /// Float32 sums of `terms` values: error within a few ulps per term of the sum's scale.
+    func assertNear(_ got: [Float], _ want: [Double], terms: Int, _ label: String) {
+        XCTAssertEqual(got.count, want.count, label)
+        var worst = 0.0
+        for (g, w) in zip(got, want) { worst = max(worst, abs(Double(g) - w) / max(1, abs(w))) }
+        XCTAssertLessThanOrEqual(worst, 1e-7 * Double(terms + 10), label)
+    }
+
+    func testAggregateAndGradientsMatchFloat64Loops() {
+        for k in variants {
+            let c = k.table.pointee
+            var r = TestRandom(state: 11)
+            for (h, d) in shapes {
+                let n = 23, g = randomGraph(n, &r), e = g.edgeCount, w = h * d
+                let weights = r.floats(e * h), values = r.floats(n * w), upstream = r.floats(n * w)
+                let label = "\(k.name) h \(h) d \(d)"
+                // Forward: out[i,k,:] = Σ_e weights[e,k] · values[nb[e],k,:].
+                var want = [Double](repeating: 0, count: n * w)
+                for i in 0..<n { for edge in g.offsets[i]..<g.offsets[i + 1] { for q in 0..<h { for j in 0..<d {
+                    want[i * w + q * d + j] += Double(weights[edge * h + q]) * Double(values[Int(g.neighbours[edge]) * w + q * d + j])
+                } } } }
+                var out = [Float](repeating: .nan, count: n * w)
+                c.neighbour_aggregate(weights, values, g.offsets, g.neighbours, 0, n, h, d, &out)
+                assertNear(out, want, terms: 8, "aggregate \(label)")
+                // d weights[e,k] = upstream[i,k,:] · values[nb[e],k,:], fresh and accumulated.
+                var wantW = [Double](repeating: 0, count: e * h)
+                for i in 0..<n { for edge in g.offsets[i]..<g.offsets[i + 1] { for q in 0..<h { for j in 0..<d {
+                    wantW[edge * h + q] += Double(upstream[i * w + q * d + j]) * Double(values[Int(g.neighbours[edge]) * w + q * d + j])
+                } } } }
+                var gw = [Float](repeating: .nan, count: e * h)
+                c.neighbour_weight_grad(upstream, values, g.offsets, g.neighbours, 0, n, h, d, 1, &gw)
+                assertNear(gw, wantW, terms: d, "weight gradient (fresh) \(label)")
+                c.neighbour_weight_grad(upstream, values, g.offsets, g.neighbours, 0, n, h, d, 0, &gw)
+                assertNear(gw, wantW.map { 2 * $0 }, terms: 2 * d, "weight gradient (accumulated) \(label)")
+                // d values[j,k,:] += Σ over edges into j: weights[e,k] · upstream[node(e),k,:], in two node ranges.
+                let start = r.floats(n * w)
+                var wantV = start.map(Double.init)
+                for edge in 0..<e { let i = Int(g.nodes[edge]), j = Int(g.neighbours[edge]); for q in 0..<h { for x in 0..<d {
+                    wantV[j * w + q * d + x] += Double(weights[edge * h + q]) * Double(upstream[i * w + q * d + x])
+                } } }
+                var gv = start
+                for (lo, hi) in [(0, 9), (9, n)] {
+                    c.neighbour_value_grad(weights, upstream, g.reverseOffsets, g.reverseEdges, g.nodes, lo, hi, h, d, &gv)
+                }
+                assertNear(gv, wantV, terms: 8, "value gradient \(label)")
+            }
+        }
+    }
+}
