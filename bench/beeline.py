@@ -4,14 +4,17 @@
 Usage:
     python3 bench/beeline.py PREPARED WORK [--networks Specific ...] [--datasets hHEP_TFs500 ...]
                              [--samples 1 2 3 4 5] [--threads 2] [--anchors accuracy.csv]
-                             [--label NAME] [--table OUT.md] [-- GRAPHIFY_OPTIONS ...]
+                             [--label NAME] [--table OUT.md] [--embed none|pretrain|model
+                             [--model M --vocab V]] [-- GRAPHIFY_OPTIONS ...]
 
 PREPARED is the output of bench/beeline_prepare.py (folders <cell>_TFs<n>_<Net>_sample<k> with
 ExpressionData.csv.gz, Train/Valid/Test.tsv, and the index datasets.tsv). WORK receives the CELL
 streams, models, metrics and a results file. The protocol, per dataset:
 
   1. the expression matrix becomes a CELL stream once (bench/beeline_cells.py), shared by every
-     network and sample of that dataset;
+     network and sample of that dataset; with --embed, a GENE stream instead — tokenize
+     --input-scale log2 | embed with a model pretrained on that dataset's cells (pretrain, the
+     default model's recipe) or with --model: the full model's input (see gene_stream);
   2. for each network and sample:
        graphify CELLS --prior Train.tsv --train Train.tsv --valid Valid.tsv [GRAPHIFY_OPTIONS] -o model
        score model --pairs Test.tsv --truth Test.tsv --metrics metrics.json
@@ -28,6 +31,7 @@ Python 3 standard library only.
 
 import argparse
 import csv
+import gzip
 import json
 import os
 import statistics
@@ -80,6 +84,53 @@ def model_metadata(path):
     return dict((s(), s()) for _ in range(m))
 
 
+# The default model's recipe (models/build_default.sh), used to pretrain one model per dataset.
+PRETRAIN_ARGS = ["--dim", "32", "--depth", "2", "--heads", "4", "--dim-head", "16", "--features", "44",
+                 "--steps", "1000", "--batch-size", "8", "--lr", "2e-3", "--warmup", "100", "--seed", "1",
+                 "--holdout-fraction", "0.05", "--eval-every", "100"]
+
+
+def gene_stream(args, dataset, expression):
+    """The dataset's GENE stream (pooled transformer embeddings + expression), made once per dataset.
+
+    --embed pretrain: the vocabulary is the dataset's own genes (file order); tokenize takes the
+    log2 values as they are; pretrain learns masked-token prediction on these cells only — no
+    network, no label — and embed pools the model's per-gene outputs over the cells.
+    --embed model: the given model and vocabulary, for every dataset.
+    """
+    source = "pretrained" if args.embed == "pretrain" else "model-" + Path(args.model).stem
+    folder = os.path.join(args.work, f"{dataset}.{source}")   # shared by every label (full, --no-gnn, …)
+    out = os.path.join(folder, "genes.frames")
+    if os.path.exists(out):
+        return out
+    os.makedirs(folder, exist_ok=True)
+    timing = {}
+    if args.embed == "pretrain":
+        vocab = os.path.join(folder, "genes.txt")
+        with gzip.open(expression, "rt") as f:
+            genes = [row[0] for i, row in enumerate(csv.reader(f)) if i > 0]
+        with open(vocab, "w") as f:
+            f.write("\n".join(genes) + "\n")
+        model = os.path.join(folder, "model.safetensors")
+    else:
+        vocab, model = args.vocab, args.model
+    tokens = os.path.join(folder, "tokens.frames")
+    run([os.path.join(BIN, "tokenize"), expression, "--input-scale", "log2", "--vocab", vocab, "-q", "-o", tokens])
+    if args.embed == "pretrain":
+        t0 = time.monotonic()
+        run([os.path.join(BIN, "pretrain"), tokens, "-o", model, "-t", str(args.threads), "-q"] + PRETRAIN_ARGS)
+        timing["pretrain_seconds"] = round(time.monotonic() - t0, 1)
+    t0 = time.monotonic()
+    run([os.path.join(BIN, "embed"), tokens, "--model", model, "--genes", "dataset", "-t", str(args.threads),
+         "-q", "-o", out + ".part"])
+    timing["embed_seconds"] = round(time.monotonic() - t0, 1)
+    os.replace(out + ".part", out)
+    with open(os.path.join(folder, "timing.json"), "w") as f:
+        json.dump(timing, f)
+    print(f"{dataset}: gene embeddings ready {timing}", file=sys.stderr)
+    return out
+
+
 def mean_std(xs):
     if not xs:
         return None
@@ -109,7 +160,15 @@ def main():
     ap.add_argument("--label", default="graphify", help="names the results file and the table column")
     ap.add_argument("--table", default=None)
     ap.add_argument("--table-only", action="store_true", help="tabulate existing results, run nothing")
+    ap.add_argument("--embed", choices=["none", "pretrain", "model"], default="none",
+                    help="none: expression only, GENELink's input (default); pretrain: per dataset, pretrain a "
+                         "Performer on the dataset's own cells with the default model's recipe and join its "
+                         "gene embeddings (the full model); model: join the embeddings of --model/--vocab")
+    ap.add_argument("--model", help="with --embed model: a model embed loads (e.g. models/default/model.safetensors)")
+    ap.add_argument("--vocab", help="with --embed model: its vocabulary (e.g. models/default/genes.txt)")
     args = ap.parse_args(argv)
+    if args.embed == "model" and not (args.model and args.vocab):
+        ap.error("--embed model needs --model and --vocab")
 
     os.makedirs(args.work, exist_ok=True)
     rows = [r for r in read_index(args.prepared)
@@ -135,10 +194,13 @@ def main():
         dataset = f"{r['cell']}_{r['genes']}"
         folder = os.path.join(args.prepared, name)
         if dataset not in cells:
-            path = os.path.join(args.work, f"{dataset}.cells")
-            if not os.path.exists(path):
-                run([sys.executable, os.path.join(ROOT, "bench", "beeline_cells.py"),
-                     os.path.join(folder, "ExpressionData.csv.gz"), path])
+            expression = os.path.join(folder, "ExpressionData.csv.gz")
+            if args.embed == "none":
+                path = os.path.join(args.work, f"{dataset}.cells")
+                if not os.path.exists(path):
+                    run([sys.executable, os.path.join(ROOT, "bench", "beeline_cells.py"), expression, path])
+            else:
+                path = gene_stream(args, dataset, expression)
             cells[dataset] = path
         model = os.path.join(args.work, f"{name}.{args.label}.model")
         metrics = os.path.join(args.work, f"{name}.{args.label}.json")
