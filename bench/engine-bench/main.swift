@@ -41,7 +41,8 @@ let regulators = (0..<p.shape[0]).map { Int32(pairList[2 * $0]) }, targets = (0.
 let labels = Tensor(l.floats, shape: [l.count, 1])
 
 // GENELink's defaults: heads [3, 3], hidden [128, 64, 32], output 16, dot decoder, Adam 3e-3, StepLR(1, 0.99).
-let net = GENELinkNetwork(GENELinkConfiguration(inputDim: inputs), seed: 8)
+let net = JointGRNNetwork(JointGRNConfiguration(profileDim: inputs), seed: 8)
+let isolated = IsolatedNodes(graph)
 let opt = Adam(net.parameters, learningRate: 3e-3)
 let schedule = StepDecay(base: 3e-3, stepSize: 1, gamma: 0.99)
 
@@ -49,7 +50,7 @@ var forwardTimes = [Double](), stepTimes = [Double](), losses = [Float]()
 for step in 0..<(warmup + steps) {
     let t0 = now()
     let tape = Tape(seed: UInt64(step))
-    let (r, t) = net.embed(tape, x, graph)
+    let (r, t) = net.embed(tape, profiles: x, embedding: nil, graph: graph, isolated: isolated)
     let loss = tape.binaryCrossEntropyWithLogits(net.score(tape, regulator: r, target: t, regulators: regulators, targets: targets), labels)
     let t1 = now()
     net.zeroGrad()
