@@ -196,6 +196,12 @@ final class TrainGradientTests: XCTestCase {
               reference: { R.scatterAddRows($0[0], idx, 6) })
         check("scatterAddRows one row", [input([1, 4])], engine: { $0.scatterAddRows($1[0], [1], count: 2) },
               reference: { R.scatterAddRows($0[0], [1], 2) })
+        check("addToRows", [input([5, 3]), input([3])], engine: { $0.addToRows($1[0], $1[1], [4, 0, 2]) },
+              reference: { r in
+                  var v = r[0].v
+                  for i in [4, 0, 2] { for j in 0..<3 { v[i * 3 + j] += r[1].v[j] } }
+                  return Ref(v, [5, 3])
+              })
         // Nothing gathered: an empty result, no gradient.
         let t = Tape()
         let x = Tensor([1, 2, 3], shape: [3, 1], requiresGrad: true)

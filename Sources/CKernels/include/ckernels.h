@@ -1,5 +1,5 @@
 /* ckernels.h: the element-wise and row-wise hot loops of the Performer forward and of graph
- * attention's neighbour aggregation, in C with run-time CPU dispatch.
+ * attention (neighbour aggregation, ELU), in C with run-time CPU dispatch.
  *
  * Each kernel is compiled three times — plain C (the baseline x86-64 target, SSE2), AVX2+FMA and
  * AVX-512 (F, BW, DQ, VL) — from one source (ckernels_body.h), and the best variant this CPU
@@ -84,6 +84,13 @@ typedef struct ck_kernels {
     void (*neighbour_value_grad)(const float *w, const float *g, const long *reverse_offsets,
                                  const int *reverse_edges, const int *rows, long lo, long hi, long h,
                                  long d, float *gv);
+
+    /* y[i] = x[i] for x[i] > 0, alpha · (e^x[i] − 1) otherwise (ELU, with an accurate e^x − 1). */
+    void (*elu)(const float *x, float *y, long n, float alpha);
+
+    /* gx[i] = g[i] · (1 for x[i] > 0, y[i] + alpha otherwise), y the ELU's output; added to gx unless
+     * fresh is nonzero. */
+    void (*elu_backward)(const float *x, const float *y, const float *g, float *gx, long n, float alpha, int fresh);
 } ck_kernels;
 
 /* The kernels of `variant` (CK_VARIANT_*), or NULL if this CPU cannot run it.

@@ -15,26 +15,16 @@
 /// The nodes of a graph that have no neighbour, as the constants the attention layer needs
 /// (`GraphAttentionLayer.callAsFunction(_:_:_:isolated:)`).
 public struct IsolatedNodes {
+    /// The nodes without a neighbour, in increasing order.
+    public let nodes: [Int32]
     /// The number of nodes without a neighbour.
-    public let count: Int
-    /// [N, 1]: 1 for a node without neighbours, 0 otherwise (a constant, never differentiated).
-    public let mask: Tensor
-    /// [1, N]: 1/N everywhere; uniform · h is the mean of h over the nodes (one sgemm).
-    public let uniform: Tensor
+    public var count: Int { nodes.count }
 
     /// The isolated nodes of `graph`.
     public init(_ graph: NeighbourGraph) {
-        let n = graph.nodeCount
-        var m = [Float](repeating: 0, count: n)
-        var c = 0
-        for i in 0..<n where graph.offsets[i + 1] == graph.offsets[i] { m[i] = 1; c += 1 }
-        count = c
-        mask = Tensor(m, shape: [n, 1])
-        uniform = Tensor([Float](repeating: n > 0 ? 1 / Float(n) : 0, count: n), shape: [1, n])
+        nodes = (0..<graph.nodeCount).filter { graph.offsets[$0 + 1] == graph.offsets[$0] }.map { Int32($0) }
     }
-}
 
-extension IsolatedNodes {
     /// `aggregate` with the mean of `features` over all N nodes added to the isolated nodes' rows
     /// (whose neighbour aggregate is zero): GENELink's uniform attention, per head.
     ///
@@ -43,9 +33,6 @@ extension IsolatedNodes {
     ///   - aggregate: [N, H·D], the neighbour aggregate.
     /// - Returns: [N, H·D].
     func addMean(of features: Tensor, to aggregate: Tensor, _ tape: Tape) -> Tensor {
-        precondition(mask.shape == [features.shape[0], 1], "IsolatedNodes: mask \(mask.shape) for features \(features.shape)")
-        // The mean over all nodes, [1, H·D], put on the isolated rows by an outer product: two sgemms.
-        let everyNode = tape.matmul(uniform, features)
-        return tape.add(aggregate, tape.matmul(mask, everyNode))
+        tape.addToRows(aggregate, tape.mean(features, axis: 0), nodes)
     }
 }

@@ -1,5 +1,5 @@
 // Activations: element-wise functions and their derivatives — exp, log, sqrt, square, ReLU,
-// LeakyReLU, ELU, GELU (erf form), sigmoid, tanh, scaling and shifting by a constant.
+// LeakyReLU, ELU (C kernel), GELU (erf form), sigmoid, tanh, scaling and shifting by a constant.
 //
 // Each is a small struct with `value(x)` and `derivative(x, y)` (y = value(x), so functions whose
 // derivative is cheapest from the output — exp, sigmoid, tanh — use it). One generic loop applies
@@ -45,12 +45,6 @@ struct LeakyReLUFunction: ElementwiseFunction {
     let slope: Float
     func value(_ x: Float) -> Float { x > 0 ? x : x * slope }
     func derivative(_ x: Float, _ y: Float) -> Float { x > 0 ? 1 : slope }
-}
-
-struct ELUFunction: ElementwiseFunction {
-    let alpha: Float
-    func value(_ x: Float) -> Float { x > 0 ? x : alpha * Foundation.expm1(x) }
-    func derivative(_ x: Float, _ y: Float) -> Float { x > 0 ? 1 : y + alpha }
 }
 
 struct GELUFunction: ElementwiseFunction {
@@ -131,8 +125,40 @@ extension Tape {
     public func relu(_ x: Tensor) -> Tensor { elementwise(x, LeakyReLUFunction(slope: 0)) }
     /// x for x > 0, slope · x otherwise (PyTorch's default slope 0.01).
     public func leakyRelu(_ x: Tensor, slope: Float = 0.01) -> Tensor { elementwise(x, LeakyReLUFunction(slope: slope)) }
-    /// x for x > 0, alpha · (eˣ − 1) otherwise.
-    public func elu(_ x: Tensor, alpha: Float = 1) -> Tensor { elementwise(x, ELUFunction(alpha: alpha)) }
+    /// x for x > 0, alpha · (eˣ − 1) otherwise (vectorised in CKernels: it runs on every hidden
+    /// value of graph attention, every step).
+    public func elu(_ x: Tensor, alpha: Float = 1) -> Tensor {
+        let c = Kernels.trainKernels, grain = 1 << 15
+        let out = x.data.withUnsafeBufferPointer { xs in
+            Kernels.uninitialized(xs.count) { ys in
+                Kernels.parallelFor((xs.count + grain - 1) / grain, grain: 1) { chunks in
+                    let lo = chunks.lowerBound * grain, hi = min(xs.count, chunks.upperBound * grain)
+                    c.elu(xs.baseAddress! + lo, ys.baseAddress! + lo, hi - lo, alpha)
+                }
+            }
+        }
+        let tracked = tracks(x)
+        let y = result(out, x.shape, tracked)
+        if tracked {
+            record {
+                guard !y.grad.isEmpty, x.count > 0 else { return }
+                y.grad.withUnsafeBufferPointer { g in
+                    x.data.withUnsafeBufferPointer { xs in
+                        y.data.withUnsafeBufferPointer { ys in
+                            x.updateGrad { gx, fresh in
+                                Kernels.parallelFor((g.count + grain - 1) / grain, grain: 1) { chunks in
+                                    let lo = chunks.lowerBound * grain, hi = min(g.count, chunks.upperBound * grain)
+                                    c.elu_backward(xs.baseAddress! + lo, ys.baseAddress! + lo, g.baseAddress! + lo,
+                                                   gx.baseAddress! + lo, hi - lo, alpha, fresh ? 1 : 0)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
     /// x · Φ(x), the exact (erf) GELU.
     public func gelu(_ x: Tensor) -> Tensor { elementwise(x, GELUFunction()) }
     /// 1 / (1 + e⁻ˣ).

@@ -59,9 +59,19 @@ extension Tape {
                         switch kind { case .add: return x + y; case .sub: return x - y; case .mul: return x * y; case .div: return x / y }
                     }
                     if aMap == nil && bMap == nil {
-                        // Same shape (one block of n) or b repeating over blocks of b.count.
+                        // Same shape (one block of n) or b repeating over blocks of b.count; one
+                        // loop per kind, so each is a plain vectorisable loop.
+                        guard n > 0, let a = ap.baseAddress, let b = bp.baseAddress, let y = o.baseAddress else { return }
                         Kernels.parallelFor(blocks, grain: max(1, (1 << 15) / max(period, 1))) { rs in
-                            for r in rs { let base = r * period; for j in 0..<period { o[base + j] = op(ap[base + j], bp[j]) } }
+                            for r in rs {
+                                let x = a + r * period, out = y + r * period
+                                switch kind {
+                                case .add: for j in 0..<period { out[j] = x[j] + b[j] }
+                                case .sub: for j in 0..<period { out[j] = x[j] - b[j] }
+                                case .mul: for j in 0..<period { out[j] = x[j] * b[j] }
+                                case .div: for j in 0..<period { out[j] = x[j] / b[j] }
+                                }
+                            }
                         }
                     } else {
                         for i in 0..<n {

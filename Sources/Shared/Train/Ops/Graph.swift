@@ -89,6 +89,44 @@ extension Tape {
         return y
     }
 
+    /// `x` with `row` added to the rows listed in `indices`.
+    ///
+    /// - Parameters:
+    ///   - x: [N, W].
+    ///   - row: [W].
+    ///   - indices: distinct rows of x.
+    /// - Returns: [N, W]; the gradient of `row` sums the listed rows' gradients in list order.
+    public func addToRows(_ x: Tensor, _ row: Tensor, _ indices: [Int32]) -> Tensor {
+        precondition(x.rank == 2 && row.count == x.shape[1], "addToRows: x \(x.shape), row \(row.shape)")
+        let n = x.shape[0], w = x.shape[1]
+        var out = x.data
+        out.withUnsafeMutableBufferPointer { o in
+            row.data.withUnsafeBufferPointer { r in
+                for idx in indices {
+                    let i = Int(idx)
+                    precondition(i >= 0 && i < n, "addToRows: index \(i) outside 0..<\(n)")
+                    for j in 0..<w { o[i * w + j] += r[j] }
+                }
+            }
+        }
+        let tracked = tracks(x, row)
+        let y = result(out, x.shape, tracked)
+        if tracked {
+            record {
+                guard !y.grad.isEmpty else { return }
+                if x.requiresGrad { x.accumulateGrad(y.grad) }
+                if row.requiresGrad {
+                    y.grad.withUnsafeBufferPointer { g in
+                        row.accumulateGrad { gr in
+                            for idx in indices { for j in 0..<w { gr[j] += g[Int(idx) * w + j] } }
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
     // MARK: - Attention over neighbour lists
 
     /// Per-head dot products of node features with one vector per head: the attention scores'
@@ -207,7 +245,7 @@ extension Tape {
         let w = n == 0 ? 0 : values.count / n
         precondition(h > 0 && w % h == 0, "neighbourAggregate: \(w) features do not split into \(h) heads")
         let d = w / h
-        let c = Kernels.graphKernels, heads = h
+        let c = Kernels.trainKernels, heads = h
         let work = e > 0 && w > 0
         // The kernel writes every row (zero without edges); with no work the result is zeros.
         var out = work ? Kernels.uninitialized(values.count) { _ in } : [Float](repeating: 0, count: values.count)
@@ -263,8 +301,8 @@ extension Tape {
 }
 
 extension Kernels {
-    /// The C kernels (best variant for this CPU) that run neighbour aggregation.
-    static let graphKernels: ck_kernels = ck_table(Int32(CK_VARIANT_BEST)).pointee
+    /// The C kernels (best variant for this CPU) the engine uses: neighbour aggregation, ELU.
+    static let trainKernels: ck_kernels = ck_table(Int32(CK_VARIANT_BEST)).pointee
 }
 
 /// Runs `body` on the graph's CSR arrays as C pointers: offsets, neighbours, reverse offsets,

@@ -1,13 +1,14 @@
-// Every variant of the graph-attention C kernels (generic, AVX2+FMA, AVX-512 — those this CPU can
-// run) against float64 loops, over random neighbour lists with isolated nodes, self-loops and
-// repeated edges, one and several heads, and head widths around every vector size.
+// Every variant of the training engine's C kernels (generic, AVX2+FMA, AVX-512 — those this CPU
+// can run) against float64 loops: neighbour aggregation over random neighbour lists with isolated
+// nodes, self-loops and repeated edges, one and several heads, head widths around every vector
+// size; ELU and its gradient over the whole float range, lengths around every vector size.
 
 import CKernels
 import Foundation
 @testable import Shared
 import XCTest
 
-final class GraphKernelVariantTests: XCTestCase {
+final class TrainKernelVariantTests: XCTestCase {
     let variants = PerformerKernelSet.available
     let shapes = [(1, 1), (1, 5), (3, 4), (3, 7), (2, 16), (3, 17), (1, 33), (3, 64), (2, 128)]  // (heads, d)
 
@@ -67,6 +68,43 @@ final class GraphKernelVariantTests: XCTestCase {
                 }
                 assertNear(gv, wantV, terms: 8, "value gradient \(label)")
             }
+        }
+    }
+
+    func testELUAndItsGradient() {
+        for k in variants {
+            let c = k.table.pointee
+            var r = TestRandom(state: 12)
+            var worst = 0.0
+            for n in [1, 3, 4, 7, 8, 15, 16, 17, 33, 100, 1000] {
+                // Values near 0 (the series), around −ln2/2 (the switch), far negative (saturation), positive.
+                let x = (0..<n).map { i -> Float in
+                    switch i % 4 {
+                    case 0: return Float(r.normal() * 0.3)
+                    case 1: return Float(-0.3466 + r.normal() * 0.01)
+                    case 2: return Float(-120 * r.uniform())
+                    default: return Float(r.normal() * 5)
+                    }
+                }
+                for alpha: Float in [1, 0.5] {
+                    var y = [Float](repeating: .nan, count: n)
+                    c.elu(x, &y, n, alpha)
+                    for (i, v) in x.enumerated() {
+                        let want = v > 0 ? Double(v) : Double(alpha) * Foundation.expm1(Double(v))
+                        let err = abs(Double(y[i]) - want) / max(abs(want), 1e-30)
+                        worst = max(worst, err)
+                        XCTAssertLessThanOrEqual(err, 4e-7, "\(k.name) elu(\(v)) alpha \(alpha): \(y[i]) vs \(want)")
+                    }
+                    let g = r.floats(n)
+                    var gx = [Float](repeating: .nan, count: n)
+                    c.elu_backward(x, y, g, &gx, n, alpha, 1)
+                    let want = (0..<n).map { Double(g[$0]) * (x[$0] > 0 ? 1 : Double(y[$0]) + Double(alpha)) }
+                    assertNear(gx, want, terms: 1, "\(k.name) elu gradient (fresh) n \(n)")
+                    c.elu_backward(x, y, g, &gx, n, alpha, 0)
+                    assertNear(gx, want.map { 2 * $0 }, terms: 1, "\(k.name) elu gradient (accumulated) n \(n)")
+                }
+            }
+            print("\(k.name) elu: max relative error \(worst)")
         }
     }
 }
