@@ -326,7 +326,8 @@ static void CK(neighbour_aggregate)(const float *w, const float *v, const long *
         for (long j = 0; j < width; j++) o[j] = 0;
         for (long e = offsets[i]; e < offsets[i + 1]; e++) {
             const float *src = v + (long)nb[e] * width;
-            for (long k = 0; k < h; k++) CK(axpy)(w[e * h + k], src + k * d, o + k * d, d);
+            for (long k = 0; k < h; k++)
+                if (w[e * h + k] != 0) CK(axpy)(w[e * h + k], src + k * d, o + k * d, d);  /* dropped-out edges add nothing */
         }
     }
 }
@@ -355,7 +356,8 @@ static void CK(neighbour_value_grad)(const float *w, const float *g, const long 
         for (long r = reverse_offsets[j]; r < reverse_offsets[j + 1]; r++) {
             const long e = reverse_edges[r];
             const float *gi = g + (long)rows[e] * width;
-            for (long k = 0; k < h; k++) CK(axpy)(w[e * h + k], gi + k * d, dst + k * d, d);
+            for (long k = 0; k < h; k++)
+                if (w[e * h + k] != 0) CK(axpy)(w[e * h + k], gi + k * d, dst + k * d, d);
         }
     }
 }

@@ -70,7 +70,8 @@ typedef struct ck_kernels {
 
     /* Graph attention over CSR neighbour lists (Shared/Train/Ops/Graph.swift): nodes lo..<hi, rows of
      * h heads × d values; node i's edges are offsets[i]..<offsets[i+1], edge e's neighbour nb[e].
-     * out[i,k,:] = Σ_e w[e,k] · v[nb[e],k,:] (written, not accumulated: zero without edges). */
+     * out[i,k,:] = Σ_e w[e,k] · v[nb[e],k,:] (written, not accumulated: zero without edges).
+     * Here and in neighbour_value_grad a zero weight (a dropped-out edge) is skipped, not multiplied. */
     void (*neighbour_aggregate)(const float *w, const float *v, const long *offsets, const int *nb,
                                 long lo, long hi, long h, long d, float *out);
 

@@ -12,11 +12,13 @@ extension Tape {
         precondition(p >= 0 && p < 1, "dropout: p = \(p) outside [0, 1)")
         if !training || p == 0 { return x }
         let keepScale = 1 / (1 - p)
-        var mask = [Float](repeating: 0, count: x.count)
-        for i in 0..<mask.count { mask[i] = rng.nextFloat() < p ? 0 : keepScale }
-        var out = [Float](repeating: 0, count: x.count)
-        x.data.withUnsafeBufferPointer { xs in
-            out.withUnsafeMutableBufferPointer { o in for i in 0..<xs.count { o[i] = xs[i] * mask[i] } }
+        var generator = rng
+        let mask = Kernels.uninitialized(x.count) { m in
+            for i in 0..<m.count { m[i] = generator.nextFloat() < p ? 0 : keepScale }
+        }
+        rng = generator
+        let out = x.data.withUnsafeBufferPointer { xs in
+            mask.withUnsafeBufferPointer { m in Kernels.uninitialized(xs.count) { o in for i in 0..<xs.count { o[i] = xs[i] * m[i] } } }
         }
         let tracked = tracks(x)
         let y = result(out, x.shape, tracked)
@@ -24,7 +26,12 @@ extension Tape {
             record {
                 guard !y.grad.isEmpty else { return }
                 y.grad.withUnsafeBufferPointer { g in
-                    x.accumulateGrad { gx in for i in 0..<g.count { gx[i] += g[i] * mask[i] } }
+                    mask.withUnsafeBufferPointer { m in
+                        x.updateGrad { gx, fresh in
+                            if fresh { for i in 0..<g.count { gx[i] = g[i] * m[i] } }
+                            else { for i in 0..<g.count { gx[i] += g[i] * m[i] } }
+                        }
+                    }
                 }
             }
         }

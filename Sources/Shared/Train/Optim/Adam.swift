@@ -58,14 +58,20 @@ public final class Adam: Optimizer {
                 m[k].withUnsafeMutableBufferPointer { m in
                     v[k].withUnsafeMutableBufferPointer { v in
                         t.data.withUnsafeMutableBufferPointer { x in
-                            for i in 0..<x.count {
-                                var gi = g[i]
-                                if l2 != 0 { gi += l2 * x[i] }
-                                if decoupled && wd != 0 { x[i] *= decay }
+                            // The same update in every case; the weight decay terms are hoisted out
+                            // of the loop so the common case (no decay) is a branch-free loop.
+                            @inline(__always) func update(_ i: Int, _ gi: Float) {
                                 m[i] += (1 - b1) * (gi - m[i])
                                 v[i] = b2 * v[i] + (1 - b2) * gi * gi
                                 let denom = v[i].squareRoot() / bc2Sqrt + eps
                                 x[i] -= stepSize * (m[i] / denom)
+                            }
+                            if l2 != 0 {
+                                for i in 0..<x.count { update(i, g[i] + l2 * x[i]) }
+                            } else if decoupled && wd != 0 {
+                                for i in 0..<x.count { x[i] *= decay; update(i, g[i]) }
+                            } else {
+                                for i in 0..<x.count { update(i, g[i]) }
                             }
                         }
                     }
