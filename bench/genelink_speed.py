@@ -34,6 +34,9 @@ def main():
     ap.add_argument("network")
     ap.add_argument("sample", type=int)
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's own)")
+    ap.add_argument("--test", action="store_true",
+                    help="also score the final model on the split's Test_set and print `test_auroc A test_auprc P` "
+                         "(scikit-learn's roc_auc_score and average_precision_score of the sigmoid outputs)")
     a, theirs = ap.parse_known_args()
 
     def existing(*parts):
@@ -66,6 +69,15 @@ def main():
         sys.exit(f"genelink_speed.py: {main_py}: training loop not found (another GENELink version?)")
     source = (source[:loop] + "\nimport time as _t\n_t0 = _t.monotonic()" + source[loop:tail]
               + "\nprint(f'seconds {_t.monotonic() - _t0:.2f}', file=_stdout)\n")
+    if a.test:   # the epoch-20 model, as the anchors score it (GENELink's main.py keeps the last epoch)
+        source += f"""
+from sklearn.metrics import roc_auc_score as _auroc, average_precision_score as _ap
+_test = torch.from_numpy(pd.read_csv({existing(*split, "Test_set.csv.gz")!r}, index_col=0).values).to(device)
+model.eval()
+_s = torch.sigmoid(model(data_feature, adj, _test)).detach().cpu().numpy().ravel()
+_y = _test[:, -1].cpu().numpy()
+print(f'test_auroc {{_auroc(_y, _s):.4f}} test_auprc {{_ap(_y, _s):.4f}}', file=_stdout)
+"""
 
     import torch  # noqa: F401  (fail early, before GENELink's own imports, if torch is missing)
     if a.threads:
