@@ -143,6 +143,52 @@ def fmt(ms, n):
     return f"{ms[0]:.3f} ± {ms[1]:.3f} (n={n})" if n > 1 else f"{ms[0]:.3f} (n=1)"
 
 
+def read_anchors(path):
+    """Per (method, dataset, network): the anchor runs by sample."""
+    anchors = {}
+    if path:
+        with open(path) as f:
+            for a in csv.DictReader(f):
+                anchors.setdefault((a["method"], a["dataset"], a["network"]), {})[int(a["sample"])] = a
+    return anchors
+
+
+def cell(runs):
+    au = [float(x["auroc"]) for x in runs]
+    pr = [float(x["auprc"]) for x in runs]
+    if not au:
+        return "—"
+    return f"{fmt(mean_std(au), len(au))} / {fmt(mean_std(pr), len(pr)).split(' (')[0]}"
+
+
+def compare_table(args):
+    """Mean ± std test AUROC / AUPRC per dataset for each label of --compare, beside GENELink."""
+    results = {}
+    for label in args.compare:
+        path = os.path.join(args.work, f"results-{label}.tsv")
+        if not os.path.exists(path):
+            sys.exit(f"beeline.py: {path}: no results for label {label}")
+        with open(path) as f:
+            for r in csv.DictReader(f, delimiter="\t"):
+                results.setdefault((r["network"], r["dataset"]), {}).setdefault(label, []).append(r)
+    anchors = read_anchors(args.anchors)
+    lines = []
+    for net in args.networks:
+        keys = sorted(ds for (n, ds) in results if n == net)
+        if not keys:
+            continue
+        lines.append(f"### {net} — test AUROC / AUPRC (mean ± std over samples)\n")
+        head = ["dataset"] + args.compare + ["GENELink (anchor)"]
+        lines.append("| " + " | ".join(head) + " |")
+        lines.append("|" + "---|" * len(head))
+        for ds in keys:
+            row = [ds] + [cell(results[(net, ds)].get(label, [])) for label in args.compare]
+            row.append(cell(anchors.get(("GENELink", ds, net), {}).values()))
+            lines.append("| " + " | ".join(row) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def main():
     argv = sys.argv[1:]
     extra = []
@@ -166,10 +212,16 @@ def main():
                          "gene embeddings (the full model); model: join the embeddings of --model/--vocab")
     ap.add_argument("--model", help="with --embed model: a model embed loads (e.g. models/default/model.safetensors)")
     ap.add_argument("--vocab", help="with --embed model: its vocabulary (e.g. models/default/genes.txt)")
+    ap.add_argument("--compare", nargs="+", metavar="LABEL",
+                    help="print one table with a column per label (results-LABEL.tsv in WORK, e.g. full graphify "
+                         "no-gnn) beside GENELink, and run nothing")
     args = ap.parse_args(argv)
     if args.embed == "model" and not (args.model and args.vocab):
         ap.error("--embed model needs --model and --vocab")
 
+    if args.compare:
+        print(compare_table(args))
+        return
     os.makedirs(args.work, exist_ok=True)
     rows = [r for r in read_index(args.prepared)
             if r["network"] in args.networks and int(r["sample"].replace("sample", "")) in args.samples
@@ -225,12 +277,7 @@ def main():
               f"epoch {line['best_epoch']}, {line['seconds']} s)", file=sys.stderr)
     out.close()
 
-    # Anchors: per (method, dataset, network) the runs by sample.
-    anchors = {}
-    if args.anchors:
-        with open(args.anchors) as f:
-            for a in csv.DictReader(f):
-                anchors.setdefault((a["method"], a["dataset"], a["network"]), {})[int(a["sample"])] = a
+    anchors = read_anchors(args.anchors)
 
     lines = []
     for net in args.networks:
@@ -246,17 +293,9 @@ def main():
         lines.append("|" + "---|" * len(head))
         for ds in sorted(ours):
             runs = ours[ds]
-            au = [float(x["auroc"]) for x in runs.values()]
-            ap_ = [float(x["auprc"]) for x in runs.values()]
-            cellsrow = [ds, f"{fmt(mean_std(au), len(au))} / {fmt(mean_std(ap_), len(ap_)).split(' (')[0]}"]
+            cellsrow = [ds, cell(runs.values())]
             for _, key in ANCHOR_METHODS:
-                a = anchors.get((key, ds, net), {})
-                if not a:
-                    cellsrow.append("—")
-                    continue
-                aa = [float(x["auroc"]) for x in a.values()]
-                pp = [float(x["auprc"]) for x in a.values()]
-                cellsrow.append(f"{fmt(mean_std(aa), len(aa))} / {fmt(mean_std(pp), len(pp)).split(' (')[0]}")
+                cellsrow.append(cell(anchors.get((key, ds, net), {}).values()))
             gl = anchors.get(("GENELink", ds, net), {})
             same = sorted(set(gl) & set(runs))
             if same:
