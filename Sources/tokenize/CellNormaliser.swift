@@ -63,9 +63,8 @@ struct CellNormaliser {
                     var v: Double
                     if !isCounts {
                         v = c
-                    } else if c < Double(memoSize) && c == c.rounded(.down) {
+                    } else if c < Double(memoSize), case let k = Int(c), Double(k) == c {
                         // Small integer counts repeat within a cell: compute each v once.
-                        let k = Int(c)
                         v = memo[k]
                         if v < 0 {
                             v = log2(1 + c * factor / total)

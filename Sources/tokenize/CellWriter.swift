@@ -119,11 +119,18 @@ final class CellWriter {
     ///   - genes, values: the cell's N entries (values > 0); `ascending` says whether the gene
     ///     indices are already strictly ascending (else they are sorted and duplicates summed).
     func write(cell index: Int, genes: [UInt32], values: [Double], ascending: Bool) throws {
+        try genes.withUnsafeBufferPointer { g in
+            try values.withUnsafeBufferPointer { v in try write(cell: index, genes: g, values: v, ascending: ascending) }
+        }
+    }
+
+    /// Writes cell `index` from entries in memory the caller owns (see the array version).
+    func write(cell index: Int, genes: UnsafeBufferPointer<UInt32>, values: UnsafeBufferPointer<Double>,
+               ascending: Bool) throws {
+        precondition(genes.count == values.count)
         try writeEmpty(upTo: index)
         if ascending {
-            try genes.withUnsafeBufferPointer { g in
-                try values.withUnsafeBufferPointer { v in try writeCell(genes: g, values: v) }
-            }
+            try writeCell(genes: genes, values: values)
             return
         }
         order.removeAll(keepingCapacity: true)
