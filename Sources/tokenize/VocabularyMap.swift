@@ -42,11 +42,15 @@ struct VocabularyMap {
         if vocab.count > Int(Int32.max) { throw ToolError.data(path, "the vocabulary is too large") }
 
         var exact: [String: Int32] = [:]
+        exact.reserveCapacity(vocab.count)
+        for (i, s) in vocab.enumerated() where exact[s] == nil { exact[s] = Int32(i) }
         var folded: [String: Int32] = [:]
-        for (i, s) in vocab.enumerated() {
-            if exact[s] == nil { exact[s] = Int32(i) }
-            let f = asciiUppercased(s)
-            if folded[f] == nil { folded[f] = Int32(i) }
+        if matchCase == .insensitive {
+            folded.reserveCapacity(vocab.count)
+            for (i, s) in vocab.enumerated() {
+                let f = asciiUppercased(s)
+                if folded[f] == nil { folded[f] = Int32(i) }
+            }
         }
 
         var map = VocabularyMap(vocabulary: vocab)
@@ -86,6 +90,7 @@ struct VocabularyMap {
 
     /// Upper-cases ASCII letters only, so matching never depends on the locale or Unicode rules.
     static func asciiUppercased(_ s: String) -> String {
+        if !s.utf8.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) { return s }
         var bytes = Array(s.utf8)
         for i in 0..<bytes.count where bytes[i] >= 0x61 && bytes[i] <= 0x7A { bytes[i] -= 0x20 }
         return String(decoding: bytes, as: UTF8.self)
