@@ -248,17 +248,20 @@ final class MatrixMarketReader {
         let raw = UnsafeRawPointer(p)
         let x0 = raw.loadUnaligned(as: UInt64.self).littleEndian ^ 0x3030_3030_3030_3030
         let x1 = raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian ^ 0x3030_3030_3030_3030
-        let m1 = UInt128(notDigits(x1)) << 64 | UInt128(notDigits(x0))
-        let a = m1.trailingZeroBitCount >> 3  // end of the row; 16 when no separator at all
+        // One bit per byte (set where it is not a digit), bytes 0...15, and a stop bit at 16.
+        let g0 = ((notDigits(x0) >> 7) &* 0x0102_0408_1020_4080) >> 56
+        let g1 = ((notDigits(x1) >> 7) &* 0x0102_0408_1020_4080) >> 56
+        let m1 = g0 | g1 << 8 | 0x1_0000
+        let a = m1.trailingZeroBitCount  // end of the row; 16 when no separator at all
         let m2 = m1 & (m1 &- 1)
-        let b = m2.trailingZeroBitCount >> 3  // end of the column
+        let b = m2.trailingZeroBitCount  // end of the column
         guard a >= 1 && a <= 7 && b - a >= 2 && b - a <= 8 && p[a] == 0x20 else { return nil }
         if pattern {
             guard p[b] == 0x0A else { return nil }
             return (digits(p, a), digits(p + a + 1, b - a - 1), 1.0, p + b + 1)
         }
         let m3 = m2 & (m2 &- 1)
-        let c = m3.trailingZeroBitCount >> 3  // end of the value
+        let c = m3.trailingZeroBitCount  // end of the value
         guard c - b >= 2 && c - b <= 8 && c < 16 && p[b] == 0x20 && p[c] == 0x0A else { return nil }
         return (digits(p, a), digits(p + a + 1, b - a - 1), Double(digits(p + b + 1, c - b - 1)), p + c + 1)
     }
