@@ -263,7 +263,9 @@ final class MatrixMarketReader {
         let m3 = m2 & (m2 &- 1)
         let c = m3.trailingZeroBitCount  // end of the value
         guard c - b >= 2 && c - b <= 8 && c < 16 && p[b] == 0x20 && p[c] == 0x0A else { return nil }
-        return (digits(p, a), digits(p + a + 1, b - a - 1), Double(digits(p + b + 1, c - b - 1)), p + c + 1)
+        // Most counts have one digit: no word arithmetic for them.
+        let value = c - b == 2 ? Double(p[b + 1] &- 0x30) : Double(digits(p + b + 1, c - b - 1))
+        return (digits(p, a), digits(p + a + 1, b - a - 1), value, p + c + 1)
     }
 
     /// The text at `p` for an error message (up to the next blank, at most 20 characters).
