@@ -202,6 +202,9 @@ final class GzipSourceTests: XCTestCase {
         let junk = failure(gz + Array("not gzip at all".utf8))
         XCTAssertEqual(junk?.exitCode, 65)
         XCTAssertTrue(junk?.description.contains("corrupt gzip data") ?? false, junk?.description ?? "no error")
+        // Short junk (zero padding) too.
+        let zeros = failure(gz + [0, 0, 0, 0])
+        XCTAssertTrue(zeros?.description.contains("does not start with the gzip magic") ?? false, zeros?.description ?? "no error")
         // Flipped bytes inside the compressed data: some error, never silently different bytes.
         for position in stride(from: 20, to: gz.count - 20, by: gz.count / 17) {
             var bad = gz

@@ -120,10 +120,13 @@ public final class GzipSource: ByteSource {
             header.append(b)
             return b
         }
-        for _ in 0..<10 { _ = try byte() }
+        // The magic first, so that junk after the last member is named as such even when short.
+        _ = try byte()
+        _ = try byte()
         guard header[0] == 0x1f && header[1] == 0x8b else {
             throw ToolError.data(name, "corrupt gzip data: a member does not start with the gzip magic (trailing data after the last member?)")
         }
+        for _ in 2..<10 { _ = try byte() }
         guard header[2] == 8 else { throw ToolError.data(name, "corrupt gzip data: unknown compression method \(header[2])") }
         let flags = header[3]
         guard flags & 0xe0 == 0 else { throw ToolError.data(name, "corrupt gzip data: unknown header flags set") }
