@@ -16,11 +16,12 @@ TOOLS   := tokenize embed graphify score frames
 
 all: build
 
-# System libraries: OpenBLAS and zlib (Debian/Ubuntu package names), installed when missing.
+# System libraries: OpenBLAS, zlib and ISA-L (Debian/Ubuntu package names), installed when missing.
 deps:
 	@missing=""; \
 	pkg-config --exists openblas 2>/dev/null || missing="$$missing libopenblas-dev"; \
 	pkg-config --exists zlib 2>/dev/null || missing="$$missing zlib1g-dev"; \
+	pkg-config --exists libisal 2>/dev/null || missing="$$missing libisal-dev"; \
 	command -v pkg-config >/dev/null || missing="$$missing pkg-config"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \

@@ -23,12 +23,16 @@ let package = Package(
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
+        // ISA-L's igzip inflates gzip inputs about three times faster than zlib (zlib still writes).
+        .systemLibrary(
+            name: "CIsal", path: "Sources/CIsal", pkgConfig: "libisal",
+            providers: [.apt(["libisal-dev"])]),
         // The Performer's element-wise hot loops, compiled per instruction set, chosen at run time.
         .target(name: "CKernels"),
         .target(
             name: "Shared",
             dependencies: [
-                "COpenBLAS", "CZlib", "CKernels",
+                "COpenBLAS", "CZlib", "CIsal", "CKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "tokenize", dependencies: ["Shared"]),

@@ -17,6 +17,17 @@ struct CellNormaliser {
     let bins: Int
     let scale: InputScale
     let keepCounts: Bool
+    /// `inTotal` as 1 and 0 (G).
+    let weights: [Double]
+
+    init(inTotal: [Bool], targetSum: Double, bins: Int, scale: InputScale, keepCounts: Bool) {
+        self.inTotal = inTotal
+        self.targetSum = targetSum
+        self.bins = bins
+        self.scale = scale
+        self.keepCounts = keepCounts
+        weights = inTotal.map { $0 ? 1 : 0 }
+    }
 
     /// Small integer counts whose v is cached per cell (most counts are small).
     static let memoSize = 64
@@ -32,10 +43,13 @@ struct CellNormaliser {
         let n = genes.count
         var total = 0.0
         var inVocab = 0
-        inTotal.withUnsafeBufferPointer { mask in
-            for i in 0..<n where mask[Int(genes[i])] {
-                total += values[i]
-                inVocab += 1
+        weights.withUnsafeBufferPointer { w in
+            // Without a branch per entry (vocabulary genes come in no predictable pattern):
+            // adding c · 0 = 0 leaves the sum bit-identical to skipping the entry.
+            for i in 0..<n {
+                let weight = w[Int(genes[i])]
+                total += values[i] * weight
+                inVocab &+= Int(weight)
             }
         }
         // A cell without counts over the total's genes cannot be normalised: it keeps no
@@ -63,9 +77,8 @@ struct CellNormaliser {
                     var v: Double
                     if !isCounts {
                         v = c
-                    } else if c < Double(memoSize) && c == c.rounded(.down) {
+                    } else if c < Double(memoSize), case let k = Int(c), Double(k) == c {
                         // Small integer counts repeat within a cell: compute each v once.
-                        let k = Int(c)
                         v = memo[k]
                         if v < 0 {
                             v = log2(1 + c * factor / total)

@@ -91,8 +91,13 @@ final class CellWriter {
     var sortedGenes: [UInt32] = []
     var sortedValues: [Double] = []
 
+    /// When set, cells are written on the pipeline's thread (see CellPipeline).
+    private var pipeline: CellPipeline?
+
+    /// - Parameter threaded: write the cells on a second thread, overlapping the caller's
+    ///   parsing; the caller must then end with `finish(cells:)`, or `cancel()` on failure.
     init(writer: FrameWriter, normaliser: CellNormaliser, barcodes: BarcodeSource, minGenes: Int, totalCells: Int?,
-         shard: CellShard? = nil) {
+         shard: CellShard? = nil, threaded: Bool = false) {
         self.writer = writer
         self.shard = shard
         self.totalCells = totalCells
@@ -103,6 +108,10 @@ final class CellWriter {
         if normaliser.keepCounts { f.insert(.counts) }
         flags = f
         progress = Shared.Progress(unit: "cells", total: totalCells)
+        if threaded {
+            // The worker holds this writer until it stops (after finish or cancel).
+            pipeline = CellPipeline { batch in try self.write(batch: batch) }
+        }
     }
 
     deinit { memo.deallocate() }
@@ -119,11 +128,47 @@ final class CellWriter {
     ///   - genes, values: the cell's N entries (values > 0); `ascending` says whether the gene
     ///     indices are already strictly ascending (else they are sorted and duplicates summed).
     func write(cell index: Int, genes: [UInt32], values: [Double], ascending: Bool) throws {
+        try genes.withUnsafeBufferPointer { g in
+            try values.withUnsafeBufferPointer { v in try write(cell: index, genes: g, values: v, ascending: ascending) }
+        }
+    }
+
+    /// Writes cell `index` from entries in memory the caller owns (see the array version).
+    func write(cell index: Int, genes: UnsafeBufferPointer<UInt32>, values: UnsafeBufferPointer<Double>,
+               ascending: Bool) throws {
+        precondition(genes.count == values.count)
+        if let pipeline {
+            try pipeline.append(cell: index, genes: genes, values: values, ascending: ascending)
+        } else {
+            try writeNow(cell: index, genes: genes, values: values, ascending: ascending)
+        }
+    }
+
+    /// Writes a pipeline's batch of cells, in order (on the pipeline's thread).
+    private func write(batch: CellPipeline.Batch) throws {
+        try batch.genes.withUnsafeBufferPointer { g in
+            try batch.values.withUnsafeBufferPointer { v in
+                var start = 0
+                for i in 0..<batch.cells.count {
+                    let end = batch.ends[i]
+                    try writeNow(cell: batch.cells[i], genes: UnsafeBufferPointer(rebasing: g[start..<end]),
+                                 values: UnsafeBufferPointer(rebasing: v[start..<end]), ascending: batch.ascending[i])
+                    start = end
+                }
+            }
+        }
+    }
+
+    /// Stops writing after a failure elsewhere (threaded only): no more cells reach the output.
+    func cancel() {
+        pipeline?.cancel()
+    }
+
+    private func writeNow(cell index: Int, genes: UnsafeBufferPointer<UInt32>, values: UnsafeBufferPointer<Double>,
+                          ascending: Bool) throws {
         try writeEmpty(upTo: index)
         if ascending {
-            try genes.withUnsafeBufferPointer { g in
-                try values.withUnsafeBufferPointer { v in try writeCell(genes: g, values: v) }
-            }
+            try writeCell(genes: genes, values: values)
             return
         }
         order.removeAll(keepingCapacity: true)
@@ -156,13 +201,18 @@ final class CellWriter {
             return
         }
         nextCell += 1
-        let counted = normaliser.fill(&record, genes: genes, values: values, memo: memo)
-        if normaliser.scale == .counts && !(record.total > 0) { withoutTotal += 1 }
+        // The reused record is moved into a local while it is filled and written: passing the
+        // stored property itself would copy it (a retain and release of each array) per cell.
+        var cell = CellRecord(barcode: "", genes: [], values: [])
+        swap(&cell, &record)
+        defer { swap(&cell, &record) }
+        let counted = normaliser.fill(&cell, genes: genes, values: values, memo: memo)
+        if normaliser.scale == .counts && !(cell.total > 0) { withoutTotal += 1 }
         if counted < minGenes {
             droppedByMinGenes += 1
         } else {
-            record.barcode = barcode
-            try writer.append(cell: record, flags: flags)
+            cell.barcode = barcode
+            try writer.append(cell: cell, flags: flags)
             written += 1
         }
     }
@@ -170,6 +220,10 @@ final class CellWriter {
     /// Writes the empty cells up to `cells`, checks the barcodes, notes the policies applied,
     /// and ends the stream (END frame, output committed).
     func finish(cells: Int) throws {
+        if let pipeline {
+            try pipeline.finish()
+            self.pipeline = nil
+        }
         try writeEmpty(upTo: cells)
         try barcodes.finish(cells: cells)
         progress.finish()

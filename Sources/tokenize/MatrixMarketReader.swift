@@ -123,66 +123,74 @@ final class MatrixMarketReader {
                 let end = start + run.count
                 while p < end {
                     line += 1
-                    // Leading blanks; an empty line is skipped.
-                    while p < end && (p.pointee == 0x20 || p.pointee == 0x09) { p += 1 }
-                    if p == end { break }
-                    if p.pointee == 0x0A || p.pointee == 0x0D {
-                        while p < end && p.pointee != 0x0A { p += 1 }
-                        p += 1
-                        continue
-                    }
-                    // Row and column: 1-based decimal integers.
-                    var row = 0, digits = 0
-                    while p < end {
-                        let d = p.pointee &- 0x30
-                        if d > 9 { break }
-                        row = row &* 10 &+ Int(d)
-                        p += 1
-                        digits += 1
-                    }
-                    if digits == 0 || digits > 18 { throw fail("expected a row index, found \(MatrixMarketReader.token(p, end))") }
-                    var blanks = 0
-                    while p < end && (p.pointee == 0x20 || p.pointee == 0x09) { p += 1; blanks += 1 }
-                    if blanks == 0 { throw fail("expected 'row column value', found \(MatrixMarketReader.token(p, end))") }
-                    var col = 0
-                    digits = 0
-                    while p < end {
-                        let d = p.pointee &- 0x30
-                        if d > 9 { break }
-                        col = col &* 10 &+ Int(d)
-                        p += 1
-                        digits += 1
-                    }
-                    if digits == 0 || digits > 18 { throw fail("expected a column index, found \(MatrixMarketReader.token(p, end))") }
-                    // Value.
-                    var value = 1.0
-                    if !pattern {
-                        blanks = 0
-                        while p < end && (p.pointee == 0x20 || p.pointee == 0x09) { p += 1; blanks += 1 }
-                        if blanks == 0 { throw fail("missing value after the indices") }
-                        var integer = 0
-                        digits = 0
-                        let valueStart = p
+                    var row = 0, col = 0, value = 1.0
+                    if end - p >= 32, let fast = MatrixMarketReader.plainEntry(p, pattern: pattern) {
+                        // The common line, `row col value\n` with single spaces and short integers.
+                        (row, col, value) = (fast.row, fast.column, fast.value)
+                        p = fast.next
+                    } else {
+                        // Leading blanks; an empty line is skipped.
+                        while p < end && (p.pointee == 0x20 || p.pointee == 0x09) { p += 1 }
+                        if p == end { break }
+                        if p.pointee == 0x0A || p.pointee == 0x0D {
+                            while p < end && p.pointee != 0x0A { p += 1 }
+                            p += 1
+                            continue
+                        }
+                        // Row and column: 1-based decimal integers.
+                        row = 0
+                        var digits = 0
                         while p < end {
                             let d = p.pointee &- 0x30
                             if d > 9 { break }
-                            integer = integer &* 10 &+ Int(d)
+                            row = row &* 10 &+ Int(d)
                             p += 1
                             digits += 1
                         }
-                        let next: UInt8 = p < end ? p.pointee : 0x0A
-                        if digits > 0 && digits <= 15 && (next == 0x0A || next == 0x20 || next == 0x09 || next == 0x0D) {
-                            value = Double(integer)
-                        } else {
-                            p = valueStart
-                            value = try MatrixMarketReader.slowValue(&p, end, fail)
+                        if digits == 0 || digits > 18 { throw fail("expected a row index, found \(MatrixMarketReader.token(p, end))") }
+                        var blanks = 0
+                        while p < end && (p.pointee == 0x20 || p.pointee == 0x09) { p += 1; blanks += 1 }
+                        if blanks == 0 { throw fail("expected 'row column value', found \(MatrixMarketReader.token(p, end))") }
+                        col = 0
+                        digits = 0
+                        while p < end {
+                            let d = p.pointee &- 0x30
+                            if d > 9 { break }
+                            col = col &* 10 &+ Int(d)
+                            p += 1
+                            digits += 1
                         }
-                    }
-                    // End of line.
-                    while p < end && (p.pointee == 0x20 || p.pointee == 0x09 || p.pointee == 0x0D) { p += 1 }
-                    if p < end {
-                        if p.pointee != 0x0A { throw fail("unexpected text after the entry: \(MatrixMarketReader.token(p, end))") }
-                        p += 1
+                        if digits == 0 || digits > 18 { throw fail("expected a column index, found \(MatrixMarketReader.token(p, end))") }
+                        // Value.
+                        value = 1.0
+                        if !pattern {
+                            blanks = 0
+                            while p < end && (p.pointee == 0x20 || p.pointee == 0x09) { p += 1; blanks += 1 }
+                            if blanks == 0 { throw fail("missing value after the indices") }
+                            var integer = 0
+                            digits = 0
+                            let valueStart = p
+                            while p < end {
+                                let d = p.pointee &- 0x30
+                                if d > 9 { break }
+                                integer = integer &* 10 &+ Int(d)
+                                p += 1
+                                digits += 1
+                            }
+                            let next: UInt8 = p < end ? p.pointee : 0x0A
+                            if digits > 0 && digits <= 15 && (next == 0x0A || next == 0x20 || next == 0x09 || next == 0x0D) {
+                                value = Double(integer)
+                            } else {
+                                p = valueStart
+                                value = try MatrixMarketReader.slowValue(&p, end, fail)
+                            }
+                        }
+                        // End of line.
+                        while p < end && (p.pointee == 0x20 || p.pointee == 0x09 || p.pointee == 0x0D) { p += 1 }
+                        if p < end {
+                            if p.pointee != 0x0A { throw fail("unexpected text after the entry: \(MatrixMarketReader.token(p, end))") }
+                            p += 1
+                        }
                     }
 
                     count += 1
@@ -203,6 +211,61 @@ final class MatrixMarketReader {
             throw ToolError.badInput(file: file, line: line, message: "the file ends after \(count) of the \(expected) entries the header declares (truncated?)")
         }
         try router.finish(cellCount: cellCount, writer: writer)
+    }
+
+    // MARK: - Fast path
+
+    /// Per byte of `x` (the text XOR 0x30, so that digits are the bytes 0...9), 0x80 where the
+    /// byte is not a digit, else 0.
+    @inline(__always)
+    static func notDigits(_ x: UInt64) -> UInt64 {
+        (((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080
+    }
+
+    /// The `n` (1...7) decimal digits at `q`, read as one 64-bit word (no loop over the digits).
+    /// Reads the 8 bytes at `q`, which must be readable.
+    @inline(__always)
+    static func digits(_ q: UnsafePointer<UInt8>, _ n: Int) -> Int {
+        let x = UnsafeRawPointer(q).loadUnaligned(as: UInt64.self).littleEndian ^ 0x3030_3030_3030_3030
+        // The n digits moved to the top bytes (zeros before them), then combined pairwise.
+        var v = x << UInt64(64 - 8 * n)
+        v = ((v & 0x0F0F_0F0F_0F0F_0F0F) &* 2561) >> 8
+        v = ((v & 0x00FF_00FF_00FF_00FF) &* 6_553_601) >> 16
+        v = ((v & 0x0000_FFFF_0000_FFFF) &* 42_949_672_960_001) >> 32
+        return Int(v)
+    }
+
+    /// Parses the line at `p` when it is `row col value\n` (`row col\n` for a pattern matrix)
+    /// with single spaces, integers of at most 7 digits, and at most 16 bytes; nil for anything
+    /// else, which the general parser then reads (and reports, if it is wrong).
+    ///
+    /// The first 16 bytes are classified at once (digit or not) so that the three separators,
+    /// and with them the next line, are found without waiting for the numbers' conversion.
+    /// Reads up to 24 bytes from `p`.
+    @inline(__always)
+    static func plainEntry(_ p: UnsafePointer<UInt8>, pattern: Bool)
+        -> (row: Int, column: Int, value: Double, next: UnsafePointer<UInt8>)? {
+        let raw = UnsafeRawPointer(p)
+        let x0 = raw.loadUnaligned(as: UInt64.self).littleEndian ^ 0x3030_3030_3030_3030
+        let x1 = raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian ^ 0x3030_3030_3030_3030
+        // One bit per byte (set where it is not a digit), bytes 0...15, and a stop bit at 16.
+        let g0 = ((notDigits(x0) >> 7) &* 0x0102_0408_1020_4080) >> 56
+        let g1 = ((notDigits(x1) >> 7) &* 0x0102_0408_1020_4080) >> 56
+        let m1 = g0 | g1 << 8 | 0x1_0000
+        let a = m1.trailingZeroBitCount  // end of the row; 16 when no separator at all
+        let m2 = m1 & (m1 &- 1)
+        let b = m2.trailingZeroBitCount  // end of the column
+        guard a >= 1 && a <= 7 && b - a >= 2 && b - a <= 8 && p[a] == 0x20 else { return nil }
+        if pattern {
+            guard p[b] == 0x0A else { return nil }
+            return (digits(p, a), digits(p + a + 1, b - a - 1), 1.0, p + b + 1)
+        }
+        let m3 = m2 & (m2 &- 1)
+        let c = m3.trailingZeroBitCount  // end of the value
+        guard c - b >= 2 && c - b <= 8 && c < 16 && p[b] == 0x20 && p[c] == 0x0A else { return nil }
+        // Most counts have one digit: no word arithmetic for them.
+        let value = c - b == 2 ? Double(p[b + 1] &- 0x30) : Double(digits(p + b + 1, c - b - 1))
+        return (digits(p, a), digits(p + a + 1, b - a - 1), value, p + c + 1)
     }
 
     /// The text at `p` for an error message (up to the next blank, at most 20 characters).
@@ -250,15 +313,22 @@ struct EntryRouter {
     var heldOrdered = true
     var heldCellRepeats = false
 
-    // The cell being streamed.
+    // The cell being streamed: its entries in `cellEntries`' storage, reached through these
+    // copies of its pointers so that appending needs no uniqueness or exclusivity checks.
     var currentCell = -1
-    var genes: [UInt32] = []
-    var values: [Double] = []
+    let cellEntries = CellEntries()
+    var genes: UnsafeMutablePointer<UInt32>
+    var values: UnsafeMutablePointer<Double>
+    var entries = 0
+    var capacity: Int
     var ascending = true
 
     init(mode: Mode, file: String) {
         self.mode = mode
         self.file = file
+        genes = cellEntries.genes
+        values = cellEntries.values
+        capacity = cellEntries.capacity
     }
 
     @inline(__always)
@@ -294,7 +364,7 @@ struct EntryRouter {
     @inline(__always)
     mutating func stream(gene: UInt32, cell: Int, value: Double, line: Int, writer: CellWriter) throws {
         if cell == currentCell {
-            if gene <= genes[genes.count - 1] { ascending = false }
+            if gene <= genes[entries - 1] { ascending = false }
         } else {
             if cell < currentCell {
                 throw ToolError.badInput(file: file, line: line,
@@ -303,16 +373,21 @@ struct EntryRouter {
             try flush(writer: writer)
             currentCell = cell
         }
-        genes.append(gene)
-        values.append(value)
+        if entries == capacity {
+            cellEntries.grow()
+            (genes, values, capacity) = (cellEntries.genes, cellEntries.values, cellEntries.capacity)
+        }
+        genes[entries] = gene
+        values[entries] = value
+        entries += 1
     }
 
     mutating func flush(writer: CellWriter) throws {
         if currentCell >= 0 {
-            try writer.write(cell: currentCell, genes: genes, values: values, ascending: ascending)
+            try writer.write(cell: currentCell, genes: UnsafeBufferPointer(start: genes, count: entries),
+                             values: UnsafeBufferPointer(start: values, count: entries), ascending: ascending)
         }
-        genes.removeAll(keepingCapacity: true)
-        values.removeAll(keepingCapacity: true)
+        entries = 0
         ascending = true
     }
 
@@ -327,6 +402,37 @@ struct EntryRouter {
             try flush(writer: writer)
         }
         try writer.finish(cells: cellCount)
+    }
+}
+
+/// Storage for one streamed cell's entries (genes and values), grown by doubling and kept
+/// from cell to cell. EntryRouter appends through copies of the pointers.
+final class CellEntries {
+    private(set) var genes: UnsafeMutablePointer<UInt32>
+    private(set) var values: UnsafeMutablePointer<Double>
+    private(set) var capacity: Int
+
+    init(capacity: Int = 4096) {
+        self.capacity = capacity
+        genes = .allocate(capacity: capacity)
+        values = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        genes.deallocate()
+        values.deallocate()
+    }
+
+    /// Doubles the capacity, keeping every entry.
+    func grow() {
+        let bigger = capacity * 2
+        let g = UnsafeMutablePointer<UInt32>.allocate(capacity: bigger)
+        let v = UnsafeMutablePointer<Double>.allocate(capacity: bigger)
+        g.moveInitialize(from: genes, count: capacity)
+        v.moveInitialize(from: values, count: capacity)
+        genes.deallocate()
+        values.deallocate()
+        (genes, values, capacity) = (g, v, bigger)
     }
 }
 

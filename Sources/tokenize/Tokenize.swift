@@ -113,6 +113,7 @@ struct Tokenize: ToolCommand {
 
     func run() throws {
         common.apply()
+        BLAS.stopThreads()  // tokenize makes no BLAS call; OpenBLAS's idle pool would spin
         if input == "-" && isatty(0) != 0 && genes == nil {
             throw ToolError.usage("no input: give a 10x directory, an .mtx or a table (or pipe one in); see --help")
         }

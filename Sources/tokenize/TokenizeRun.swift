@@ -100,10 +100,17 @@ struct TokenizeRun {
         let barcodes = try BarcodeFile(path: barcodesPath, expected: cells)
         let layout: Layout = transposed ? .cellsByGenes : .genesByCells
         let (vocab, writer) = try start(table: table, format: files.format, layout: layout)
-        let cellWriter = makeCellWriter(writer: writer, vocab: vocab, barcodes: barcodes, cells: cells)
+        // With threads, cells are normalised and written on a second thread while this one parses.
+        let cellWriter = makeCellWriter(writer: writer, vocab: vocab, barcodes: barcodes, cells: cells,
+                                        threaded: settings.prefetch)
         let body = MatrixMarketReader(reader: reader, header: header, transposed: transposed, axisToGene: table.rowToGene,
                                       writer: cellWriter, forceBuffer: settings.forceBuffer)
-        try body.run()
+        do {
+            try body.run()
+        } catch {
+            cellWriter.cancel()
+            throw error
+        }
     }
 
     // MARK: - Dense tables
@@ -192,11 +199,12 @@ struct TokenizeRun {
         return (vocab, try FrameWriter(output, header: head))
     }
 
-    func makeCellWriter(writer: FrameWriter, vocab: VocabularyMap, barcodes: BarcodeSource, cells: Int?) -> CellWriter {
+    func makeCellWriter(writer: FrameWriter, vocab: VocabularyMap, barcodes: BarcodeSource, cells: Int?,
+                        threaded: Bool = false) -> CellWriter {
         let normaliser = CellNormaliser(inTotal: vocab.inTotal, targetSum: settings.targetSum, bins: settings.bins,
                                         scale: settings.inputScale, keepCounts: settings.keepCounts)
         return CellWriter(writer: writer, normaliser: normaliser, barcodes: barcodes, minGenes: settings.minGenes,
-                          totalCells: cells, shard: settings.shard)
+                          totalCells: cells, shard: settings.shard, threaded: threaded)
     }
 
     /// A number for metadata: integers without a fraction ("10000"), others as Swift prints them.

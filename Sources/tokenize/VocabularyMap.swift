@@ -32,7 +32,7 @@ struct VocabularyMap {
         let reader = try ByteReader.open(path)
         var vocab: [String] = []
         while let line = try reader.nextLine() {
-            let symbol = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+            let symbol = trimmedSymbol(line)
             if symbol.isEmpty {
                 throw ToolError.badInput(file: path, line: reader.lineNumber, message: "empty vocabulary symbol")
             }
@@ -42,11 +42,15 @@ struct VocabularyMap {
         if vocab.count > Int(Int32.max) { throw ToolError.data(path, "the vocabulary is too large") }
 
         var exact: [String: Int32] = [:]
+        exact.reserveCapacity(vocab.count)
+        for (i, s) in vocab.enumerated() where exact[s] == nil { exact[s] = Int32(i) }
         var folded: [String: Int32] = [:]
-        for (i, s) in vocab.enumerated() {
-            if exact[s] == nil { exact[s] = Int32(i) }
-            let f = asciiUppercased(s)
-            if folded[f] == nil { folded[f] = Int32(i) }
+        if matchCase == .insensitive {
+            folded.reserveCapacity(vocab.count)
+            for (i, s) in vocab.enumerated() {
+                let f = asciiUppercased(s)
+                if folded[f] == nil { folded[f] = Int32(i) }
+            }
         }
 
         var map = VocabularyMap(vocabulary: vocab)
@@ -71,8 +75,22 @@ struct VocabularyMap {
         return map
     }
 
+    /// A vocabulary line without surrounding white space (`CharacterSet.whitespaces`: tabs and
+    /// Unicode space separators). ASCII lines, nearly all of them, are trimmed on their bytes:
+    /// Foundation's trimming took longer than the rest of the vocabulary's reading.
+    static func trimmedSymbol(_ line: UnsafeBufferPointer<UInt8>) -> String {
+        var lo = 0, hi = line.count
+        var ascii = true
+        for b in line where b >= 0x80 { ascii = false; break }
+        if !ascii { return String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespaces) }
+        while lo < hi && (line[lo] == 0x20 || line[lo] == 0x09) { lo += 1 }
+        while hi > lo && (line[hi - 1] == 0x20 || line[hi - 1] == 0x09) { hi -= 1 }
+        return String(decoding: UnsafeBufferPointer(rebasing: line[lo..<hi]), as: UTF8.self)
+    }
+
     /// Upper-cases ASCII letters only, so matching never depends on the locale or Unicode rules.
     static func asciiUppercased(_ s: String) -> String {
+        if !s.utf8.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) { return s }
         var bytes = Array(s.utf8)
         for i in 0..<bytes.count where bytes[i] >= 0x61 && bytes[i] <= 0x7A { bytes[i] -= 0x20 }
         return String(decoding: bytes, as: UTF8.self)

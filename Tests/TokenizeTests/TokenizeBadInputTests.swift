@@ -37,6 +37,29 @@ final class TokenizeBadInputTests: XCTestCase {
         try assertBadInput(["-", "-t", "1"] + args.dropFirst(), stdin: whole.prefix(whole.count - 12), names: "<stdin>", says: "truncated gzip")
     }
 
+    func testCorruptGzipTrailerAndTrailingJunk() throws {
+        var lines = ""
+        for c in 1...2 { for g in 1...3 { lines += "\(g) \(c) \(g + c)\n" } }
+        let whole = try gzip(Data((head + "3 2 6\n" + lines).utf8))
+        let dir = try Fixtures.temporaryDirectory(self)
+        var args = try lone("")
+        // A wrong CRC-32, then a wrong length, in the trailer.
+        for offset in [6, 2] {
+            var bad = whole
+            bad[bad.count - offset] ^= 0x01
+            let m = dir.appendingPathComponent("matrix.mtx.gz")
+            try bad.write(to: m)
+            args[0] = m.path
+            try assertBadInput(args, names: "matrix.mtx.gz", says: "incorrect data check")
+            try assertBadInput(["-", "-t", "1"] + args.dropFirst(), stdin: bad, names: "<stdin>", says: "incorrect data check")
+        }
+        // Bytes after the last member that are not another member.
+        let junk = dir.appendingPathComponent("junk.mtx.gz")
+        try (whole + Data("junk after the member\n".utf8)).write(to: junk)
+        args[0] = junk.path
+        try assertBadInput(args, names: "junk.mtx.gz", says: "corrupt gzip data")
+    }
+
     func testMalformedHeader() throws {
         try assertBadInput(try lone("%%MatrixMarket matrix array integer general\n3 2\n"), names: "m.mtx", line: 1, says: "only coordinate")
         try assertBadInput(try lone("%%MatrixMarket matrix coordinate complex general\n3 2 1\n1 1 1 0\n"), names: "m.mtx", line: 1, says: "field 'complex'")

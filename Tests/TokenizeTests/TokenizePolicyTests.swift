@@ -73,6 +73,32 @@ final class TokenizePolicyTests: XCTestCase {
         XCTAssertTrue(note2.contains("genes-by-cells"), note2)
     }
 
+    func testConcatenatedGzipMembersReadAsOneFile() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        let one = dir.appendingPathComponent("one"), split = dir.appendingPathComponent("split")
+        try tiny.write10x(to: one, v3: true)
+        try tiny.write10x(to: split, v3: true)
+        // The matrix as three gzip members, cut inside the header and inside the last line.
+        let text = Data(tiny.mtx().utf8)
+        let cuts = [text.count / 3 + 1, text.count - 5]
+        var members = Data()
+        var start = 0
+        for end in cuts + [text.count] {
+            members += try gzip(text.subdata(in: start..<end))
+            start = end
+        }
+        try members.write(to: split.appendingPathComponent("matrix.mtx.gz"))
+        let (ref, _) = try tokenize([one.path])
+        for threads in ["1", "2"] {
+            let (s, _) = try tokenize([split.path, "-t", threads])
+            XCTAssertEqual(s.cells, ref.cells, "-t \(threads)")
+            let (piped, _) = try tokenize(["-", "--genes", split.appendingPathComponent("features.tsv.gz").path,
+                                           "--barcodes", split.appendingPathComponent("barcodes.tsv.gz").path, "-t", threads],
+                                          stdin: members)
+            XCTAssertEqual(piped.cells, ref.cells, "stdin, -t \(threads)")
+        }
+    }
+
     func testLoneMatrixInEitherOrientation() throws {
         let dir = try Fixtures.temporaryDirectory(self)
         try tiny.write10x(to: dir)

@@ -3,7 +3,7 @@
 // A stream is HEAD, data frames, END; streams may be concatenated. Each frame is a 20-byte
 // header (magic, version, kind, length, payload CRC-32, header CRC-32) and a payload.
 
-import CZlib
+import CIsal
 import Foundation
 
 public enum FrameFormat {
@@ -80,18 +80,10 @@ public enum FrameError: Error, CustomStringConvertible {
     }
 }
 
-/// CRC-32 (the zlib / gzip polynomial), continuing from `crc`.
+/// CRC-32 (the zlib / gzip polynomial), continuing from `crc`; ISA-L's, several times faster
+/// than zlib's and equal to it.
 @inline(__always)
 public func crc32(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
     guard let base = bytes.baseAddress, bytes.count > 0 else { return crc }
-    var c = UInt(crc)
-    var p = base.assumingMemoryBound(to: Bytef.self)
-    var left = bytes.count
-    while left > 0 {
-        let n = min(left, 1 << 30)
-        c = CZlib.crc32_z(c, p, n)
-        p += n
-        left -= n
-    }
-    return UInt32(truncatingIfNeeded: c)
+    return scgrn_isal_crc32(crc, base.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count))
 }

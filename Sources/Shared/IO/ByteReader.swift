@@ -2,9 +2,9 @@
 //
 // `ByteReader.open(path)` takes a path or "-" (standard input) and detects gzip by its magic
 // bytes (1f 8b), so `x.tsv` and `x.tsv.gz` (or a gzip piped in) read alike; concatenated gzip
-// members are read as one stream, as gunzip does. Lines may end in "\n" or "\r\n".
+// members are read as one stream, as gunzip does (GzipSource, with ISA-L). Lines may end in
+// "\n" or "\r\n".
 
-import CZlib
 import Foundation
 
 /// Something that yields raw bytes: a file descriptor, or a decompressor over another source.
@@ -34,76 +34,6 @@ public final class FileDescriptorSource: ByteSource {
             if errno == EINTR { continue }
             throw ToolError.runtime("\(name): read failed: \(errnoText())")
         }
-    }
-}
-
-/// Inflates a gzip (or zlib) stream read from another source; concatenated members are joined.
-public final class GzipSource: ByteSource {
-    let inner: ByteSource
-    let name: String
-    var stream = z_stream()
-    let inBuffer: UnsafeMutableRawPointer
-    let inCapacity = 1 << 18
-    var innerAtEnd = false
-    var memberOpen = false
-    var finished = false
-
-    public init(_ inner: ByteSource, name: String) throws {
-        self.inner = inner
-        self.name = name
-        inBuffer = UnsafeMutableRawPointer.allocate(byteCount: inCapacity, alignment: 16)
-        let rc = scgrn_inflateInit2(&stream, 15 + 32)
-        guard rc == Z_OK else {
-            inBuffer.deallocate()
-            throw ToolError.runtime("\(name): zlib could not start (code \(rc))")
-        }
-    }
-
-    deinit {
-        inflateEnd(&stream)
-        inBuffer.deallocate()
-    }
-
-    private func refill() throws {
-        if stream.avail_in == 0 && !innerAtEnd {
-            let n = try inner.read(inBuffer, inCapacity)
-            if n == 0 { innerAtEnd = true }
-            stream.next_in = inBuffer.assumingMemoryBound(to: Bytef.self)
-            stream.avail_in = uInt(n)
-        }
-    }
-
-    public func read(_ buffer: UnsafeMutableRawPointer, _ count: Int) throws -> Int {
-        if finished || count == 0 { return 0 }
-        stream.next_out = buffer.assumingMemoryBound(to: Bytef.self)
-        stream.avail_out = uInt(min(count, Int(UInt32.max)))
-        let want = Int(stream.avail_out)
-        while stream.avail_out > 0 {
-            try refill()
-            if stream.avail_in == 0 && innerAtEnd {
-                if memberOpen { throw ToolError.data(name, "truncated gzip stream (unexpected end of file)") }
-                finished = true
-                break
-            }
-            memberOpen = true
-            let rc = inflate(&stream, Z_NO_FLUSH)
-            switch rc {
-            case Z_STREAM_END:
-                memberOpen = false
-                // Another member may follow (as gunzip reads concatenated .gz files).
-                inflateReset(&stream)
-            case Z_OK:
-                break
-            case Z_BUF_ERROR:
-                if stream.avail_in == 0 && innerAtEnd {
-                    throw ToolError.data(name, "truncated gzip stream (unexpected end of file)")
-                }
-            default:
-                let msg = stream.msg.map { String(cString: $0) } ?? "code \(rc)"
-                throw ToolError.data(name, "corrupt gzip data: \(msg)")
-            }
-        }
-        return want - Int(stream.avail_out)
     }
 }
 

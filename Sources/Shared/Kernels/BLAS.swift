@@ -14,6 +14,13 @@ public enum BLAS {
     /// The number of threads OpenBLAS uses.
     public static var threads: Int { Int(openblas_get_num_threads()) }
 
+    /// Stops OpenBLAS's worker threads now, for a tool that makes no BLAS call: started when the
+    /// library loads, they spin for about 0.1 s, competing with the tool's own threads for the
+    /// cores. Call it only in a tool that makes no BLAS call afterwards.
+    public static func stopThreads() {
+        scgrn_blas_stop_threads()
+    }
+
     /// C[m,n] = alpha · op(A) · op(B) + beta · C, row-major.
     /// - Parameters:
     ///   - a: op(A) is [m,k]; A is [m,k] (lda ≥ k), or [k,m] when `transA` (lda ≥ m).
