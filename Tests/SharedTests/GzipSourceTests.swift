@@ -71,21 +71,16 @@ final class GzipSourceTests: XCTestCase {
 
     /// Everything a GzipSource yields over `gz` (fed in irregular pieces), read `readSize` at a time.
     func inflate(_ gz: [UInt8], readSize: Int, step: Int = 5) throws -> [UInt8] {
-        let source = try GzipSource(ScriptedSource(gz, step: step), name: "test.gz")
-        var out = [UInt8]()
-        let buf = UnsafeMutableRawPointer.allocate(byteCount: readSize, alignment: 8)
-        defer { buf.deallocate() }
-        while true {
-            let n = try source.read(buf, readSize)
-            if n == 0 { break }
-            out.append(contentsOf: UnsafeRawBufferPointer(start: buf, count: n))
-        }
-        return out
+        try drain(GzipSource(ScriptedSource(gz, step: step), name: "test.gz"), readSize: readSize)
     }
 
     /// Same as `inflate`, but through a large source (few, big input reads).
     func inflateWhole(_ gz: [UInt8], readSize: Int = 1 << 20) throws -> [UInt8] {
-        let source = try GzipSource(MemorySource(gz), name: "test.gz")
+        try drain(GzipSource(MemorySource(gz), name: "test.gz"), readSize: readSize)
+    }
+
+    /// Reads `source` to its end, `readSize` bytes at a time.
+    func drain(_ source: GzipSource, readSize: Int) throws -> [UInt8] {
         var out = [UInt8]()
         let buf = UnsafeMutableRawPointer.allocate(byteCount: readSize, alignment: 8)
         defer { buf.deallocate() }
