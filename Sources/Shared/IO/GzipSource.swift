@@ -6,7 +6,6 @@
 // Member headers are parsed here; ISA-L decodes the raw deflate data and checks the trailer.
 
 import CIsal
-import CZlib
 import Foundation
 
 /// Inflates a gzip stream read from another source; concatenated members are joined.
@@ -137,7 +136,7 @@ public final class GzipSource: ByteSource {
         if flags & 8 != 0 { while try byte() != 0 {} }  // FNAME
         if flags & 16 != 0 { while try byte() != 0 {} }  // FCOMMENT
         if flags & 2 != 0 {  // FHCRC: the low 16 bits of the CRC-32 of the header before it
-            let expected = header.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, uInt($0.count)) & 0xffff) }
+            let expected = header.withUnsafeBytes { crc32($0) & 0xffff }
             let stored = UInt32(try byte()) | UInt32(try byte()) << 8
             if stored != expected { throw ToolError.data(name, "corrupt gzip data: header CRC mismatch") }
         }
