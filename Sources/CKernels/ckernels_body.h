@@ -300,14 +300,6 @@ static void CK(divide_by_last)(const float *src, long rows, long cols, long lds,
 
 /* MARK: - Graph attention over CSR neighbour lists */
 
-/* y[0..<n] += a·x[0..<n]. */
-static inline void CK(axpy)(float a, const float *x, float *y, long n) {
-    const VF av = CK(splat)(a);
-    long j = 0;
-    for (; j + CK_W <= n; j += CK_W) CK(store)(y + j, CK(load)(y + j) + av * CK(load)(x + j));
-    for (; j < n; j++) y[j] += a * x[j];
-}
-
 /* Σ x[j]·y[j]: lanes accumulated in index order, summed, then the tail. */
 static inline float CK(dot)(const float *x, const float *y, long n) {
     VF acc = CK(splat)(0.0f);
@@ -318,31 +310,113 @@ static inline float CK(dot)(const float *x, const float *y, long n) {
     return s;
 }
 
-static void CK(neighbour_aggregate)(const float *w, const float *v, const long *offsets, const int *nb,
-                                    long lo, long hi, long h, long d, float *out) {
-    const long width = h * d;
-    for (long i = lo; i < hi; i++) {
-        float *o = out + i * width;
-        for (long j = 0; j < width; j++) o[j] = 0;
-        for (long e = offsets[i]; e < offsets[i + 1]; e++) {
-            const float *src = v + (long)nb[e] * width;
-            for (long k = 0; k < h; k++)
-                if (w[e * h + k] != 0) CK(axpy)(w[e * h + k], src + k * d, o + k * d, d);  /* dropped-out edges add nothing */
-        }
+/* s[t] = CK(dot)(x[t], y[t], n) for t = 0, 1, interleaved (two independent chains). */
+static inline void CK(dot2)(const float *const *x, const float *const *y, long n, float *s) {
+    VF a0 = CK(splat)(0.0f), a1 = a0;
+    long j = 0;
+    for (; j + CK_W <= n; j += CK_W) {
+        a0 += CK(load)(x[0] + j) * CK(load)(y[0] + j);
+        a1 += CK(load)(x[1] + j) * CK(load)(y[1] + j);
+    }
+    float s0 = 0, s1 = 0;
+    for (int i = 0; i < CK_W; i++) { s0 += a0[i]; s1 += a1[i]; }
+    for (; j < n; j++) { s0 += x[0][j] * y[0][j]; s1 += x[1][j] * y[1][j]; }
+    s[0] = s0; s[1] = s1;
+}
+
+
+/* The neighbour kernels run per node and head over the edges whose weight is nonzero (dropped-out
+ * edges add nothing; the weight gradient skips them too, see ckernels.h), listed first without
+ * branches, and keep a row block of up to CK_NB vectors
+ * in registers over that list: one load and one store per element instead of one per edge. Each
+ * element still sees the same operations in the same order as an edge-by-edge axpy: its start
+ * value, then + w·x (one fused multiply-add) per edge, in edge order. */
+#define CK_NB 8
+
+/* o[c0 ..< c0 + nb·CK_W] = start (or 0) + Σ_t a[t] · src_t over the listed sources. */
+static inline __attribute__((always_inline)) void CK(weighted_block)(int nb, const float *a, const float *const *src,
+                                                                     long count, long c0, const float *start, float *o) {
+    VF acc[CK_NB];
+    for (int q = 0; q < nb; q++) acc[q] = start ? CK(load)(start + c0 + q * CK_W) : CK(splat)(0.0f);
+    for (long t = 0; t < count; t++) {
+        const VF av = CK(splat)(a[t]);
+        const float *x = src[t] + c0;
+        for (int q = 0; q < nb; q++) acc[q] = acc[q] + av * CK(load)(x + q * CK_W);
+    }
+    for (int q = 0; q < nb; q++) CK(store)(o + c0 + q * CK_W, acc[q]);
+}
+
+/* o[c] = start[c] (or 0) + Σ_t a[t] · src[t][c] for c in 0..<d. */
+static void CK(weighted_rows)(const float *a, const float *const *src, long count, long d, const float *start, float *o) {
+    long c0 = 0;
+    for (; c0 + CK_NB * CK_W <= d; c0 += CK_NB * CK_W) CK(weighted_block)(CK_NB, a, src, count, c0, start, o);
+    if (c0 + 4 * CK_W <= d) { CK(weighted_block)(4, a, src, count, c0, start, o); c0 += 4 * CK_W; }
+    if (c0 + 2 * CK_W <= d) { CK(weighted_block)(2, a, src, count, c0, start, o); c0 += 2 * CK_W; }
+    if (c0 + CK_W <= d) { CK(weighted_block)(1, a, src, count, c0, start, o); c0 += CK_W; }
+    for (; c0 < d; c0++) {
+        float acc = start ? start[c0] : 0.0f;
+        for (long t = 0; t < count; t++) acc += a[t] * src[t][c0];
+        o[c0] = acc;
     }
 }
 
-static void CK(neighbour_weight_grad)(const float *g, const float *v, const long *offsets, const int *nb,
-                                      long lo, long hi, long h, long d, int fresh, float *gw) {
+/* Sources listed per call; longer lists go in pieces (the sums continue from the piece before). */
+#define CK_LIST 256
+
+static void CK(neighbour_aggregate)(const float *w, const float *v, const long *offsets, const int *nb,
+                                    long lo, long hi, long h, long d, float *out) {
     const long width = h * d;
+    float a[CK_LIST];
+    const float *src[CK_LIST];
+    for (long i = lo; i < hi; i++)
+        for (long k = 0; k < h; k++) {
+            float *o = out + i * width + k * d;
+            const float *start = 0;
+            for (long e0 = offsets[i]; e0 < offsets[i + 1] || !start; e0 += CK_LIST) {
+                const long e1 = offsets[i + 1] - e0 < CK_LIST ? offsets[i + 1] : e0 + CK_LIST;
+                long count = 0;
+                for (long e = e0; e < e1; e++) {
+                    a[count] = w[e * h + k];
+                    src[count] = v + (long)nb[e] * width + k * d;
+                    count += a[count] != 0;
+                }
+                CK(weighted_rows)(a, src, count, d, start, o);
+                start = o;
+            }
+        }
+}
+
+static void CK(neighbour_weight_grad)(const float *w, const float *g, const float *v, const long *offsets,
+                                      const int *nb, long lo, long hi, long h, long d, int fresh, float *gw) {
+    const long width = h * d;
+    const float *x[CK_LIST], *y[CK_LIST];
+    long at[CK_LIST];
     for (long i = lo; i < hi; i++) {
         const float *gi = g + i * width;
-        for (long e = offsets[i]; e < offsets[i + 1]; e++) {
-            const float *src = v + (long)nb[e] * width;
-            for (long k = 0; k < h; k++) {
-                const float s = CK(dot)(gi + k * d, src + k * d, d);
-                gw[e * h + k] = fresh ? s : gw[e * h + k] + s;
+        if (fresh) for (long p = offsets[i] * h; p < offsets[i + 1] * h; p++) gw[p] = 0;
+        if (h > CK_LIST) {   /* more heads than a list holds: one pair at a time */
+            for (long p = offsets[i] * h; p < offsets[i + 1] * h; p++)
+                if (w[p] != 0) gw[p] += CK(dot)(gi + p % h * d, v + (long)nb[p / h] * width + p % h * d, d);
+            continue;
+        }
+        for (long e0 = offsets[i]; e0 < offsets[i + 1]; e0 += CK_LIST / h) {
+            const long e1 = offsets[i + 1] - e0 < CK_LIST / h ? offsets[i + 1] : e0 + CK_LIST / h;
+            long count = 0;
+            for (long e = e0; e < e1; e++)
+                for (long k = 0; k < h; k++) {
+                    at[count] = e * h + k;
+                    x[count] = gi + k * d;
+                    y[count] = v + (long)nb[e] * width + k * d;
+                    count += w[e * h + k] != 0;
+                }
+            long t = 0;
+            for (; t + 2 <= count; t += 2) {
+                float s[2];
+                CK(dot2)(x + t, y + t, d, s);
+                gw[at[t]] += s[0];
+                gw[at[t + 1]] += s[1];
             }
+            if (t < count) gw[at[t]] += CK(dot)(x[t], y[t], d);
         }
     }
 }
@@ -351,15 +425,23 @@ static void CK(neighbour_value_grad)(const float *w, const float *g, const long 
                                      const int *reverse_edges, const int *rows, long lo, long hi, long h,
                                      long d, float *gv) {
     const long width = h * d;
-    for (long j = lo; j < hi; j++) {
-        float *dst = gv + j * width;
-        for (long r = reverse_offsets[j]; r < reverse_offsets[j + 1]; r++) {
-            const long e = reverse_edges[r];
-            const float *gi = g + (long)rows[e] * width;
-            for (long k = 0; k < h; k++)
-                if (w[e * h + k] != 0) CK(axpy)(w[e * h + k], gi + k * d, dst + k * d, d);
+    float a[CK_LIST];
+    const float *src[CK_LIST];
+    for (long j = lo; j < hi; j++)
+        for (long k = 0; k < h; k++) {
+            float *dst = gv + j * width + k * d;
+            for (long r0 = reverse_offsets[j]; r0 < reverse_offsets[j + 1]; r0 += CK_LIST) {
+                const long r1 = reverse_offsets[j + 1] - r0 < CK_LIST ? reverse_offsets[j + 1] : r0 + CK_LIST;
+                long count = 0;
+                for (long r = r0; r < r1; r++) {
+                    const long e = reverse_edges[r];
+                    a[count] = w[e * h + k];
+                    src[count] = g + (long)rows[e] * width + k * d;
+                    count += a[count] != 0;
+                }
+                CK(weighted_rows)(a, src, count, d, dst, dst);
+            }
         }
-    }
 }
 
 /* MARK: - ELU */

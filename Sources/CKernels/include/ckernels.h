@@ -76,9 +76,12 @@ typedef struct ck_kernels {
                                 long lo, long hi, long h, long d, float *out);
 
     /* gw[e,k] = g[i,k,:] · v[nb[e],k,:] for the edges e of nodes i in lo..<hi (added to gw unless
-     * fresh is nonzero). */
-    void (*neighbour_weight_grad)(const float *g, const float *v, const long *offsets, const int *nb,
-                                  long lo, long hi, long h, long d, int fresh, float *gw);
+     * fresh is nonzero) where w[e,k] ≠ 0; where w[e,k] = 0 the gradient is taken as 0 (set when
+     * fresh, else left unchanged). The weights are dropout of a softmax, where a zero weight's
+     * gradient is multiplied by zero on the way back in any case (dropout's mask, or the softmax's
+     * own output in its Jacobian), so skipping it changes nothing and halves the work. */
+    void (*neighbour_weight_grad)(const float *w, const float *g, const float *v, const long *offsets,
+                                  const int *nb, long lo, long hi, long h, long d, int fresh, float *gw);
 
     /* gv[j,k,:] += Σ_r w[e,k] · g[rows[e],k,:] with e = reverse_edges[r] over node j's reverse list
      * reverse_offsets[j]..<reverse_offsets[j+1] (edges in increasing order), for j in lo..<hi. */

@@ -234,6 +234,11 @@ extension Tape {
     /// The attention-weighted sum of neighbour features, per head:
     /// out[i, h, :] = Σ over edges e of node i of weights[e, h] · values[neighbour(e), h, :].
     ///
+    /// A weight that is exactly zero gets gradient zero: the weights are meant to be attention
+    /// (a softmax, possibly dropped out), where a zero weight's gradient is multiplied by zero on
+    /// the way back anyway — by dropout's mask, or by the softmax's own output in its Jacobian — so
+    /// it is not computed (half of the edges are dropped out in training).
+    ///
     /// - Parameters:
     ///   - weights: [E, H] (or [E] for one head).
     ///   - values: [N, H·D] or [N, H, D] with N = graph.nodeCount.
@@ -272,11 +277,14 @@ extension Tape {
                 withGraphArrays(graph) { offsets, nb, rOffsets, rEdges, rows in
                     y.grad.withUnsafeBufferPointer { g in
                         if weights.requiresGrad {
-                            values.data.withUnsafeBufferPointer { vs in
-                                weights.updateGrad { gw, fresh in   // each edge's weight once
-                                    Kernels.parallelFor(n, grain: 64) { nodes in
-                                        c.neighbour_weight_grad(g.baseAddress, vs.baseAddress, offsets, nb, nodes.lowerBound,
-                                                                nodes.upperBound, heads, d, fresh ? 1 : 0, gw.baseAddress)
+                            weights.data.withUnsafeBufferPointer { ws in
+                                values.data.withUnsafeBufferPointer { vs in
+                                    weights.updateGrad { gw, fresh in   // each edge's weight once
+                                        Kernels.parallelFor(n, grain: 64) { nodes in
+                                            c.neighbour_weight_grad(ws.baseAddress, g.baseAddress, vs.baseAddress, offsets, nb,
+                                                                    nodes.lowerBound, nodes.upperBound, heads, d, fresh ? 1 : 0,
+                                                                    gw.baseAddress)
+                                        }
                                     }
                                 }
                             }
