@@ -444,6 +444,33 @@ static void CK(neighbour_value_grad)(const float *w, const float *g, const long 
         }
 }
 
+/* MARK: - Adam */
+
+/* Adam's update, each operation rounded separately in the order Optim/Adam.swift writes it (no
+ * fused multiply-add, as PyTorch's own update): the same floats as the plain loop. */
+static void CK(adam)(float *x, const float *g, float *m, float *v, long n, float b1, float b2,
+                     float step_size, float bc2_sqrt, float eps) {
+#pragma STDC FP_CONTRACT OFF
+    const float c1 = 1 - b1, c2 = 1 - b2;
+    long i = 0;
+    for (; i + CK_W <= n; i += CK_W) {
+        const VF gi = CK(load)(g + i);
+        VF mi = CK(load)(m + i), vi = CK(load)(v + i);
+        mi = mi + c1 * (gi - mi);
+        vi = b2 * vi + c2 * gi * gi;
+        const VF denom = __builtin_elementwise_sqrt(vi) / bc2_sqrt + eps;
+        CK(store)(x + i, CK(load)(x + i) - step_size * (mi / denom));
+        CK(store)(m + i, mi);
+        CK(store)(v + i, vi);
+    }
+    for (; i < n; i++) {
+        m[i] = m[i] + c1 * (g[i] - m[i]);
+        v[i] = b2 * v[i] + c2 * g[i] * g[i];
+        const float denom = __builtin_sqrtf(v[i]) / bc2_sqrt + eps;
+        x[i] = x[i] - step_size * (m[i] / denom);
+    }
+}
+
 /* MARK: - ELU */
 
 /* e^x − 1 for x ≤ 0: e^x − 1 below −ln2/2 (no cancellation there: the result is at least 0.29 in
@@ -501,6 +528,7 @@ static const ck_kernels CK(table) = {
     .neighbour_weight_grad = CK(neighbour_weight_grad),
     .neighbour_value_grad = CK(neighbour_value_grad),
     .elu = CK(elu),
+    .adam = CK(adam),
     .elu_backward = CK(elu_backward),
 };
 

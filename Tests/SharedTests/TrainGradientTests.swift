@@ -273,6 +273,16 @@ final class TrainGradientTests: XCTestCase {
         // The same seed draws the same mask; evaluation mode is the identity.
         XCTAssertEqual(Tape(seed: 5).dropout(x, p: 0.3).data, y.data)
         XCTAssertTrue(Tape(training: false).dropout(x, p: 0.3) === x)
+        // The mask is the plain rule, a value dropped when its nextFloat() draw is below p, for p
+        // on and between multiples of 2⁻²⁴ (the draws' grid).
+        for p: Float in [0.5, 0.3, 0.01, 1 / 3, 0x1p-24, 0.999, Float(3) * 0x1p-24 + 0x1p-26] {
+            let tape = Tape(seed: 9)
+            var plain = tape.rng
+            let mask = tape.dropout(x, p: p).data
+            let want = (0..<x.count).map { _ in plain.nextFloat() < p ? 0 : 1 / (1 - p) }
+            XCTAssertEqual(mask, want, "p \(p)")
+            XCTAssertEqual(tape.rng.next(), plain.next(), "p \(p): one draw per value")
+        }
     }
 
     // MARK: - Losses

@@ -1,7 +1,8 @@
 // Every variant of the training engine's C kernels (generic, AVX2+FMA, AVX-512 — those this CPU
 // can run) against float64 loops: neighbour aggregation over random neighbour lists with isolated
 // nodes, self-loops and repeated edges, one and several heads, head widths around every vector
-// size; ELU and its gradient over the whole float range, lengths around every vector size.
+// size; ELU and its gradient over the whole float range, lengths around every vector size; Adam's
+// update against the plain loop, float for float.
 
 import CKernels
 import Foundation
@@ -109,6 +110,34 @@ final class TrainKernelVariantTests: XCTestCase {
                 }
             }
             print("\(k.name) elu: max relative error \(worst)")
+        }
+    }
+
+    /// Adam's vectorised update gives exactly the floats of the plain loop (each operation rounded
+    /// on its own), for lengths around every vector width and several steps.
+    func testAdamMatchesThePlainLoop() {
+        for k in variants {
+            let c = k.table.pointee
+            var r = TestRandom(state: 13)
+            for n in [1, 3, 4, 7, 8, 15, 16, 17, 33, 100, 1000] {
+                var x = r.floats(n), m = r.floats(n, scale: 0.1), v = r.floats(n).map { $0 * $0 * 0.01 }
+                var (px, pm, pv) = (x, m, v)
+                let (b1, b2, eps): (Float, Float, Float) = (0.9, 0.999, 1e-8)
+                for step in 1...3 {
+                    let g = r.floats(n, scale: step == 2 ? 1e-6 : 1)   // tiny gradients: eps matters
+                    let stepSize = Float(3e-3 / (1 - Foundation.pow(0.9, Double(step))))
+                    let bc2Sqrt = Float((1 - Foundation.pow(Double(b2), Double(step))).squareRoot())
+                    c.adam(&x, g, &m, &v, n, b1, b2, stepSize, bc2Sqrt, eps)
+                    for i in 0..<n {
+                        pm[i] += (1 - b1) * (g[i] - pm[i])
+                        pv[i] = b2 * pv[i] + (1 - b2) * g[i] * g[i]
+                        px[i] -= stepSize * (pm[i] / (pv[i].squareRoot() / bc2Sqrt + eps))
+                    }
+                    XCTAssertEqual(x, px, "\(k.name) adam x, n \(n) step \(step)")
+                    XCTAssertEqual(m, pm, "\(k.name) adam m, n \(n) step \(step)")
+                    XCTAssertEqual(v, pv, "\(k.name) adam v, n \(n) step \(step)")
+                }
+            }
         }
     }
 }

@@ -95,6 +95,11 @@ typedef struct ck_kernels {
     /* gx[i] = g[i] · (1 for x[i] > 0, y[i] + alpha otherwise), y the ELU's output; added to gx unless
      * fresh is nonzero. */
     void (*elu_backward)(const float *x, const float *y, const float *g, float *gx, long n, float alpha, int fresh);
+
+    /* Adam (Optim/Adam.swift) over n values: m += (1−β1)(g − m); v = β2·v + (1−β2)·g·g;
+     * x −= step_size · (m / (√v / bc2_sqrt + eps)); each operation rounded on its own. */
+    void (*adam)(float *x, const float *g, float *m, float *v, long n, float b1, float b2,
+                 float step_size, float bc2_sqrt, float eps);
 } ck_kernels;
 
 /* The kernels of `variant` (CK_VARIANT_*), or NULL if this CPU cannot run it.

@@ -310,7 +310,7 @@ extension Tape {
 }
 
 extension Kernels {
-    /// The C kernels (best variant for this CPU) the engine uses: neighbour aggregation, ELU.
+    /// The C kernels (best variant for this CPU) the engine uses: neighbour aggregation, ELU, Adam.
     static let trainKernels: ck_kernels = ck_table(Int32(CK_VARIANT_BEST)).pointee
 }
 

@@ -54,25 +54,18 @@ public final class Adam: Optimizer {
             let bc2Sqrt = Float(bc2.squareRoot())
             let decay = decoupled ? 1 - lr * wd : 1
             let l2 = decoupled ? 0 : wd
-            t.grad.withUnsafeBufferPointer { g in
+            // The weight decay terms are applied first (L2 through the gradient, or the decoupled
+            // scaling of p), then one vectorised pass does the update (CKernels' adam: the same
+            // roundings as the formulas above, written out).
+            var grad = t.grad
+            if l2 != 0 { for i in 0..<grad.count { grad[i] += l2 * t.data[i] } }
+            if decoupled && wd != 0 { t.data.withUnsafeMutableBufferPointer { x in for i in 0..<x.count { x[i] *= decay } } }
+            grad.withUnsafeBufferPointer { g in
                 m[k].withUnsafeMutableBufferPointer { m in
                     v[k].withUnsafeMutableBufferPointer { v in
                         t.data.withUnsafeMutableBufferPointer { x in
-                            // The same update in every case; the weight decay terms are hoisted out
-                            // of the loop so the common case (no decay) is a branch-free loop.
-                            @inline(__always) func update(_ i: Int, _ gi: Float) {
-                                m[i] += (1 - b1) * (gi - m[i])
-                                v[i] = b2 * v[i] + (1 - b2) * gi * gi
-                                let denom = v[i].squareRoot() / bc2Sqrt + eps
-                                x[i] -= stepSize * (m[i] / denom)
-                            }
-                            if l2 != 0 {
-                                for i in 0..<x.count { update(i, g[i] + l2 * x[i]) }
-                            } else if decoupled && wd != 0 {
-                                for i in 0..<x.count { x[i] *= decay; update(i, g[i]) }
-                            } else {
-                                for i in 0..<x.count { update(i, g[i]) }
-                            }
+                            Kernels.trainKernels.adam(x.baseAddress, g.baseAddress, m.baseAddress, v.baseAddress, x.count,
+                                                      b1, b2, stepSize, bc2Sqrt, eps)
                         }
                     }
                 }
