@@ -444,6 +444,103 @@ static void CK(neighbour_value_grad)(const float *w, const float *g, const long 
         }
 }
 
+/* MARK: - Leaky ReLU */
+
+static void CK(leaky_relu)(const float *x, float *y, long n, float slope) {
+    for (long i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : x[i] * slope;
+}
+
+static void CK(leaky_relu_backward)(const float *x, const float *g, float *gx, long n, float slope, int fresh) {
+    if (fresh) for (long i = 0; i < n; i++) gx[i] = x[i] > 0 ? g[i] : g[i] * slope;
+    else for (long i = 0; i < n; i++) gx[i] = gx[i] + (x[i] > 0 ? g[i] : g[i] * slope);
+}
+
+/* MARK: - Row L2 normalisation */
+
+/* Σ a[j]·b[j] over n values as the engine's Swift dot (Train/Ops/Vector.swift) sums it: eight
+ * lanes of products accumulated in index order, the lanes added in order, then the tail; no fused
+ * multiply-add. The same floats on every variant. */
+typedef float CK(v8) __attribute__((vector_size(32)));
+static inline float CK(dot8)(const float *a, const float *b, long n) {
+#pragma STDC FP_CONTRACT OFF
+    CK(v8) acc = {0, 0, 0, 0, 0, 0, 0, 0};
+    long i = 0;
+    for (; i + 8 <= n; i += 8) {
+        CK(v8) x, y;
+        __builtin_memcpy(&x, a + i, sizeof x);
+        __builtin_memcpy(&y, b + i, sizeof y);
+        acc += x * y;
+    }
+    float s = 0;
+    for (int l = 0; l < 8; l++) s += acc[l];
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+static void CK(l2_normalize)(const float *x, float *y, float *norms, long rows, long d, float eps) {
+#pragma STDC FP_CONTRACT OFF
+    for (long r = 0; r < rows; r++) {
+        const float *row = x + r * d;
+        const float norm = __builtin_sqrtf(CK(dot8)(row, row, d));
+        norms[r] = norm;
+        const float inv = 1 / (norm > eps ? norm : eps);
+        for (long j = 0; j < d; j++) y[r * d + j] = row[j] * inv;
+    }
+}
+
+static void CK(l2_normalize_backward)(const float *y, const float *g, const float *norms, float *gx, long rows,
+                                      long d, float eps, int fresh) {
+#pragma STDC FP_CONTRACT OFF
+    for (long r = 0; r < rows; r++) {
+        const float *yr = y + r * d, *gr = g + r * d;
+        float *o = gx + r * d;
+        if (norms[r] > eps) {
+            const float dot = CK(dot8)(yr, gr, d), inv = 1 / norms[r];
+            if (fresh) for (long j = 0; j < d; j++) o[j] = (gr[j] - yr[j] * dot) * inv;
+            else for (long j = 0; j < d; j++) o[j] = o[j] + (gr[j] - yr[j] * dot) * inv;
+        } else {
+            const float inv = 1 / eps;
+            if (fresh) for (long j = 0; j < d; j++) o[j] = gr[j] * inv;
+            else for (long j = 0; j < d; j++) o[j] = o[j] + gr[j] * inv;
+        }
+    }
+}
+
+/* MARK: - Attention scores */
+
+static void CK(head_dots)(const float *x, const float *a1, const float *a2, long lo, long hi, long h, long d,
+                          float *s1, float *s2) {
+    for (long i = lo; i < hi; i++)
+        for (long k = 0; k < h; k++) {
+            const float *row = x + (i * h + k) * d;
+            s1[i * h + k] = CK(dot8)(row, a1 + k * d, d);
+            s2[i * h + k] = CK(dot8)(row, a2 + k * d, d);
+        }
+}
+
+static void CK(head_dots_backward_x)(const float *g1, const float *g2, const float *a1, const float *a2, long lo,
+                                     long hi, long h, long d, int fresh, float *gx) {
+#pragma STDC FP_CONTRACT OFF
+    for (long i = lo; i < hi; i++)
+        for (long k = 0; k < h; k++) {
+            const float c1 = g1[i * h + k], c2 = g2[i * h + k], *a1k = a1 + k * d, *a2k = a2 + k * d;
+            float *o = gx + (i * h + k) * d;
+            if (fresh) for (long j = 0; j < d; j++) o[j] = c2 * a2k[j] + c1 * a1k[j];
+            else for (long j = 0; j < d; j++) o[j] = (o[j] + c2 * a2k[j]) + c1 * a1k[j];
+        }
+}
+
+static void CK(head_dots_backward_a)(const float *x, const float *g1, const float *g2, long n, long h, long d,
+                                     float *ga1, float *ga2) {
+#pragma STDC FP_CONTRACT OFF
+    for (long i = 0; i < n; i++)
+        for (long k = 0; k < h; k++) {
+            const float *row = x + (i * h + k) * d;
+            if (ga1) { const float c = g1[i * h + k]; float *o = ga1 + k * d; for (long j = 0; j < d; j++) o[j] = o[j] + c * row[j]; }
+            if (ga2) { const float c = g2[i * h + k]; float *o = ga2 + k * d; for (long j = 0; j < d; j++) o[j] = o[j] + c * row[j]; }
+        }
+}
+
 /* MARK: - Adam */
 
 /* Adam's update, each operation rounded separately in the order Optim/Adam.swift writes it (no
@@ -529,6 +626,13 @@ static const ck_kernels CK(table) = {
     .neighbour_value_grad = CK(neighbour_value_grad),
     .elu = CK(elu),
     .adam = CK(adam),
+    .head_dots = CK(head_dots),
+    .head_dots_backward_x = CK(head_dots_backward_x),
+    .head_dots_backward_a = CK(head_dots_backward_a),
+    .leaky_relu = CK(leaky_relu),
+    .leaky_relu_backward = CK(leaky_relu_backward),
+    .l2_normalize = CK(l2_normalize),
+    .l2_normalize_backward = CK(l2_normalize_backward),
     .elu_backward = CK(elu_backward),
 };
 

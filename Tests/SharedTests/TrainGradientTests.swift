@@ -239,6 +239,34 @@ final class TrainGradientTests: XCTestCase {
         }
     }
 
+    /// The fused edge scores give exactly the floats (values and every gradient) of the ops they
+    /// replace: headDot twice, gatherRows by nodes and neighbours, add, leakyRelu.
+    func testEdgeScoresEqualTheComposition() {
+        for g in graphs() + [NeighbourGraph(nodeCount: 40, edges: (0..<300).map { ($0 % 37, ($0 * 7) % 40) })] {
+            for (h, d) in [(1, 1), (3, 2), (2, 9), (3, 64), (1, 33)] {
+                let n = g.nodeCount, e = g.edgeCount
+                let x = gen.array(n * h * d), a1 = gen.array(h * d), a2 = gen.array(h * d), upstream = gen.array(e * h)
+                func run(_ fused: Bool) -> (y: [Float], gx: [Float], g1: [Float], g2: [Float]) {
+                    let tape = Tape(seed: 1)
+                    let xt = Tensor(x, shape: [n, h * d], requiresGrad: true)
+                    let t1 = Tensor(a1, shape: [h, d], requiresGrad: true), t2 = Tensor(a2, shape: [h, d], requiresGrad: true)
+                    let y = fused ? tape.edgeScores(xt, node: t1, neighbour: t2, g, slope: 0.2)
+                        : tape.leakyRelu(tape.add(tape.gatherRows(tape.headDot(xt, t1), g.nodes),
+                                                  tape.gatherRows(tape.headDot(xt, t2), g.neighbours)), slope: 0.2)
+                    let out = y.data
+                    if e > 0 { tape.backward(y, seed: upstream) }
+                    return (out, xt.grad, t1.grad, t2.grad)
+                }
+                let (fused, plain) = (run(true), run(false))
+                let label = "edgeScores N=\(n) E=\(e) H=\(h) D=\(d)"
+                XCTAssertEqual(fused.y, plain.y, label)
+                XCTAssertEqual(fused.gx, plain.gx, "\(label) x gradient")
+                XCTAssertEqual(fused.g1, plain.g1, "\(label) node-vector gradient")
+                XCTAssertEqual(fused.g2, plain.g2, "\(label) neighbour-vector gradient")
+            }
+        }
+    }
+
     func testNeighbourAggregate() {
         for g in graphs() {
             for (h, d) in [(1, 1), (1, 4), (3, 2), (2, 9)] {

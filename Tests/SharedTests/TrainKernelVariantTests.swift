@@ -2,7 +2,8 @@
 // can run) against float64 loops: neighbour aggregation over random neighbour lists with isolated
 // nodes, self-loops and repeated edges, one and several heads, head widths around every vector
 // size; ELU and its gradient over the whole float range, lengths around every vector size; Adam's
-// update against the plain loop, float for float.
+// update, LeakyReLU, row L2 normalisation and the attention score halves against plain loops,
+// float for float.
 
 import CKernels
 import Foundation
@@ -137,6 +138,87 @@ final class TrainKernelVariantTests: XCTestCase {
                     XCTAssertEqual(m, pm, "\(k.name) adam m, n \(n) step \(step)")
                     XCTAssertEqual(v, pv, "\(k.name) adam v, n \(n) step \(step)")
                 }
+            }
+        }
+    }
+
+    /// LeakyReLU, row L2 normalisation and the attention score halves give exactly the floats of
+    /// plain loops (the dot products summed as the engine's Swift dot), on every variant.
+    func testRowKernelsMatchPlainLoops() {
+        for k in variants {
+            let c = k.table.pointee
+            var r = TestRandom(state: 14)
+            for (rows, h, d) in [(1, 1, 1), (3, 1, 7), (5, 3, 8), (4, 2, 17), (6, 3, 64), (2, 1, 128), (3, 2, 33)] {
+                let w = h * d, label = "\(k.name) rows \(rows) h \(h) d \(d)"
+                var x = r.floats(rows * w)
+                x.replaceSubrange(0..<d, with: [Float](repeating: 0, count: d))   // a zero row: the norm's clamp
+                let g = r.floats(rows * w)
+                // LeakyReLU and its gradient (fresh, then added).
+                var y = [Float](repeating: .nan, count: x.count)
+                c.leaky_relu(x, &y, x.count, 0.2)
+                XCTAssertEqual(y, x.map { $0 > 0 ? $0 : $0 * 0.2 }, "leaky \(label)")
+                var gx = [Float](repeating: .nan, count: x.count)
+                c.leaky_relu_backward(x, g, &gx, x.count, 0.2, 1)
+                let want = zip(x, g).map { $0 > 0 ? $1 : $1 * 0.2 }
+                XCTAssertEqual(gx, want, "leaky gradient \(label)")
+                c.leaky_relu_backward(x, g, &gx, x.count, 0.2, 0)
+                XCTAssertEqual(gx, want.map { $0 + $0 }, "leaky gradient added \(label)")
+                // L2 normalisation of rows of d (rows·h of them).
+                let eps: Float = 1e-12
+                var norms = [Float](repeating: .nan, count: rows * h)
+                c.l2_normalize(x, &y, &norms, rows * h, d, eps)
+                var wantY = x, wantNorms = norms, wantG = x
+                x.withUnsafeBufferPointer { xs in g.withUnsafeBufferPointer { gs in
+                    for q in 0..<(rows * h) {
+                        let norm = Kernels.dot(xs.baseAddress! + q * d, xs.baseAddress! + q * d, d).squareRoot()
+                        wantNorms[q] = norm
+                        for j in 0..<d { wantY[q * d + j] = x[q * d + j] * (1 / max(norm, eps)) }
+                    }
+                    wantY.withUnsafeBufferPointer { ys in
+                        for q in 0..<(rows * h) {
+                            let dot = Kernels.dot(ys.baseAddress! + q * d, gs.baseAddress! + q * d, d)
+                            for j in 0..<d {
+                                wantG[q * d + j] = wantNorms[q] > eps ? (g[q * d + j] - wantY[q * d + j] * dot) * (1 / wantNorms[q])
+                                    : g[q * d + j] * (1 / eps)
+                            }
+                        }
+                    }
+                } }
+                XCTAssertEqual(norms, wantNorms, "l2 norms \(label)")
+                XCTAssertEqual(y, wantY, "l2 \(label)")
+                c.l2_normalize_backward(y, g, norms, &gx, rows * h, d, eps, 1)
+                XCTAssertEqual(gx, wantG, "l2 gradient \(label)")
+                // Attention score halves and their gradients.
+                let a1 = r.floats(w), a2 = r.floats(w), g1 = r.floats(rows * h), g2 = r.floats(rows * h)
+                var s1 = [Float](repeating: .nan, count: rows * h), s2 = s1
+                c.head_dots(x, a1, a2, 0, rows, h, d, &s1, &s2)
+                var want1 = s1, want2 = s2
+                x.withUnsafeBufferPointer { xs in a1.withUnsafeBufferPointer { p1 in a2.withUnsafeBufferPointer { p2 in
+                    for i in 0..<rows { for q in 0..<h {
+                        want1[i * h + q] = Kernels.dot(xs.baseAddress! + (i * h + q) * d, p1.baseAddress! + q * d, d)
+                        want2[i * h + q] = Kernels.dot(xs.baseAddress! + (i * h + q) * d, p2.baseAddress! + q * d, d)
+                    } }
+                } } }
+                XCTAssertEqual(s1, want1, "head dots \(label)")
+                XCTAssertEqual(s2, want2, "head dots \(label)")
+                let start = r.floats(rows * w)
+                var gxs = start
+                for (lo, hi) in [(0, rows / 2), (rows / 2, rows)] { c.head_dots_backward_x(g1, g2, a1, a2, lo, hi, h, d, 0, &gxs) }
+                c.head_dots_backward_x(g1, g2, a1, a2, 0, rows, h, d, 1, &gx)
+                var ga1 = a1, ga2 = a2
+                c.head_dots_backward_a(x, g1, g2, rows, h, d, &ga1, &ga2)
+                var wantAdded = start, wantFresh = start, wantA1 = a1, wantA2 = a2
+                for i in 0..<rows { for q in 0..<h { for j in 0..<d {
+                    let at = (i * h + q) * d + j
+                    wantAdded[at] = (start[at] + g2[i * h + q] * a2[q * d + j]) + g1[i * h + q] * a1[q * d + j]
+                    wantFresh[at] = g2[i * h + q] * a2[q * d + j] + g1[i * h + q] * a1[q * d + j]
+                    wantA1[q * d + j] += g1[i * h + q] * x[at]
+                    wantA2[q * d + j] += g2[i * h + q] * x[at]
+                } } }
+                XCTAssertEqual(gxs, wantAdded, "head dots x gradient added \(label)")
+                XCTAssertEqual(gx, wantFresh, "head dots x gradient \(label)")
+                XCTAssertEqual(ga1, wantA1, "head dots a1 gradient \(label)")
+                XCTAssertEqual(ga2, wantA2, "head dots a2 gradient \(label)")
             }
         }
     }

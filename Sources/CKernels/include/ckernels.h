@@ -100,6 +100,31 @@ typedef struct ck_kernels {
      * x −= step_size · (m / (√v / bc2_sqrt + eps)); each operation rounded on its own. */
     void (*adam)(float *x, const float *g, float *m, float *v, long n, float b1, float b2,
                  float step_size, float bc2_sqrt, float eps);
+
+    /* y[i] = x[i] for x[i] > 0, slope · x[i] otherwise; backward gx[i] = g[i] or slope · g[i] (the
+     * left derivative at 0, as PyTorch), added to gx unless fresh is nonzero. */
+    void (*leaky_relu)(const float *x, float *y, long n, float slope);
+    void (*leaky_relu_backward)(const float *x, const float *g, float *gx, long n, float slope, int fresh);
+
+    /* Rows of d values scaled to unit L2 norm: norms[r] = ‖x[r,:]‖, y[r,:] = x[r,:] / max(norms[r], eps)
+     * (the norm summed as the engine's Swift dot; no fused multiply-add anywhere, so the floats
+     * are the plain formulas'). Backward: gx[r,:] = (g − y·(y·g)) / norms[r], or g / eps where the
+     * clamp is active; added to gx unless fresh is nonzero. */
+    void (*l2_normalize)(const float *x, float *y, float *norms, long rows, long d, float eps);
+    void (*l2_normalize_backward)(const float *y, const float *g, const float *norms, float *gx, long rows,
+                                  long d, float eps, int fresh);
+
+    /* Graph attention's score halves (Train/Ops/Graph.swift edgeScores), rows of h heads × d:
+     * s1[i,k] = x[i,k,:]·a1[k,:] and s2[i,k] = x[i,k,:]·a2[k,:] (summed as l2_normalize's dot) for
+     * i in lo..<hi. Backward, without fused multiply-adds: gx[i,k,:] = (gx[i,k,:] unless fresh) +
+     * g2[i,k]·a2[k,:] + g1[i,k]·a1[k,:] for i in lo..<hi, in that order; ga1[k,:] += Σ_i g1[i,k]·x[i,k,:]
+     * and ga2 likewise over all n rows in order (a NULL ga is skipped). */
+    void (*head_dots)(const float *x, const float *a1, const float *a2, long lo, long hi, long h, long d,
+                      float *s1, float *s2);
+    void (*head_dots_backward_x)(const float *g1, const float *g2, const float *a1, const float *a2, long lo,
+                                 long hi, long h, long d, int fresh, float *gx);
+    void (*head_dots_backward_a)(const float *x, const float *g1, const float *g2, long n, long h, long d,
+                                 float *ga1, float *ga2);
 } ck_kernels;
 
 /* The kernels of `variant` (CK_VARIANT_*), or NULL if this CPU cannot run it.

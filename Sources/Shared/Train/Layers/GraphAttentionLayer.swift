@@ -81,10 +81,7 @@ public final class GraphAttentionLayer: ParameterOwner {
         let n = graph.nodeCount, h = heads, d = outputDim
         precondition(x.rank == 2 && x.shape[0] == n, "GraphAttentionLayer: x \(x.shape) for \(n) nodes")
         let features = tape.matmul(x, weight)                                   // [N, H·D]
-        let scoreNode = tape.headDot(features, attentionNode)                  // [N, H]
-        let scoreNeighbour = tape.headDot(features, attentionNeighbour)
-        let edgeScores = tape.leakyRelu(tape.add(tape.gatherRows(scoreNode, graph.nodes),
-                                                 tape.gatherRows(scoreNeighbour, graph.neighbours)), slope: slope)  // [E, H]
+        let edgeScores = tape.edgeScores(features, node: attentionNode, neighbour: attentionNeighbour, graph, slope: slope)  // [E, H]
         let attention = tape.dropout(tape.neighbourSoftmax(edgeScores, graph), p: attentionDropout)
         var aggregate = tape.neighbourAggregate(attention, features, graph)     // [N, H·D], zero rows when isolated
         if let isolated, isolated.count > 0 { aggregate = isolated.addMean(of: features, to: aggregate, tape) }

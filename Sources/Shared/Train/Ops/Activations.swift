@@ -1,5 +1,5 @@
 // Activations: element-wise functions and their derivatives — exp, log, sqrt, square, ReLU,
-// LeakyReLU, ELU (C kernel), GELU (erf form), sigmoid, tanh, scaling and shifting by a constant.
+// LeakyReLU and ELU (C kernels), GELU (erf form), sigmoid, tanh, scaling and shifting by a constant.
 //
 // Each is a small struct with `value(x)` and `derivative(x, y)` (y = value(x), so functions whose
 // derivative is cheapest from the output — exp, sigmoid, tanh — use it). One generic loop applies
@@ -38,13 +38,6 @@ struct AffineFunction: ElementwiseFunction {
     let scale: Float, shift: Float
     func value(_ x: Float) -> Float { x * scale + shift }
     func derivative(_ x: Float, _ y: Float) -> Float { scale }
-}
-
-struct LeakyReLUFunction: ElementwiseFunction {
-    /// 0 gives ReLU. The derivative at exactly 0 is taken from the left (slope), as PyTorch does.
-    let slope: Float
-    func value(_ x: Float) -> Float { x > 0 ? x : x * slope }
-    func derivative(_ x: Float, _ y: Float) -> Float { x > 0 ? 1 : slope }
 }
 
 struct GELUFunction: ElementwiseFunction {
@@ -122,18 +115,36 @@ extension Tape {
     /// x · s.
     public func scale(_ x: Tensor, _ s: Float) -> Tensor { affine(x, scale: s) }
     /// max(x, 0).
-    public func relu(_ x: Tensor) -> Tensor { elementwise(x, LeakyReLUFunction(slope: 0)) }
-    /// x for x > 0, slope · x otherwise (PyTorch's default slope 0.01).
-    public func leakyRelu(_ x: Tensor, slope: Float = 0.01) -> Tensor { elementwise(x, LeakyReLUFunction(slope: slope)) }
+    public func relu(_ x: Tensor) -> Tensor { leakyRelu(x, slope: 0) }
+    /// x for x > 0, slope · x otherwise (PyTorch's default slope 0.01; the derivative at exactly 0
+    /// is taken from the left, as PyTorch does). Vectorised in CKernels: graph attention applies it
+    /// to every edge score and hidden value, every step.
+    public func leakyRelu(_ x: Tensor, slope: Float = 0.01) -> Tensor {
+        let c = Kernels.trainKernels
+        return kernelElementwise(x, forward: { c.leaky_relu($0, $1, $2, slope) },
+                                 backward: { xs, _, g, gx, n, fresh in c.leaky_relu_backward(xs, g, gx, n, slope, fresh) })
+    }
     /// x for x > 0, alpha · (eˣ − 1) otherwise (vectorised in CKernels: it runs on every hidden
     /// value of graph attention, every step).
     public func elu(_ x: Tensor, alpha: Float = 1) -> Tensor {
-        let c = Kernels.trainKernels, grain = 1 << 15
+        let c = Kernels.trainKernels
+        return kernelElementwise(x, forward: { c.elu($0, $1, $2, alpha) },
+                                 backward: { c.elu_backward($0, $1, $2, $3, $4, alpha, $5) })
+    }
+
+    /// An element-wise function computed by C kernels over chunks of the values (in parallel):
+    /// `forward(x, y, n)` writes y; `backward(x, y, g, gx, n, fresh)` writes (fresh = 1) or adds
+    /// the gradient to gx.
+    private func kernelElementwise(
+        _ x: Tensor, forward: @escaping (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void,
+        backward: @escaping (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int32) -> Void
+    ) -> Tensor {
+        let grain = 1 << 15
         let out = x.data.withUnsafeBufferPointer { xs in
             Kernels.uninitialized(xs.count) { ys in
                 Kernels.parallelFor((xs.count + grain - 1) / grain, grain: 1) { chunks in
                     let lo = chunks.lowerBound * grain, hi = min(xs.count, chunks.upperBound * grain)
-                    c.elu(xs.baseAddress! + lo, ys.baseAddress! + lo, hi - lo, alpha)
+                    forward(xs.baseAddress! + lo, ys.baseAddress! + lo, hi - lo)
                 }
             }
         }
@@ -148,8 +159,8 @@ extension Tape {
                             x.updateGrad { gx, fresh in
                                 Kernels.parallelFor((g.count + grain - 1) / grain, grain: 1) { chunks in
                                     let lo = chunks.lowerBound * grain, hi = min(g.count, chunks.upperBound * grain)
-                                    c.elu_backward(xs.baseAddress! + lo, ys.baseAddress! + lo, g.baseAddress! + lo,
-                                                   gx.baseAddress! + lo, hi - lo, alpha, fresh ? 1 : 0)
+                                    backward(xs.baseAddress! + lo, ys.baseAddress! + lo, g.baseAddress! + lo,
+                                             gx.baseAddress! + lo, hi - lo, fresh ? 1 : 0)
                                 }
                             }
                         }

@@ -183,6 +183,96 @@ extension Tape {
         return y
     }
 
+    /// Graph attention's edge scores: e[edge, k] = LeakyReLU(x[i, k, :] · aNode[k, :] + x[j, k, :] ·
+    /// aNeighbour[k, :]) for each edge i ← j. The same floats as headDot twice, gatherRows of each
+    /// by the edges' nodes and neighbours, add and leakyRelu, in one op that reads x once forward and
+    /// once backward.
+    ///
+    /// - Parameters:
+    ///   - x: [N, H·D] node features.
+    ///   - aNode, aNeighbour: [H, D].
+    ///   - slope: the LeakyReLU's negative slope.
+    /// - Returns: [E, H].
+    public func edgeScores(_ x: Tensor, node aNode: Tensor, neighbour aNeighbour: Tensor, _ graph: NeighbourGraph,
+                           slope: Float) -> Tensor {
+        precondition(aNode.rank == 2 && aNode.shape == aNeighbour.shape, "edgeScores: a must be [H, D], got \(aNode.shape), \(aNeighbour.shape)")
+        let h = aNode.shape[0], d = aNode.shape[1], n = graph.nodeCount, e = graph.edgeCount
+        precondition(x.rank >= 1 && x.shape[0] == n && x.count == n * h * d, "edgeScores: x \(x.shape) is not [\(n), \(h)·\(d)]")
+        let c = Kernels.trainKernels, grain = max(1, (1 << 14) / max(h * d, 1))
+        var sNode = [Float](repeating: 0, count: n * h), sNeighbour = sNode   // zero when d = 0
+        if d > 0 {
+            x.data.withUnsafeBufferPointer { xs in
+                aNode.data.withUnsafeBufferPointer { a1 in
+                    aNeighbour.data.withUnsafeBufferPointer { a2 in
+                        sNode.withUnsafeMutableBufferPointer { s1 in
+                            sNeighbour.withUnsafeMutableBufferPointer { s2 in
+                                Kernels.parallelFor(n, grain: grain) { rows in
+                                    c.head_dots(xs.baseAddress, a1.baseAddress, a2.baseAddress, rows.lowerBound, rows.upperBound,
+                                                h, d, s1.baseAddress, s2.baseAddress)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Before the LeakyReLU, kept for its derivative.
+        let raw = Kernels.uninitialized(e * h) { r in
+            for edge in 0..<e {
+                let i = Int(graph.nodes[edge]), j = Int(graph.neighbours[edge])
+                for k in 0..<h { r[edge * h + k] = sNode[i * h + k] + sNeighbour[j * h + k] }
+            }
+        }
+        let out = raw.map { $0 > 0 ? $0 : $0 * slope }
+        let tracked = tracks(x, aNode, aNeighbour)
+        let y = result(out, [e, h], tracked)
+        if tracked {
+            record {
+                guard !y.grad.isEmpty, d > 0, n > 0 else { return }
+                // The halves' gradients: each edge's score gradient added to its node's and its
+                // neighbour's rows, edges in order.
+                var gNode = [Float](repeating: 0, count: n * h), gNeighbour = gNode
+                y.grad.withUnsafeBufferPointer { g in
+                    for edge in 0..<e {
+                        let i = Int(graph.nodes[edge]), j = Int(graph.neighbours[edge])
+                        for k in 0..<h {
+                            let gs = raw[edge * h + k] > 0 ? g[edge * h + k] : g[edge * h + k] * slope
+                            gNode[i * h + k] += gs
+                            gNeighbour[j * h + k] += gs
+                        }
+                    }
+                }
+                gNode.withUnsafeBufferPointer { g1 in
+                    gNeighbour.withUnsafeBufferPointer { g2 in
+                        if x.requiresGrad {
+                            aNode.data.withUnsafeBufferPointer { a1 in
+                                aNeighbour.data.withUnsafeBufferPointer { a2 in
+                                    x.updateGrad { gx, fresh in
+                                        Kernels.parallelFor(n, grain: grain) { rows in
+                                            c.head_dots_backward_x(g1.baseAddress, g2.baseAddress, a1.baseAddress, a2.baseAddress,
+                                                                   rows.lowerBound, rows.upperBound, h, d, fresh ? 1 : 0, gx.baseAddress)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        x.data.withUnsafeBufferPointer { xs in
+                            func accumulate(_ a: Tensor, _ body: (UnsafeMutablePointer<Float>?) -> Void) {
+                                if a.requiresGrad { a.accumulateGrad { body($0.baseAddress) } } else { body(nil) }
+                            }
+                            accumulate(aNode) { ga1 in
+                                accumulate(aNeighbour) { ga2 in
+                                    c.head_dots_backward_a(xs.baseAddress, g1.baseAddress, g2.baseAddress, n, h, d, ga1, ga2)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
     /// Softmax of edge scores over each node's neighbour list, per head.
     ///
     /// - Parameters:

@@ -83,20 +83,16 @@ extension Tape {
     /// - Parameter x: [rows…, D]. - Returns: x's shape. A zero row stays zero.
     public func l2Normalize(_ x: Tensor, eps: Float = 1e-12) -> Tensor {
         let d = x.lastDim, rows = x.rowCount
-        var out = [Float](repeating: 0, count: x.count)
+        let c = Kernels.trainKernels, grain = max(1, (1 << 15) / max(d, 1))
         var norms = [Float](repeating: 0, count: rows)
+        var out = d > 0 ? Kernels.uninitialized(x.count) { _ in } : [Float](repeating: 0, count: x.count)
         if d > 0 {
             x.data.withUnsafeBufferPointer { xs in
                 out.withUnsafeMutableBufferPointer { o in
                     norms.withUnsafeMutableBufferPointer { nr in
-                        Kernels.parallelFor(rows, grain: max(1, (1 << 15) / d)) { block in
-                            for r in block {
-                                let row = xs.baseAddress! + r * d
-                                let nrm = Kernels.dot(row, row, d).squareRoot()
-                                nr[r] = nrm
-                                let inv = 1 / max(nrm, eps)
-                                for j in 0..<d { o[r * d + j] = row[j] * inv }
-                            }
+                        Kernels.parallelFor(rows, grain: grain) { block in
+                            c.l2_normalize(xs.baseAddress! + block.lowerBound * d, o.baseAddress! + block.lowerBound * d,
+                                           nr.baseAddress! + block.lowerBound, block.count, d, eps)
                         }
                     }
                 }
@@ -109,19 +105,13 @@ extension Tape {
                 guard !y.grad.isEmpty, d > 0 else { return }
                 y.grad.withUnsafeBufferPointer { g in
                     y.data.withUnsafeBufferPointer { ys in
-                        x.accumulateGrad { gx in
-                            Kernels.parallelFor(rows, grain: max(1, (1 << 15) / d)) { block in
-                            for r in block {
-                                let base = r * d, nrm = norms[r]
-                                if nrm > eps {   // d(x/‖x‖) = (g − y (y·g)) / ‖x‖
-                                    let dot = Kernels.dot(ys.baseAddress! + base, g.baseAddress! + base, d)
-                                    let inv = 1 / nrm
-                                    for j in 0..<d { gx[base + j] += (g[base + j] - ys[base + j] * dot) * inv }
-                                } else {         // the clamp is active: y = x / eps
-                                    let inv = 1 / eps
-                                    for j in 0..<d { gx[base + j] += g[base + j] * inv }
+                        norms.withUnsafeBufferPointer { nr in
+                            x.updateGrad { gx, fresh in
+                                Kernels.parallelFor(rows, grain: grain) { block in
+                                    let at = block.lowerBound * d
+                                    c.l2_normalize_backward(ys.baseAddress! + at, g.baseAddress! + at, nr.baseAddress! + block.lowerBound,
+                                                            gx.baseAddress! + at, block.count, d, eps, fresh ? 1 : 0)
                                 }
-                            }
                             }
                         }
                     }
