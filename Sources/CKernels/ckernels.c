@@ -1,5 +1,5 @@
-/* ckernels.c: builds the variants of the Performer's element-wise kernels (ckernels_body.h) and
- * chooses one at run time.
+/* ckernels.c: builds the variants of the C kernels (ckernels_body.h) and chooses one at run
+ * time.
  *
  * The generic variant is compiled for the target the package is built for (baseline x86-64:
  * SSE2). On x86-64 the AVX2+FMA and AVX-512 variants are compiled into the same object with

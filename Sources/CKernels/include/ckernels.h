@@ -1,5 +1,6 @@
-/* ckernels.h: the element-wise and row-wise hot loops of the Performer forward and of graph
- * attention (neighbour aggregation, ELU), in C with run-time CPU dispatch.
+/* ckernels.h: the element-wise and row-wise hot loops of the Performer forward and of the
+ * training engine (graph attention's neighbour aggregation and scores, ELU, LeakyReLU, row L2
+ * normalisation, Adam), in C with run-time CPU dispatch.
  *
  * Each kernel is compiled three times — plain C (the baseline x86-64 target, SSE2), AVX2+FMA and
  * AVX-512 (F, BW, DQ, VL) — from one source (ckernels_body.h), and the best variant this CPU
@@ -8,8 +9,9 @@
  * CPU can run against the float64 reference); the plain `ck_*` functions use the best one.
  *
  * Matrices are row-major float32 with an explicit row stride (ld, in values). Sizes are `long`.
- * The Swift wrapper is Sources/Shared/Models/PerformerKernels.swift; the reference is
- * PerformerReference.swift.
+ * The Performer's Swift wrapper is Sources/Shared/Models/PerformerKernels.swift (reference:
+ * PerformerReference.swift); the training engine calls its kernels from Shared/Train/Ops and
+ * Optim (tests: TrainKernelVariantTests).
  */
 #ifndef SCGRN_CKERNELS_H
 #define SCGRN_CKERNELS_H

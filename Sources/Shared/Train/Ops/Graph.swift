@@ -218,10 +218,14 @@ extension Tape {
         }
         // Before the LeakyReLU, kept for its derivative.
         let raw = Kernels.uninitialized(e * h) { r in
-            for edge in 0..<e {
-                let i = Int(graph.nodes[edge]), j = Int(graph.neighbours[edge])
-                for k in 0..<h { r[edge * h + k] = sNode[i * h + k] + sNeighbour[j * h + k] }
-            }
+            graph.nodes.withUnsafeBufferPointer { nodes in graph.neighbours.withUnsafeBufferPointer { nb in
+                sNode.withUnsafeBufferPointer { s1 in sNeighbour.withUnsafeBufferPointer { s2 in
+                    for edge in 0..<e {
+                        let i = Int(nodes[edge]) * h, j = Int(nb[edge]) * h
+                        for k in 0..<h { r[edge * h + k] = s1[i + k] + s2[j + k] }
+                    }
+                } }
+            } }
         }
         let out = raw.map { $0 > 0 ? $0 : $0 * slope }
         let tracked = tracks(x, aNode, aNeighbour)
@@ -232,16 +236,21 @@ extension Tape {
                 // The halves' gradients: each edge's score gradient added to its node's and its
                 // neighbour's rows, edges in order.
                 var gNode = [Float](repeating: 0, count: n * h), gNeighbour = gNode
-                y.grad.withUnsafeBufferPointer { g in
-                    for edge in 0..<e {
-                        let i = Int(graph.nodes[edge]), j = Int(graph.neighbours[edge])
-                        for k in 0..<h {
-                            let gs = raw[edge * h + k] > 0 ? g[edge * h + k] : g[edge * h + k] * slope
-                            gNode[i * h + k] += gs
-                            gNeighbour[j * h + k] += gs
-                        }
-                    }
-                }
+                y.grad.withUnsafeBufferPointer { g in raw.withUnsafeBufferPointer { r in
+                    graph.nodes.withUnsafeBufferPointer { nodes in graph.neighbours.withUnsafeBufferPointer { nb in
+                        gNode.withUnsafeMutableBufferPointer { g1 in gNeighbour.withUnsafeMutableBufferPointer { g2 in
+                            for edge in 0..<e {
+                                let i = Int(nodes[edge]) * h, j = Int(nb[edge]) * h
+                                for k in 0..<h {
+                                    let at = edge * h + k
+                                    let gs = r[at] > 0 ? g[at] : g[at] * slope
+                                    g1[i + k] += gs
+                                    g2[j + k] += gs
+                                }
+                            }
+                        } }
+                    } }
+                } }
                 gNode.withUnsafeBufferPointer { g1 in
                     gNeighbour.withUnsafeBufferPointer { g2 in
                         if x.requiresGrad {
@@ -400,7 +409,8 @@ extension Tape {
 }
 
 extension Kernels {
-    /// The C kernels (best variant for this CPU) the engine uses: neighbour aggregation, ELU, Adam.
+    /// The C kernels (best variant for this CPU) the training engine uses (graph attention, ELU,
+    /// LeakyReLU, L2 normalisation, Adam).
     static let trainKernels: ck_kernels = ck_table(Int32(CK_VARIANT_BEST)).pointee
 }
 
