@@ -32,7 +32,10 @@ struct CellNormaliser {
     /// Small integer counts whose v is cached per cell (most counts are small).
     static let memoSize = 64
 
-    /// Fills `record` (barcode aside) from a cell's entries.
+    // MARK: - Reference
+
+    /// Fills `record` (barcode aside) from a cell's entries: the plain reference of `total` and
+    /// `write`, which tokenize uses (tests compare the two).
     /// - Parameters:
     ///   - genes: N dataset gene indices, strictly ascending.
     ///   - values: N raw values (counts, or log2 values), all > 0.
@@ -94,6 +97,95 @@ struct CellNormaliser {
         }
         return inVocab
     }
+
+    // MARK: - Straight into the frame
+
+    /// Per small integer count (below `memoSize`), its value and token within one cell.
+    final class Memo {
+        /// The value as float32, or -1 while not yet computed for the current cell.
+        let values = UnsafeMutablePointer<Float>.allocate(capacity: CellNormaliser.memoSize)
+        let tokens = UnsafeMutablePointer<UInt8>.allocate(capacity: CellNormaliser.memoSize)
+
+        deinit {
+            values.deallocate()
+            tokens.deallocate()
+        }
+
+        /// Forgets every value (a new cell, a new total).
+        func reset() { values.update(repeating: -1, count: CellNormaliser.memoSize) }
+    }
+
+    /// A cell's total T and the number of its entries whose genes enter it (for --min-genes),
+    /// summed exactly as `fill` sums them.
+    /// - Parameters:
+    ///   - genes: N dataset gene indices.
+    ///   - values: N raw values.
+    func total(genes: UnsafeBufferPointer<UInt32>, values: UnsafeBufferPointer<Double>) -> (total: Double, counted: Int) {
+        var total = 0.0
+        var inVocab = 0
+        weights.withUnsafeBufferPointer { w in
+            for i in 0..<genes.count {
+                let weight = w[Int(genes[i])]
+                total += values[i] * weight
+                inVocab &+= Int(weight)
+            }
+        }
+        return (scale == .counts ? total : 0, inVocab)
+    }
+
+    /// Writes a cell's CELL record straight into the writer's frame: the bytes `fill` and
+    /// `FrameWriter.append(cell:flags:)` give for it (its reference), without the record.
+    /// - Parameters:
+    ///   - genes: N dataset gene indices, strictly ascending.
+    ///   - values: N raw values (counts, or log2 values), all > 0.
+    ///   - total: the cell's total from `total(genes:values:)`.
+    ///   - memo: scratch reused across cells.
+    func write(genes: UnsafeBufferPointer<UInt32>, values: UnsafeBufferPointer<Double>, total: Double,
+               barcode: UnsafeBufferPointer<UInt8>, flags: CellFrameFlags, to writer: FrameWriter, memo: Memo) throws {
+        let isCounts = scale == .counts
+        // A cell without counts over the total's genes keeps no entries (see `fill`).
+        let n = isCounts && !(total > 0) ? 0 : genes.count
+        let maxToken = Double(bins)
+        let factor = targetSum
+        let memoSize = CellNormaliser.memoSize
+        if isCounts { memo.reset() }
+        try writer.appendCell(barcode: barcode, total: total, count: n, flags: flags) { slots in
+            guard n > 0 else { return }
+            slots.genes.copyMemory(from: genes.baseAddress!, byteCount: 4 * n)
+            let out = slots.values
+            let tok = slots.tokens!
+            let memoValues = memo.values, memoTokens = memo.tokens
+            for i in 0..<n {
+                let c = values[i]
+                let f: Float
+                let t: UInt8
+                if !isCounts {
+                    f = Float(c)
+                    t = UInt8(min(c, maxToken))
+                } else if c < Double(memoSize), case let k = Int(c), Double(k) == c {
+                    // Small integer counts repeat within a cell: compute each once.
+                    if memoValues[k] < 0 {
+                        let v = log2(1 + c * factor / total)
+                        memoValues[k] = Float(v)
+                        memoTokens[k] = UInt8(min(v, maxToken))
+                    }
+                    f = memoValues[k]
+                    t = memoTokens[k]
+                } else {
+                    let v = log2(1 + c * factor / total)
+                    f = Float(v)
+                    t = UInt8(min(v, maxToken))
+                }
+                out.storeBytes(of: f.bitPattern, toByteOffset: 4 * i, as: UInt32.self)
+                tok[i] = t
+            }
+            if let counts = slots.counts {
+                for i in 0..<n { counts.storeBytes(of: Float(values[i]).bitPattern, toByteOffset: 4 * i, as: UInt32.self) }
+            }
+        }
+    }
+
+    // MARK: - Helpers
 
     /// Sets an array's length to `n` (contents to be overwritten), keeping its storage.
     @inline(__always)

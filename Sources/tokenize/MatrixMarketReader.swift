@@ -90,7 +90,7 @@ final class MatrixMarketReader {
         self.axisToGene = axisToGene
         self.cellCount = transposed ? header.rows : header.columns
         self.writer = writer
-        router = EntryRouter(mode: forceBuffer ? .buffered : .window, file: reader.name)
+        router = EntryRouter(mode: forceBuffer ? .buffered : .window, file: reader.name, batch: writer.batch)
     }
 
     // MARK: - Body
@@ -313,22 +313,23 @@ struct EntryRouter {
     var heldOrdered = true
     var heldCellRepeats = false
 
-    // The cell being streamed: its entries in `cellEntries`' storage, reached through these
-    // copies of its pointers so that appending needs no uniqueness or exclusivity checks.
+    // The cell being streamed: its entries go straight into the writer's batch (after the
+    // batch's finished cells), through copies of the batch's pointers so that appending needs
+    // no uniqueness or exclusivity checks.
     var currentCell = -1
-    let cellEntries = CellEntries()
+    var batch: CellBatch
     var genes: UnsafeMutablePointer<UInt32>
     var values: UnsafeMutablePointer<Double>
-    var entries = 0
+    /// Entries in the batch, the current cell's included.
+    var entries: Int
     var capacity: Int
     var ascending = true
 
-    init(mode: Mode, file: String) {
+    init(mode: Mode, file: String, batch: CellBatch) {
         self.mode = mode
         self.file = file
-        genes = cellEntries.genes
-        values = cellEntries.values
-        capacity = cellEntries.capacity
+        self.batch = batch
+        (genes, values, capacity, entries) = (batch.genes, batch.values, batch.capacity, batch.count)
     }
 
     @inline(__always)
@@ -374,20 +375,24 @@ struct EntryRouter {
             currentCell = cell
         }
         if entries == capacity {
-            cellEntries.grow()
-            (genes, values, capacity) = (cellEntries.genes, cellEntries.values, cellEntries.capacity)
+            batch.grow(keeping: entries, minimum: entries + 1)
+            (genes, values, capacity) = (batch.genes, batch.values, batch.capacity)
         }
         genes[entries] = gene
         values[entries] = value
         entries += 1
     }
 
+    /// Ends the current cell in the batch; hands the batch to the writer once it is full.
     mutating func flush(writer: CellWriter) throws {
         if currentCell >= 0 {
-            try writer.write(cell: currentCell, genes: UnsafeBufferPointer(start: genes, count: entries),
-                             values: UnsafeBufferPointer(start: values, count: entries), ascending: ascending)
+            batch.endCell(currentCell, ascending: ascending, end: entries)
+            if entries >= CellPipeline.batchEntries {
+                try writer.submitBatch()
+                batch = writer.batch
+                (genes, values, capacity, entries) = (batch.genes, batch.values, batch.capacity, batch.count)
+            }
         }
-        entries = 0
         ascending = true
     }
 
@@ -402,37 +407,6 @@ struct EntryRouter {
             try flush(writer: writer)
         }
         try writer.finish(cells: cellCount)
-    }
-}
-
-/// Storage for one streamed cell's entries (genes and values), grown by doubling and kept
-/// from cell to cell. EntryRouter appends through copies of the pointers.
-final class CellEntries {
-    private(set) var genes: UnsafeMutablePointer<UInt32>
-    private(set) var values: UnsafeMutablePointer<Double>
-    private(set) var capacity: Int
-
-    init(capacity: Int = 4096) {
-        self.capacity = capacity
-        genes = .allocate(capacity: capacity)
-        values = .allocate(capacity: capacity)
-    }
-
-    deinit {
-        genes.deallocate()
-        values.deallocate()
-    }
-
-    /// Doubles the capacity, keeping every entry.
-    func grow() {
-        let bigger = capacity * 2
-        let g = UnsafeMutablePointer<UInt32>.allocate(capacity: bigger)
-        let v = UnsafeMutablePointer<Double>.allocate(capacity: bigger)
-        g.moveInitialize(from: genes, count: capacity)
-        v.moveInitialize(from: values, count: capacity)
-        genes.deallocate()
-        values.deallocate()
-        (genes, values, capacity) = (g, v, bigger)
     }
 }
 
