@@ -10,6 +10,7 @@
 // end, after a counting sort by cell (about 28 bytes per entry). A streamed matrix whose order
 // breaks after the window is an error that names --buffer.
 
+import CKernels
 import Foundation
 import Shared
 
@@ -110,6 +111,21 @@ final class MatrixMarketReader {
 
         func fail(_ message: String) -> ToolError { .badInput(file: file, line: line, message: message) }
 
+        // Plain lines go through the vector parser (when this CPU has one) in runs of up to
+        // `bulkLines`; the lines it stops at, and those of a pattern matrix, through the code below.
+        let bulk = !pattern && ck_mtx_lines_accelerated() != 0
+        let bulkLines = 1024
+        let bulkRows = UnsafeMutablePointer<UInt32>.allocate(capacity: bulkLines)
+        let bulkColumns = UnsafeMutablePointer<UInt32>.allocate(capacity: bulkLines)
+        let bulkValues = UnsafeMutablePointer<UInt32>.allocate(capacity: bulkLines)
+        defer {
+            bulkRows.deallocate()
+            bulkColumns.deallocate()
+            bulkValues.deallocate()
+        }
+        // Lines left to parse here before trying the vector parser again.
+        var generalLines = 0
+
         try axisToGene.withUnsafeBufferPointer { geneOf in
             while true {
                 let chunk: UnsafeBufferPointer<UInt8>?
@@ -122,6 +138,41 @@ final class MatrixMarketReader {
                 var p = start
                 let end = start + run.count
                 while p < end {
+                    if bulk && generalLines == 0 {
+                        var consumed = 0
+                        let k = ck_mtx_lines(p, end - p, bulkRows, bulkColumns, bulkValues, bulkLines, &consumed)
+                        if router.mode == .streaming && count + k <= expected {
+                            try router.streamBulk(rows: bulkRows, columns: bulkColumns, values: bulkValues, count: k,
+                                                  geneOf: geneOf, transposed: transposed, rowLimit: rows,
+                                                  columnLimit: columns, firstLine: line + 1, writer: writer)
+                            line += k
+                            count += k
+                        } else {
+                          for i in 0..<k {
+                            line += 1
+                            count += 1
+                            if count > expected { throw fail("more entries than the \(expected) the header declares") }
+                            let row = Int(bulkRows[i]), col = Int(bulkColumns[i])
+                            if row < 1 || row > rows { throw fail("row index \(row) outside 1..\(rows)") }
+                            if col < 1 || col > columns { throw fail("column index \(col) outside 1..\(columns)") }
+                            let value = bulkValues[i]
+                            if value == 0 { continue }
+                            let axisGene = (transposed ? col : row) - 1
+                            let cell = (transposed ? row : col) - 1
+                            precondition(axisGene < geneLimit)
+                            let gene = geneOf[axisGene]
+                            if gene < 0 { continue }
+                            try router.entry(gene: UInt32(gene), cell: cell, value: Double(value), line: line, writer: writer)
+                          }
+                        }
+                        p += consumed
+                        if k == bulkLines { continue }
+                        // Stopped before a line it does not take: that one (or, when it took none,
+                        // a few) here.
+                        generalLines = k == 0 ? 16 : 1
+                        if p == end { break }
+                    }
+                    if generalLines > 0 { generalLines -= 1 }
                     line += 1
                     var row = 0, col = 0, value = 1.0
                     if end - p >= 32, let fast = MatrixMarketReader.plainEntry(p, pattern: pattern) {
@@ -381,6 +432,59 @@ struct EntryRouter {
         genes[entries] = gene
         values[entries] = value
         entries += 1
+    }
+
+    /// Routes the entries of `count` plain lines (from the vector parser) while streaming:
+    /// `stream` for each after the range checks of `run`, with the state held in locals.
+    /// The caller has checked that they do not exceed the declared entries.
+    /// - Parameters:
+    ///   - rows, columns, values: the lines' numbers as written (`count` each).
+    ///   - geneOf: per gene-axis index, its dataset gene or -1.
+    ///   - firstLine: the line number of the first of them.
+    mutating func streamBulk(rows: UnsafePointer<UInt32>, columns: UnsafePointer<UInt32>, values lineValues: UnsafePointer<UInt32>,
+                             count: Int, geneOf: UnsafeBufferPointer<Int32>, transposed: Bool, rowLimit: Int,
+                             columnLimit: Int, firstLine: Int, writer: CellWriter) throws {
+        precondition(mode == .streaming)
+        var cell0 = currentCell, n = entries, isAscending = ascending
+        var g = genes, v = values, cap = capacity
+        var last: UInt32 = cell0 >= 0 ? g[n - 1] : 0
+        for i in 0..<count {
+            let row = Int(rows[i]), col = Int(columns[i])
+            if row < 1 || row > rowLimit {
+                throw ToolError.badInput(file: file, line: firstLine + i, message: "row index \(row) outside 1..\(rowLimit)")
+            }
+            if col < 1 || col > columnLimit {
+                throw ToolError.badInput(file: file, line: firstLine + i, message: "column index \(col) outside 1..\(columnLimit)")
+            }
+            let value = lineValues[i]
+            if value == 0 { continue }
+            let axisGene = (transposed ? col : row) &- 1
+            let cell = (transposed ? row : col) &- 1
+            let mapped = geneOf[axisGene]
+            if mapped < 0 { continue }
+            let gene = UInt32(truncatingIfNeeded: mapped)
+            if cell == cell0 {
+                if gene <= last { isAscending = false }
+            } else {
+                // A new cell: the general path (flush, order check), then the state again.
+                (currentCell, entries, ascending) = (cell0, n, isAscending)
+                try stream(gene: gene, cell: cell, value: Double(value), line: firstLine + i, writer: writer)
+                (cell0, n, isAscending) = (currentCell, entries, ascending)
+                (g, v, cap) = (genes, values, capacity)
+                last = gene
+                continue
+            }
+            if n == cap {
+                batch.grow(keeping: n, minimum: n + 1)
+                (genes, values, capacity) = (batch.genes, batch.values, batch.capacity)
+                (g, v, cap) = (genes, values, capacity)
+            }
+            g[n] = gene
+            v[n] = Double(value)
+            n &+= 1
+            last = gene
+        }
+        (currentCell, entries, ascending) = (cell0, n, isAscending)
     }
 
     /// Ends the current cell in the batch; hands the batch to the writer once it is full.
