@@ -1,0 +1,79 @@
+// CellNormaliser.write (each cell normalised straight into its CELL frame through
+// FrameWriter.appendCell) against its reference, CellNormaliser.fill + FrameWriter.append(cell:):
+// the two streams must be the same bytes, over many cells, scales and settings.
+
+import Foundation
+import Shared
+import TestSupport
+import XCTest
+
+@testable import tokenize
+
+final class CellNormaliserTests: XCTestCase {
+    /// Random cells: N from 0 to all genes, ascending genes; counts small (memoised) and large,
+    /// sometimes non-integer; some cells count only genes outside the total.
+    func cells(genes: Int, inTotal: [Bool], log2Scale: Bool, _ r: inout LinesRandom) -> [(genes: [UInt32], values: [Double])] {
+        var out: [(genes: [UInt32], values: [Double])] = []
+        for i in 0..<300 {
+            let density = [0.0, 0.01, 0.1, 0.5, 1.0][i % 5]
+            var g: [UInt32] = []
+            for k in 0..<genes where r.uniform() < density { g.append(UInt32(k)) }
+            if i % 17 == 3 { g = g.filter { !inTotal[Int($0)] } }  // no counts over the total
+            let v: [Double] = g.map { _ in
+                if log2Scale { return 0.01 + 14 * r.uniform() }
+                let u = r.uniform()
+                if u < 0.6 { return Double(1 + Int(r.uniform() * 5)) }
+                if u < 0.85 { return Double(1 + Int(r.uniform() * 63)) }
+                if u < 0.95 { return Double(64 + Int(r.uniform() * 5000)) }
+                return 0.25 + Double(Int(r.uniform() * 400)) * 0.5  // non-integers, some below 64
+            }
+            out.append((g, v))
+        }
+        return out
+    }
+
+    func testWriteGivesTheBytesOfFillAndAppend() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        var r = LinesRandom(state: 11)
+        let geneCount = 240
+        let header = StreamHeader(content: .cell, genes: (0..<geneCount).map { GeneName(symbol: "G\($0)") })
+        var checked = 0
+        for (index, setting) in [(InputScale.counts, false, 5, 1e4), (.counts, true, 5, 1e4), (.counts, false, 1, 1e6),
+                                 (.counts, true, 255, 1), (.log2, false, 5, 1e4), (.log2, true, 3, 1e4)].enumerated() {
+            let (scale, keepCounts, bins, targetSum) = setting
+            let inTotal = (0..<geneCount).map { _ in r.uniform() < (index % 2 == 0 ? 0.7 : 1.0) }
+            let normaliser = CellNormaliser(inTotal: inTotal, targetSum: targetSum, bins: bins, scale: scale, keepCounts: keepCounts)
+            let flags: CellFrameFlags = keepCounts ? [.tokens, .counts] : [.tokens]
+            let paths = ["reference", "direct"].map { dir.appendingPathComponent("\($0)\(index).frames").path }
+            let reference = try FrameWriter(try OutputFile.open(paths[0], binary: true), header: header)
+            let direct = try FrameWriter(try OutputFile.open(paths[1], binary: true), header: header)
+            let memo = UnsafeMutablePointer<Double>.allocate(capacity: CellNormaliser.memoSize)
+            defer { memo.deallocate() }
+            let directMemo = CellNormaliser.Memo()
+            var record = CellRecord(barcode: "", genes: [], values: [])
+            for (c, cell) in cells(genes: geneCount, inTotal: inTotal, log2Scale: scale == .log2, &r).enumerated() {
+                let barcode = "cell-\(c)-" + String(repeating: "A", count: c % 23)
+                try cell.genes.withUnsafeBufferPointer { g in
+                    try cell.values.withUnsafeBufferPointer { v in
+                        let counted = normaliser.fill(&record, genes: g, values: v, memo: memo)
+                        record.barcode = barcode
+                        try reference.append(cell: record, flags: flags)
+                        let (total, directCounted) = normaliser.total(genes: g, values: v)
+                        XCTAssertEqual(directCounted, counted)
+                        XCTAssertEqual(total.bitPattern, record.total.bitPattern)
+                        try Array(barcode.utf8).withUnsafeBufferPointer { b in
+                            try normaliser.write(genes: g, values: v, total: total, barcode: b, flags: flags, to: direct, memo: directMemo)
+                        }
+                    }
+                }
+                checked += 1
+            }
+            try reference.finish()
+            try direct.finish()
+            let a = try Data(contentsOf: URL(fileURLWithPath: paths[0])), b = try Data(contentsOf: URL(fileURLWithPath: paths[1]))
+            XCTAssertGreaterThan(a.count, 1000)
+            XCTAssertEqual(a, b, "setting \(index): streams differ")
+        }
+        XCTAssertEqual(checked, 1800)
+    }
+}
