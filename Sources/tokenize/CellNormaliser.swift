@@ -80,7 +80,7 @@ struct CellNormaliser {
                     var v: Double
                     if !isCounts {
                         v = c
-                    } else if c < Double(memoSize), case let k = Int(c), Double(k) == c {
+                    } else if c >= 0 && c < Double(memoSize), case let k = Int(c), Double(k) == c {
                         // Small integer counts repeat within a cell: compute each v once.
                         v = memo[k]
                         if v < 0 {
@@ -116,22 +116,59 @@ struct CellNormaliser {
     }
 
     /// A cell's total T and the number of its entries whose genes enter it (for --min-genes),
-    /// summed exactly as `fill` sums them.
+    /// the same as `fill` gives.
+    ///
+    /// `fill` adds the values in order in float64. For integers that is exact while the sums
+    /// stay below 2^53, and then so is any order: four interleaved partial sums, free of one
+    /// long chain of dependent additions, give the same number. (Were the exact total 2^53 or
+    /// more, the computed one would be far above 2^52, so a result below 2^52 proves it exact.)
     /// - Parameters:
     ///   - genes: N dataset gene indices.
     ///   - values: N raw values.
-    func total(genes: UnsafeBufferPointer<UInt32>, values: UnsafeBufferPointer<Double>) -> (total: Double, counted: Int) {
+    ///   - integral: every value is an integer below 2^32.
+    func total(genes: UnsafeBufferPointer<UInt32>, values: UnsafeBufferPointer<Double>,
+               integral: Bool = false) -> (total: Double, counted: Int) {
+        let n = genes.count
+        if integral && scale == .counts && n >= 8 {
+            var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+            var inVocab = 0
+            weights.withUnsafeBufferPointer { w in
+                var i = 0
+                while i + 4 <= n {
+                    let w0 = w[Int(genes[i])], w1 = w[Int(genes[i + 1])], w2 = w[Int(genes[i + 2])], w3 = w[Int(genes[i + 3])]
+                    s0 += values[i] * w0
+                    s1 += values[i + 1] * w1
+                    s2 += values[i + 2] * w2
+                    s3 += values[i + 3] * w3
+                    inVocab &+= CellNormaliser.one(w0) &+ CellNormaliser.one(w1) &+ CellNormaliser.one(w2) &+ CellNormaliser.one(w3)
+                    i += 4
+                }
+                while i < n {
+                    let weight = w[Int(genes[i])]
+                    s0 += values[i] * weight
+                    inVocab &+= CellNormaliser.one(weight)
+                    i += 1
+                }
+            }
+            let total = (s0 + s1) + (s2 + s3)
+            if total < 0x1p52 { return (total, inVocab) }
+        }
         var total = 0.0
         var inVocab = 0
         weights.withUnsafeBufferPointer { w in
             for i in 0..<genes.count {
                 let weight = w[Int(genes[i])]
                 total += values[i] * weight
-                inVocab &+= Int(weight)
+                inVocab &+= CellNormaliser.one(weight)
             }
         }
         return (scale == .counts ? total : 0, inVocab)
     }
+
+    /// A weight (0 or 1) as an Int, from its bits (the exponent's lowest bit is set for 1.0
+    /// alone), without the range checks of `Int(_:)`.
+    @inline(__always)
+    static func one(_ weight: Double) -> Int { Int(truncatingIfNeeded: (weight.bitPattern >> 52) & 1) }
 
     /// Writes a cell's CELL record straight into the writer's frame: the bytes `fill` and
     /// `FrameWriter.append(cell:flags:)` give for it (its reference), without the record.
@@ -162,7 +199,7 @@ struct CellNormaliser {
                 if !isCounts {
                     f = Float(c)
                     t = UInt8(min(c, maxToken))
-                } else if c < Double(memoSize), case let k = Int(c), Double(k) == c {
+                } else if c >= 0 && c < Double(memoSize), case let k = Int(c), Double(k) == c {
                     // Small integer counts repeat within a cell: compute each once.
                     if memoValues[k] < 0 {
                         let v = log2(1 + c * factor / total)

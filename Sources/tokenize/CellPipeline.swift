@@ -27,6 +27,9 @@ final class CellBatch {
     /// Raw values, one per gene.
     private(set) var values: UnsafeMutablePointer<Double>
     private(set) var capacity: Int
+    /// Every value is an integer below 2^32 (a counts matrix's), so totals may be summed as
+    /// integers (see CellNormaliser.total); whoever stores another value clears it.
+    var integral = true
 
     init(capacity: Int = CellPipeline.batchEntries + (1 << 12)) {
         self.capacity = capacity
@@ -71,6 +74,7 @@ final class CellBatch {
             (values + count).initialize(from: v.baseAddress!, count: v.count)
         }
         endCell(cell, ascending: isAscending, end: end)
+        integral = false  // not checked here
     }
 
     /// Empties the batch, keeping its storage.
@@ -79,6 +83,7 @@ final class CellBatch {
         ascending.removeAll(keepingCapacity: true)
         ends.removeAll(keepingCapacity: true)
         count = 0
+        integral = true
     }
 }
 

@@ -195,7 +195,8 @@ final class CellWriter {
         for i in 0..<batch.cells.count {
             let end = batch.ends[i]
             try writeNow(cell: batch.cells[i], genes: UnsafeBufferPointer(start: g + start, count: end - start),
-                         values: UnsafeBufferPointer(start: v + start, count: end - start), ascending: batch.ascending[i])
+                         values: UnsafeBufferPointer(start: v + start, count: end - start), ascending: batch.ascending[i],
+                         integral: batch.integral)
             start = end
         }
     }
@@ -205,11 +206,12 @@ final class CellWriter {
         pipeline?.cancel()
     }
 
+    /// - Parameter integral: every value is an integer below 2^32 (see CellBatch.integral).
     private func writeNow(cell index: Int, genes: UnsafeBufferPointer<UInt32>, values: UnsafeBufferPointer<Double>,
-                          ascending: Bool) throws {
+                          ascending: Bool, integral: Bool = false) throws {
         try writeEmpty(upTo: index)
         if ascending {
-            try writeCell(genes: genes, values: values)
+            try writeCell(genes: genes, values: values, integral: integral)
             return
         }
         order.removeAll(keepingCapacity: true)
@@ -231,7 +233,8 @@ final class CellWriter {
         }
     }
 
-    private func writeCell(genes: UnsafeBufferPointer<UInt32>, values: UnsafeBufferPointer<Double>) throws {
+    private func writeCell(genes: UnsafeBufferPointer<UInt32>, values: UnsafeBufferPointer<Double>,
+                           integral: Bool = false) throws {
         guard let barcode = try barcodes.nextBytes() else {
             throw ToolError.runtime("internal error: more cells than barcodes")
         }
@@ -242,7 +245,7 @@ final class CellWriter {
             return
         }
         nextCell += 1
-        let (total, counted) = normaliser.total(genes: genes, values: values)
+        let (total, counted) = normaliser.total(genes: genes, values: values, integral: integral)
         if normaliser.scale == .counts && !(total > 0) { withoutTotal += 1 }
         if counted < minGenes {
             droppedByMinGenes += 1

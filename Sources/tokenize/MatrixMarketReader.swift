@@ -415,6 +415,7 @@ struct EntryRouter {
 
     @inline(__always)
     mutating func stream(gene: UInt32, cell: Int, value: Double, line: Int, writer: CellWriter) throws {
+        defer { if !(value >= 0 && value < 4_294_967_296 && Double(UInt32(value)) == value) { batch.integral = false } }
         if cell == currentCell {
             if gene <= genes[entries - 1] { ascending = false }
         } else {
@@ -448,6 +449,46 @@ struct EntryRouter {
         var cell0 = currentCell, n = entries, isAscending = ascending
         var g = genes, v = values, cap = capacity
         var last: UInt32 = cell0 >= 0 ? g[n - 1] : 0
+        // Usually every index is in range and no value is zero: checked once for all lines
+        // (a loop the compiler vectorises), the loop after it then needs no check.
+        var highRow: UInt32 = 0, highColumn: UInt32 = 0, lowValue = UInt32.max
+        for i in 0..<count {
+            highRow = max(highRow, rows[i] &- 1)
+            highColumn = max(highColumn, columns[i] &- 1)
+            lowValue = min(lowValue, lineValues[i])
+        }
+        if Int(highRow) < rowLimit && Int(highColumn) < columnLimit && lowValue > 0 {
+            precondition(geneOf.count == (transposed ? columnLimit : rowLimit))
+            let axis = transposed ? columns : rows, cells = transposed ? rows : columns
+            for i in 0..<count {
+                let mapped = geneOf[Int(axis[i] &- 1)]
+                if mapped < 0 { continue }
+                let gene = UInt32(truncatingIfNeeded: mapped)
+                let cell = Int(cells[i] &- 1)
+                if cell == cell0 {
+                    if gene <= last { isAscending = false }
+                } else {
+                    // A new cell: the general path (flush, order check), then the state again.
+                    (currentCell, entries, ascending) = (cell0, n, isAscending)
+                    try stream(gene: gene, cell: cell, value: Double(lineValues[i]), line: firstLine + i, writer: writer)
+                    (cell0, n, isAscending) = (currentCell, entries, ascending)
+                    (g, v, cap) = (genes, values, capacity)
+                    last = gene
+                    continue
+                }
+                if n == cap {
+                    batch.grow(keeping: n, minimum: n + 1)
+                    (genes, values, capacity) = (batch.genes, batch.values, batch.capacity)
+                    (g, v, cap) = (genes, values, capacity)
+                }
+                g[n] = gene
+                v[n] = Double(lineValues[i])
+                n &+= 1
+                last = gene
+            }
+            (currentCell, entries, ascending) = (cell0, n, isAscending)
+            return
+        }
         for i in 0..<count {
             let row = Int(rows[i]), col = Int(columns[i])
             if row < 1 || row > rowLimit {

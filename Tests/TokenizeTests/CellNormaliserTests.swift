@@ -37,7 +37,7 @@ final class CellNormaliserTests: XCTestCase {
         var r = LinesRandom(state: 11)
         let geneCount = 240
         let header = StreamHeader(content: .cell, genes: (0..<geneCount).map { GeneName(symbol: "G\($0)") })
-        var checked = 0
+        var checked = 0, integralCells = 0
         for (index, setting) in [(InputScale.counts, false, 5, 1e4), (.counts, true, 5, 1e4), (.counts, false, 1, 1e6),
                                  (.counts, true, 255, 1), (.log2, false, 5, 1e4), (.log2, true, 3, 1e4)].enumerated() {
             let (scale, keepCounts, bins, targetSum) = setting
@@ -61,6 +61,12 @@ final class CellNormaliserTests: XCTestCase {
                         let (total, directCounted) = normaliser.total(genes: g, values: v)
                         XCTAssertEqual(directCounted, counted)
                         XCTAssertEqual(total.bitPattern, record.total.bitPattern)
+                        if cell.values.allSatisfy({ $0 == $0.rounded() && $0 < 4_294_967_296 }) {
+                            let (integerTotal, integerCounted) = normaliser.total(genes: g, values: v, integral: true)
+                            XCTAssertEqual(integerCounted, counted)
+                            XCTAssertEqual(integerTotal.bitPattern, record.total.bitPattern)
+                            integralCells += 1
+                        }
                         try Array(barcode.utf8).withUnsafeBufferPointer { b in
                             try normaliser.write(genes: g, values: v, total: total, barcode: b, flags: flags, to: direct, memo: directMemo)
                         }
@@ -75,5 +81,6 @@ final class CellNormaliserTests: XCTestCase {
             XCTAssertEqual(a, b, "setting \(index): streams differ")
         }
         XCTAssertEqual(checked, 1800)
+        XCTAssertGreaterThan(integralCells, 300)
     }
 }
