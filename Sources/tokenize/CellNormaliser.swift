@@ -19,6 +19,8 @@ struct CellNormaliser {
     let keepCounts: Bool
     /// `inTotal` as 1 and 0 (G).
     let weights: [Double]
+    /// `inTotal` as all ones and 0 (G), for integer sums.
+    let masks: [UInt64]
 
     init(inTotal: [Bool], targetSum: Double, bins: Int, scale: InputScale, keepCounts: Bool) {
         self.inTotal = inTotal
@@ -27,6 +29,7 @@ struct CellNormaliser {
         self.scale = scale
         self.keepCounts = keepCounts
         weights = inTotal.map { $0 ? 1 : 0 }
+        masks = inTotal.map { $0 ? ~0 : 0 }
     }
 
     /// Small integer counts whose v is cached per cell (most counts are small).
@@ -115,44 +118,45 @@ struct CellNormaliser {
         func reset() { values.update(repeating: -1, count: CellNormaliser.memoSize) }
     }
 
+    /// A cell's raw values: integer counts (a counts matrix's, see CellBatch) or float64.
+    enum Values {
+        case counts(UnsafeBufferPointer<UInt32>)
+        case values(UnsafeBufferPointer<Double>)
+    }
+
     /// A cell's total T and the number of its entries whose genes enter it (for --min-genes),
-    /// the same as `fill` gives.
+    /// the same as `fill` gives for the values as float64.
     ///
-    /// `fill` adds the values in order in float64. For integers that is exact while the sums
-    /// stay below 2^53, and then so is any order: four interleaved partial sums, free of one
-    /// long chain of dependent additions, give the same number. (Were the exact total 2^53 or
-    /// more, the computed one would be far above 2^52, so a result below 2^52 proves it exact.)
-    /// - Parameters:
-    ///   - genes: N dataset gene indices.
-    ///   - values: N raw values.
-    ///   - integral: every value is an integer below 2^32.
-    func total(genes: UnsafeBufferPointer<UInt32>, values: UnsafeBufferPointer<Double>,
-               integral: Bool = false) -> (total: Double, counted: Int) {
-        let n = genes.count
-        if integral && scale == .counts && n >= 8 {
-            var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    /// `fill` adds the values in order in float64. For integer counts that is exact while the
+    /// sum stays below 2^53, so then their integer sum, free of the chain of dependent float
+    /// additions, is the same number.
+    /// - Parameter genes: N dataset gene indices (and N values).
+    func total(genes: UnsafeBufferPointer<UInt32>, values: Values) -> (total: Double, counted: Int) {
+        switch values {
+        case .values(let v):
+            return total(genes: genes, values: v)
+        case .counts(let c):
+            var sum: UInt64 = 0
             var inVocab = 0
-            weights.withUnsafeBufferPointer { w in
-                var i = 0
-                while i + 4 <= n {
-                    let w0 = w[Int(genes[i])], w1 = w[Int(genes[i + 1])], w2 = w[Int(genes[i + 2])], w3 = w[Int(genes[i + 3])]
-                    s0 += values[i] * w0
-                    s1 += values[i + 1] * w1
-                    s2 += values[i + 2] * w2
-                    s3 += values[i + 3] * w3
-                    inVocab &+= CellNormaliser.one(w0) &+ CellNormaliser.one(w1) &+ CellNormaliser.one(w2) &+ CellNormaliser.one(w3)
-                    i += 4
-                }
-                while i < n {
-                    let weight = w[Int(genes[i])]
-                    s0 += values[i] * weight
-                    inVocab &+= CellNormaliser.one(weight)
-                    i += 1
+            masks.withUnsafeBufferPointer { m in
+                for i in 0..<genes.count {
+                    let mask = m[Int(genes[i])]
+                    sum &+= UInt64(c[i]) & mask
+                    inVocab &+= Int(truncatingIfNeeded: mask & 1)
                 }
             }
-            let total = (s0 + s1) + (s2 + s3)
-            if total < 0x1p52 { return (total, inVocab) }
+            if sum < 1 << 53 { return (scale == .counts ? Double(sum) : 0, inVocab) }
+            // Beyond 2^53 the ordered float64 sum rounds: that one.
+            var total = 0.0
+            weights.withUnsafeBufferPointer { w in
+                for i in 0..<genes.count { total += Double(c[i]) * w[Int(genes[i])] }
+            }
+            return (scale == .counts ? total : 0, inVocab)
         }
+    }
+
+    /// `total` for float64 values: summed in order, as `fill` does.
+    func total(genes: UnsafeBufferPointer<UInt32>, values: UnsafeBufferPointer<Double>) -> (total: Double, counted: Int) {
         var total = 0.0
         var inVocab = 0
         weights.withUnsafeBufferPointer { w in
@@ -177,7 +181,7 @@ struct CellNormaliser {
     ///   - values: N raw values (counts, or log2 values), all > 0.
     ///   - total: the cell's total from `total(genes:values:)`.
     ///   - memo: scratch reused across cells.
-    func write(genes: UnsafeBufferPointer<UInt32>, values: UnsafeBufferPointer<Double>, total: Double,
+    func write(genes: UnsafeBufferPointer<UInt32>, values: Values, total: Double,
                barcode: UnsafeBufferPointer<UInt8>, flags: CellFrameFlags, to writer: FrameWriter, memo: Memo) throws {
         let isCounts = scale == .counts
         // A cell without counts over the total's genes keeps no entries (see `fill`).
@@ -192,32 +196,70 @@ struct CellNormaliser {
             let out = slots.values
             let tok = slots.tokens!
             let memoValues = memo.values, memoTokens = memo.tokens
-            for i in 0..<n {
-                let c = values[i]
-                let f: Float
-                let t: UInt8
-                if !isCounts {
-                    f = Float(c)
-                    t = UInt8(min(c, maxToken))
-                } else if c >= 0 && c < Double(memoSize), case let k = Int(c), Double(k) == c {
-                    // Small integer counts repeat within a cell: compute each once.
-                    if memoValues[k] < 0 {
-                        let v = log2(1 + c * factor / total)
-                        memoValues[k] = Float(v)
-                        memoTokens[k] = UInt8(min(v, maxToken))
+            switch values {
+            case .counts(let counts) where isCounts:
+                for i in 0..<n {
+                    let c = counts[i]
+                    let f: Float
+                    let t: UInt8
+                    if c < UInt32(memoSize) {
+                        // Small counts repeat within a cell: compute each once.
+                        let k = Int(c)
+                        if memoValues[k] < 0 {
+                            let v = log2(1 + Double(c) * factor / total)
+                            memoValues[k] = Float(v)
+                            memoTokens[k] = UInt8(min(v, maxToken))
+                        }
+                        f = memoValues[k]
+                        t = memoTokens[k]
+                    } else {
+                        let v = log2(1 + Double(c) * factor / total)
+                        f = Float(v)
+                        t = UInt8(min(v, maxToken))
                     }
-                    f = memoValues[k]
-                    t = memoTokens[k]
-                } else {
-                    let v = log2(1 + c * factor / total)
-                    f = Float(v)
-                    t = UInt8(min(v, maxToken))
+                    out.storeBytes(of: f.bitPattern, toByteOffset: 4 * i, as: UInt32.self)
+                    tok[i] = t
                 }
-                out.storeBytes(of: f.bitPattern, toByteOffset: 4 * i, as: UInt32.self)
-                tok[i] = t
-            }
-            if let counts = slots.counts {
-                for i in 0..<n { counts.storeBytes(of: Float(values[i]).bitPattern, toByteOffset: 4 * i, as: UInt32.self) }
+                if let slot = slots.counts {
+                    for i in 0..<n { slot.storeBytes(of: Float(counts[i]).bitPattern, toByteOffset: 4 * i, as: UInt32.self) }
+                }
+            case .counts(let counts):
+                // log2 values that happen to be integers: taken as they are.
+                for i in 0..<n {
+                    let c = Double(counts[i])
+                    out.storeBytes(of: Float(c).bitPattern, toByteOffset: 4 * i, as: UInt32.self)
+                    tok[i] = UInt8(min(c, maxToken))
+                }
+                if let slot = slots.counts {
+                    for i in 0..<n { slot.storeBytes(of: Float(counts[i]).bitPattern, toByteOffset: 4 * i, as: UInt32.self) }
+                }
+            case .values(let values):
+                for i in 0..<n {
+                    let c = values[i]
+                    let f: Float
+                    let t: UInt8
+                    if !isCounts {
+                        f = Float(c)
+                        t = UInt8(min(c, maxToken))
+                    } else if c >= 0 && c < Double(memoSize), case let k = Int(c), Double(k) == c {
+                        if memoValues[k] < 0 {
+                            let v = log2(1 + c * factor / total)
+                            memoValues[k] = Float(v)
+                            memoTokens[k] = UInt8(min(v, maxToken))
+                        }
+                        f = memoValues[k]
+                        t = memoTokens[k]
+                    } else {
+                        let v = log2(1 + c * factor / total)
+                        f = Float(v)
+                        t = UInt8(min(v, maxToken))
+                    }
+                    out.storeBytes(of: f.bitPattern, toByteOffset: 4 * i, as: UInt32.self)
+                    tok[i] = t
+                }
+                if let slot = slots.counts {
+                    for i in 0..<n { slot.storeBytes(of: Float(values[i]).bitPattern, toByteOffset: 4 * i, as: UInt32.self) }
+                }
             }
         }
     }

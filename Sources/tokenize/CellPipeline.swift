@@ -11,11 +11,13 @@ import Foundation
 import Shared
 
 /// Cells in the order they came, their entries concatenated: per cell its index, gene order
-/// flag and end offset into `genes` / `values`.
+/// flag and end offset into `genes` and `counts` or `values`.
 ///
-/// The entry storage is raw memory that grows by doubling and is kept when the batch is reused,
-/// so that a parser can append through copies of the pointers (see EntryRouter) without the
-/// uniqueness and exclusivity checks of arrays.
+/// The values are kept in the narrowest exact type: while every one is an integer below 2^32
+/// (a counts matrix's), as UInt32 `counts` (`integral`); from the first other value on, the
+/// batch's entries move to float64 `values`. The entry storage is raw memory that grows by
+/// doubling and is kept when the batch is reused, so that a parser can append through copies of
+/// the pointers (see EntryRouter) without the uniqueness and exclusivity checks of arrays.
 final class CellBatch {
     var cells: [Int] = []
     var ascending: [Bool] = []
@@ -24,37 +26,55 @@ final class CellBatch {
     private(set) var count = 0
     /// Dataset gene indices (capacity entries, `count` of them in use).
     private(set) var genes: UnsafeMutablePointer<UInt32>
-    /// Raw values, one per gene.
+    /// Per gene its count, while `integral`.
+    private(set) var counts: UnsafeMutablePointer<UInt32>
+    /// Per gene its raw value, once not `integral`.
     private(set) var values: UnsafeMutablePointer<Double>
     private(set) var capacity: Int
-    /// Every value is an integer below 2^32 (a counts matrix's), so totals may be summed as
-    /// integers (see CellNormaliser.total); whoever stores another value clears it.
-    var integral = true
+    /// Whether the entries are in `counts` (every value an integer below 2^32) or in `values`.
+    private(set) var integral = true
 
     init(capacity: Int = CellPipeline.batchEntries + (1 << 12)) {
         self.capacity = capacity
         genes = .allocate(capacity: capacity)
+        counts = .allocate(capacity: capacity)
         values = .allocate(capacity: capacity)
     }
 
     deinit {
         genes.deallocate()
+        counts.deallocate()
         values.deallocate()
     }
 
     var isEmpty: Bool { cells.isEmpty }
+
+    /// Whether `value` can be held in `counts`.
+    @inline(__always)
+    static func isCount(_ value: Double) -> Bool {
+        value >= 0 && value < 4_294_967_296 && Double(UInt32(value)) == value
+    }
 
     /// Grows the storage to hold at least `minimum` entries, keeping the first `keeping`.
     func grow(keeping: Int, minimum: Int) {
         var bigger = capacity * 2
         while bigger < minimum { bigger *= 2 }
         let g = UnsafeMutablePointer<UInt32>.allocate(capacity: bigger)
+        let c = UnsafeMutablePointer<UInt32>.allocate(capacity: bigger)
         let v = UnsafeMutablePointer<Double>.allocate(capacity: bigger)
         g.moveInitialize(from: genes, count: keeping)
-        v.moveInitialize(from: values, count: keeping)
+        if integral { c.moveInitialize(from: counts, count: keeping) } else { v.moveInitialize(from: values, count: keeping) }
         genes.deallocate()
+        counts.deallocate()
         values.deallocate()
-        (genes, values, capacity) = (g, v, bigger)
+        (genes, counts, values, capacity) = (g, c, v, bigger)
+    }
+
+    /// Moves the first `keeping` entries from `counts` to `values`, which hold them from now on.
+    func leaveCounts(keeping: Int) {
+        guard integral else { return }
+        for i in 0..<keeping { values[i] = Double(counts[i]) }
+        integral = false
     }
 
     /// Ends a cell whose entries are `count..<end` (written in place by the caller).
@@ -65,8 +85,9 @@ final class CellBatch {
         count = end
     }
 
-    /// Adds one cell, copying its entries.
+    /// Adds one cell, copying its entries (as float64 values).
     func append(cell: Int, genes g: UnsafeBufferPointer<UInt32>, values v: UnsafeBufferPointer<Double>, ascending isAscending: Bool) {
+        leaveCounts(keeping: count)
         let end = count + g.count
         if end > capacity { grow(keeping: count, minimum: end) }
         if g.count > 0 {
@@ -74,7 +95,6 @@ final class CellBatch {
             (values + count).initialize(from: v.baseAddress!, count: v.count)
         }
         endCell(cell, ascending: isAscending, end: end)
-        integral = false  // not checked here
     }
 
     /// Empties the batch, keeping its storage.

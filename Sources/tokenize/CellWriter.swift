@@ -118,6 +118,7 @@ final class CellWriter {
     var order: [Int] = []
     var sortedGenes: [UInt32] = []
     var sortedValues: [Double] = []
+    var countValues: [Double] = []
 
     /// The cells given but not yet written, in order. A streamed matrix's parser fills it in
     /// place (see EntryRouter); `submitBatch()` writes it, or hands it to the pipeline.
@@ -149,7 +150,7 @@ final class CellWriter {
     /// Writes the cells before `index` that had no entries.
     func writeEmpty(upTo index: Int) throws {
         while nextCell < index {
-            try writeCell(genes: UnsafeBufferPointer(start: nil, count: 0), values: UnsafeBufferPointer(start: nil, count: 0))
+            try writeCell(genes: UnsafeBufferPointer(start: nil, count: 0), values: .counts(UnsafeBufferPointer(start: nil, count: 0)))
         }
     }
 
@@ -190,13 +191,17 @@ final class CellWriter {
 
     /// Writes a batch of cells, in order (on the pipeline's thread when threaded).
     private func write(batch: CellBatch) throws {
-        let g = batch.genes, v = batch.values
         var start = 0
         for i in 0..<batch.cells.count {
             let end = batch.ends[i]
-            try writeNow(cell: batch.cells[i], genes: UnsafeBufferPointer(start: g + start, count: end - start),
-                         values: UnsafeBufferPointer(start: v + start, count: end - start), ascending: batch.ascending[i],
-                         integral: batch.integral)
+            let genes = UnsafeBufferPointer(start: batch.genes + start, count: end - start)
+            if batch.integral {
+                try writeNow(cell: batch.cells[i], genes: genes, counts: UnsafeBufferPointer(start: batch.counts + start, count: end - start),
+                             ascending: batch.ascending[i])
+            } else {
+                try writeNow(cell: batch.cells[i], genes: genes, values: UnsafeBufferPointer(start: batch.values + start, count: end - start),
+                             ascending: batch.ascending[i])
+            }
             start = end
         }
     }
@@ -206,12 +211,25 @@ final class CellWriter {
         pipeline?.cancel()
     }
 
-    /// - Parameter integral: every value is an integer below 2^32 (see CellBatch.integral).
+    /// Writes a cell whose values are integer counts (see CellBatch).
+    private func writeNow(cell index: Int, genes: UnsafeBufferPointer<UInt32>, counts: UnsafeBufferPointer<UInt32>,
+                          ascending: Bool) throws {
+        guard ascending else {
+            // Sorted (and duplicates summed) as float64 values, which hold any sum exactly.
+            countValues.removeAll(keepingCapacity: true)
+            countValues.append(contentsOf: counts.lazy.map { Double($0) })
+            try countValues.withUnsafeBufferPointer { v in try writeNow(cell: index, genes: genes, values: v, ascending: false) }
+            return
+        }
+        try writeEmpty(upTo: index)
+        try writeCell(genes: genes, values: .counts(counts))
+    }
+
     private func writeNow(cell index: Int, genes: UnsafeBufferPointer<UInt32>, values: UnsafeBufferPointer<Double>,
-                          ascending: Bool, integral: Bool = false) throws {
+                          ascending: Bool) throws {
         try writeEmpty(upTo: index)
         if ascending {
-            try writeCell(genes: genes, values: values, integral: integral)
+            try writeCell(genes: genes, values: .values(values))
             return
         }
         order.removeAll(keepingCapacity: true)
@@ -229,12 +247,11 @@ final class CellWriter {
             }
         }
         try sortedGenes.withUnsafeBufferPointer { g in
-            try sortedValues.withUnsafeBufferPointer { v in try writeCell(genes: g, values: v) }
+            try sortedValues.withUnsafeBufferPointer { v in try writeCell(genes: g, values: .values(v)) }
         }
     }
 
-    private func writeCell(genes: UnsafeBufferPointer<UInt32>, values: UnsafeBufferPointer<Double>,
-                           integral: Bool = false) throws {
+    private func writeCell(genes: UnsafeBufferPointer<UInt32>, values: CellNormaliser.Values) throws {
         guard let barcode = try barcodes.nextBytes() else {
             throw ToolError.runtime("internal error: more cells than barcodes")
         }
@@ -245,7 +262,7 @@ final class CellWriter {
             return
         }
         nextCell += 1
-        let (total, counted) = normaliser.total(genes: genes, values: values, integral: integral)
+        let (total, counted) = normaliser.total(genes: genes, values: values)
         if normaliser.scale == .counts && !(total > 0) { withoutTotal += 1 }
         if counted < minGenes {
             droppedByMinGenes += 1

@@ -370,6 +370,7 @@ struct EntryRouter {
     var currentCell = -1
     var batch: CellBatch
     var genes: UnsafeMutablePointer<UInt32>
+    var counts: UnsafeMutablePointer<UInt32>
     var values: UnsafeMutablePointer<Double>
     /// Entries in the batch, the current cell's included.
     var entries: Int
@@ -380,7 +381,13 @@ struct EntryRouter {
         self.mode = mode
         self.file = file
         self.batch = batch
-        (genes, values, capacity, entries) = (batch.genes, batch.values, batch.capacity, batch.count)
+        (genes, counts, values, capacity, entries) = (batch.genes, batch.counts, batch.values, batch.capacity, batch.count)
+    }
+
+    /// Takes the batch's pointers again (after it grew or was replaced).
+    @inline(__always)
+    mutating func reload() {
+        (genes, counts, values, capacity) = (batch.genes, batch.counts, batch.values, batch.capacity)
     }
 
     @inline(__always)
@@ -415,7 +422,6 @@ struct EntryRouter {
 
     @inline(__always)
     mutating func stream(gene: UInt32, cell: Int, value: Double, line: Int, writer: CellWriter) throws {
-        defer { if !(value >= 0 && value < 4_294_967_296 && Double(UInt32(value)) == value) { batch.integral = false } }
         if cell == currentCell {
             if gene <= genes[entries - 1] { ascending = false }
         } else {
@@ -428,10 +434,15 @@ struct EntryRouter {
         }
         if entries == capacity {
             batch.grow(keeping: entries, minimum: entries + 1)
-            (genes, values, capacity) = (batch.genes, batch.values, batch.capacity)
+            reload()
         }
         genes[entries] = gene
-        values[entries] = value
+        if batch.integral && CellBatch.isCount(value) {
+            counts[entries] = UInt32(value)
+        } else {
+            batch.leaveCounts(keeping: entries)
+            values[entries] = value
+        }
         entries += 1
     }
 
@@ -447,7 +458,7 @@ struct EntryRouter {
                              columnLimit: Int, firstLine: Int, writer: CellWriter) throws {
         precondition(mode == .streaming)
         var cell0 = currentCell, n = entries, isAscending = ascending
-        var g = genes, v = values, cap = capacity
+        var g = genes, c = counts, cap = capacity
         var last: UInt32 = cell0 >= 0 ? g[n - 1] : 0
         // Usually every index is in range and no value is zero: checked once for all lines
         // (a loop the compiler vectorises), the loop after it then needs no check.
@@ -457,7 +468,7 @@ struct EntryRouter {
             highColumn = max(highColumn, columns[i] &- 1)
             lowValue = min(lowValue, lineValues[i])
         }
-        if Int(highRow) < rowLimit && Int(highColumn) < columnLimit && lowValue > 0 {
+        if Int(highRow) < rowLimit && Int(highColumn) < columnLimit && lowValue > 0 && batch.integral {
             precondition(geneOf.count == (transposed ? columnLimit : rowLimit))
             let axis = transposed ? columns : rows, cells = transposed ? rows : columns
             for i in 0..<count {
@@ -472,17 +483,17 @@ struct EntryRouter {
                     (currentCell, entries, ascending) = (cell0, n, isAscending)
                     try stream(gene: gene, cell: cell, value: Double(lineValues[i]), line: firstLine + i, writer: writer)
                     (cell0, n, isAscending) = (currentCell, entries, ascending)
-                    (g, v, cap) = (genes, values, capacity)
+                    (g, c, cap) = (genes, counts, capacity)
                     last = gene
                     continue
                 }
                 if n == cap {
                     batch.grow(keeping: n, minimum: n + 1)
-                    (genes, values, capacity) = (batch.genes, batch.values, batch.capacity)
-                    (g, v, cap) = (genes, values, capacity)
+                    reload()
+                    (g, c, cap) = (genes, counts, capacity)
                 }
                 g[n] = gene
-                v[n] = Double(lineValues[i])
+                c[n] = lineValues[i]
                 n &+= 1
                 last = gene
             }
@@ -503,29 +514,8 @@ struct EntryRouter {
             let cell = (transposed ? row : col) &- 1
             let mapped = geneOf[axisGene]
             if mapped < 0 { continue }
-            let gene = UInt32(truncatingIfNeeded: mapped)
-            if cell == cell0 {
-                if gene <= last { isAscending = false }
-            } else {
-                // A new cell: the general path (flush, order check), then the state again.
-                (currentCell, entries, ascending) = (cell0, n, isAscending)
-                try stream(gene: gene, cell: cell, value: Double(value), line: firstLine + i, writer: writer)
-                (cell0, n, isAscending) = (currentCell, entries, ascending)
-                (g, v, cap) = (genes, values, capacity)
-                last = gene
-                continue
-            }
-            if n == cap {
-                batch.grow(keeping: n, minimum: n + 1)
-                (genes, values, capacity) = (batch.genes, batch.values, batch.capacity)
-                (g, v, cap) = (genes, values, capacity)
-            }
-            g[n] = gene
-            v[n] = Double(value)
-            n &+= 1
-            last = gene
+            try stream(gene: UInt32(truncatingIfNeeded: mapped), cell: cell, value: Double(value), line: firstLine + i, writer: writer)
         }
-        (currentCell, entries, ascending) = (cell0, n, isAscending)
     }
 
     /// Ends the current cell in the batch; hands the batch to the writer once it is full.
@@ -535,7 +525,8 @@ struct EntryRouter {
             if entries >= CellPipeline.batchEntries {
                 try writer.submitBatch()
                 batch = writer.batch
-                (genes, values, capacity, entries) = (batch.genes, batch.values, batch.capacity, batch.count)
+                reload()
+                entries = batch.count
             }
         }
         ascending = true

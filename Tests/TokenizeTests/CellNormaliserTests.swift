@@ -1,6 +1,7 @@
-// CellNormaliser.write (each cell normalised straight into its CELL frame through
-// FrameWriter.appendCell) against its reference, CellNormaliser.fill + FrameWriter.append(cell:):
-// the two streams must be the same bytes, over many cells, scales and settings.
+// CellNormaliser.total and .write (each cell normalised straight into its CELL frame through
+// FrameWriter.appendCell, from float64 values or from integer counts) against their reference,
+// CellNormaliser.fill + FrameWriter.append(cell:): the streams must be the same bytes, over many
+// cells, scales and settings.
 
 import Foundation
 import Shared
@@ -44,31 +45,38 @@ final class CellNormaliserTests: XCTestCase {
             let inTotal = (0..<geneCount).map { _ in r.uniform() < (index % 2 == 0 ? 0.7 : 1.0) }
             let normaliser = CellNormaliser(inTotal: inTotal, targetSum: targetSum, bins: bins, scale: scale, keepCounts: keepCounts)
             let flags: CellFrameFlags = keepCounts ? [.tokens, .counts] : [.tokens]
-            let paths = ["reference", "direct"].map { dir.appendingPathComponent("\($0)\(index).frames").path }
+            let paths = ["reference", "direct", "counts"].map { dir.appendingPathComponent("\($0)\(index).frames").path }
             let reference = try FrameWriter(try OutputFile.open(paths[0], binary: true), header: header)
             let direct = try FrameWriter(try OutputFile.open(paths[1], binary: true), header: header)
+            let viaCounts = try FrameWriter(try OutputFile.open(paths[2], binary: true), header: header)
             let memo = UnsafeMutablePointer<Double>.allocate(capacity: CellNormaliser.memoSize)
             defer { memo.deallocate() }
             let directMemo = CellNormaliser.Memo()
             var record = CellRecord(barcode: "", genes: [], values: [])
             for (c, cell) in cells(genes: geneCount, inTotal: inTotal, log2Scale: scale == .log2, &r).enumerated() {
-                let barcode = "cell-\(c)-" + String(repeating: "A", count: c % 23)
+                let barcode = Array(("cell-\(c)-" + String(repeating: "A", count: c % 23)).utf8)
+                let counts = cell.values.allSatisfy { $0 == $0.rounded() && $0 < 4_294_967_296 } ? cell.values.map { UInt32($0) } : nil
                 try cell.genes.withUnsafeBufferPointer { g in
                     try cell.values.withUnsafeBufferPointer { v in
                         let counted = normaliser.fill(&record, genes: g, values: v, memo: memo)
-                        record.barcode = barcode
+                        record.barcode = String(decoding: barcode, as: UTF8.self)
                         try reference.append(cell: record, flags: flags)
-                        let (total, directCounted) = normaliser.total(genes: g, values: v)
-                        XCTAssertEqual(directCounted, counted)
-                        XCTAssertEqual(total.bitPattern, record.total.bitPattern)
-                        if cell.values.allSatisfy({ $0 == $0.rounded() && $0 < 4_294_967_296 }) {
-                            let (integerTotal, integerCounted) = normaliser.total(genes: g, values: v, integral: true)
-                            XCTAssertEqual(integerCounted, counted)
-                            XCTAssertEqual(integerTotal.bitPattern, record.total.bitPattern)
+                        try barcode.withUnsafeBufferPointer { b in
+                            let (total, directCounted) = normaliser.total(genes: g, values: .values(v))
+                            XCTAssertEqual(directCounted, counted)
+                            XCTAssertEqual(total.bitPattern, record.total.bitPattern)
+                            try normaliser.write(genes: g, values: .values(v), total: total, barcode: b, flags: flags, to: direct, memo: directMemo)
+                            guard let counts else {
+                                try normaliser.write(genes: g, values: .values(v), total: total, barcode: b, flags: flags, to: viaCounts, memo: directMemo)
+                                return
+                            }
+                            try counts.withUnsafeBufferPointer { k in
+                                let (countTotal, countCounted) = normaliser.total(genes: g, values: .counts(k))
+                                XCTAssertEqual(countCounted, counted)
+                                XCTAssertEqual(countTotal.bitPattern, record.total.bitPattern)
+                                try normaliser.write(genes: g, values: .counts(k), total: countTotal, barcode: b, flags: flags, to: viaCounts, memo: directMemo)
+                            }
                             integralCells += 1
-                        }
-                        try Array(barcode.utf8).withUnsafeBufferPointer { b in
-                            try normaliser.write(genes: g, values: v, total: total, barcode: b, flags: flags, to: direct, memo: directMemo)
                         }
                     }
                 }
@@ -76,9 +84,11 @@ final class CellNormaliserTests: XCTestCase {
             }
             try reference.finish()
             try direct.finish()
-            let a = try Data(contentsOf: URL(fileURLWithPath: paths[0])), b = try Data(contentsOf: URL(fileURLWithPath: paths[1]))
-            XCTAssertGreaterThan(a.count, 1000)
-            XCTAssertEqual(a, b, "setting \(index): streams differ")
+            try viaCounts.finish()
+            let streams = try paths.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+            XCTAssertGreaterThan(streams[0].count, 1000)
+            XCTAssertEqual(streams[0], streams[1], "setting \(index): float64 path differs")
+            XCTAssertEqual(streams[0], streams[2], "setting \(index): counts path differs")
         }
         XCTAssertEqual(checked, 1800)
         XCTAssertGreaterThan(integralCells, 300)
