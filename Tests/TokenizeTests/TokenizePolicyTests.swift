@@ -280,6 +280,21 @@ final class TokenizePolicyTests: XCTestCase {
         XCTAssertEqual(streamed.cells, buffered.cells)
         XCTAssertEqual(streamed.cells[0].counts.first, 123_459)
         XCTAssertEqual(streamed.cells.reduce(0) { $0 + $1.genes.count }, lines.count)
+
+        // The same entries with rows as cells and columns as genes (a lone matrix whose gene
+        // list matches its columns), streamed too.
+        let swapped = lines.enumerated().map { i, line -> String in
+            var fields = line.split(omittingEmptySubsequences: true, whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            fields.swapAt(0, 1)
+            return fields.joined(separator: i % 97 == 5 ? "\t" : " ")
+        }
+        let transposed = dir.appendingPathComponent("t.mtx").path
+        try ("%%MatrixMarket matrix coordinate integer general\n\(cells) \(genes) \(swapped.count)\n" + swapped.joined(separator: "\n") + "\n")
+            .write(toFile: transposed, atomically: true, encoding: .utf8)
+        let (byRows, notes) = try tokenize([transposed, "--genes", dir.appendingPathComponent("genes.tsv").path,
+                                            "--barcodes", dir.appendingPathComponent("barcodes.tsv").path, "--keep-counts"])
+        XCTAssertTrue(notes.contains("rows are cells"), notes)
+        XCTAssertEqual(byRows.cells, streamed.cells)
     }
 
     func testMatrixGroupedByCellStreamsAndOtherOrdersAreBuffered() throws {
