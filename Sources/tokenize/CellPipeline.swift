@@ -10,8 +10,8 @@
 import Foundation
 import Shared
 
-/// Cells in the order they came, their entries concatenated: per cell its index, gene order
-/// flag and end offset into `genes` and `counts` or `values`.
+/// Cells in the order they came, their entries concatenated: per cell (a Span) its index, gene
+/// order flag and end offset into `genes` and `counts` or `values`.
 ///
 /// The values are kept in the narrowest exact type: while every one is an integer below 2^32
 /// (a counts matrix's), as UInt32 `counts` (`integral`); from the first other value on, the
@@ -19,9 +19,15 @@ import Shared
 /// doubling and is kept when the batch is reused, so that a parser can append through copies of
 /// the pointers (see EntryRouter) without the uniqueness and exclusivity checks of arrays.
 final class CellBatch {
-    var cells: [Int] = []
-    var ascending: [Bool] = []
-    var ends: [Int] = []
+    /// One cell of a batch: its index, the end of its entries, whether its genes ascend.
+    struct Span {
+        var cell: Int
+        var end: Int
+        var ascending: Bool
+    }
+
+    /// The cells, in order (one array, so that ending a cell is one access).
+    private(set) var spans: [Span] = []
     /// Entries of the finished cells (a parser may hold more beyond it, for a cell in progress).
     private(set) var count = 0
     /// Dataset gene indices (capacity entries, `count` of them in use).
@@ -47,7 +53,7 @@ final class CellBatch {
         values.deallocate()
     }
 
-    var isEmpty: Bool { cells.isEmpty }
+    var isEmpty: Bool { spans.isEmpty }
 
     /// Whether `value` can be held in `counts`.
     @inline(__always)
@@ -79,9 +85,7 @@ final class CellBatch {
 
     /// Ends a cell whose entries are `count..<end` (written in place by the caller).
     func endCell(_ cell: Int, ascending isAscending: Bool, end: Int) {
-        cells.append(cell)
-        ascending.append(isAscending)
-        ends.append(end)
+        spans.append(Span(cell: cell, end: end, ascending: isAscending))
         count = end
     }
 
@@ -99,9 +103,7 @@ final class CellBatch {
 
     /// Empties the batch, keeping its storage.
     func removeAll() {
-        cells.removeAll(keepingCapacity: true)
-        ascending.removeAll(keepingCapacity: true)
-        ends.removeAll(keepingCapacity: true)
+        spans.removeAll(keepingCapacity: true)
         count = 0
         integral = true
     }

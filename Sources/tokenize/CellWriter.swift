@@ -192,15 +192,15 @@ final class CellWriter {
     /// Writes a batch of cells, in order (on the pipeline's thread when threaded).
     private func write(batch: CellBatch) throws {
         var start = 0
-        for i in 0..<batch.cells.count {
-            let end = batch.ends[i]
+        for span in batch.spans {
+            let end = span.end
             let genes = UnsafeBufferPointer(start: batch.genes + start, count: end - start)
             if batch.integral {
-                try writeNow(cell: batch.cells[i], genes: genes, counts: UnsafeBufferPointer(start: batch.counts + start, count: end - start),
-                             ascending: batch.ascending[i])
+                try writeNow(cell: span.cell, genes: genes, counts: UnsafeBufferPointer(start: batch.counts + start, count: end - start),
+                             ascending: span.ascending)
             } else {
-                try writeNow(cell: batch.cells[i], genes: genes, values: UnsafeBufferPointer(start: batch.values + start, count: end - start),
-                             ascending: batch.ascending[i])
+                try writeNow(cell: span.cell, genes: genes, values: UnsafeBufferPointer(start: batch.values + start, count: end - start),
+                             ascending: span.ascending)
             }
             start = end
         }

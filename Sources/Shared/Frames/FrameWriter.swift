@@ -112,19 +112,27 @@ public final class FrameWriter {
         let size = 4 + barcode.count + 8 + 4 + n * perEntry
         try checkRecordFits(size, "cell \(String(decoding: barcode, as: UTF8.self))")
         try begin(.cell, cellFlags: flags)
-        pending.u32(barcode.count)
-        pending.bytes.append(contentsOf: barcode)
-        pending.f64(total)
-        pending.u32(n)
-        let start = pending.bytes.count
-        pending.bytes.append(contentsOf: repeatElement(0, count: n * perEntry))
-        pending.bytes.withUnsafeMutableBytes { raw in
-            let base = raw.baseAddress! + start
+        // One access to the frame for the whole record (each access to a class's stored
+        // property is checked for exclusivity at run time).
+        FrameWriter.appendRecord(to: &pending, barcode: barcode, total: total, count: n, perEntry: perEntry) { base in
             fill(CellSlots(genes: base, values: base + 4 * n,
                            tokens: tokens ? (base + 8 * n).assumingMemoryBound(to: UInt8.self) : nil,
                            counts: counts ? base + (tokens ? 9 : 8) * n : nil))
         }
         pendingRecords += 1
+    }
+
+    /// Appends a CELL record's fixed fields and `n · perEntry` zero bytes, which `fill` then
+    /// gets to write (at their start).
+    private static func appendRecord(to w: inout PayloadWriter, barcode: UnsafeBufferPointer<UInt8>, total: Double,
+                                     count n: Int, perEntry: Int, fill: (UnsafeMutableRawPointer) -> Void) {
+        w.u32(barcode.count)
+        w.bytes.append(contentsOf: barcode)
+        w.f64(total)
+        w.u32(n)
+        let start = w.bytes.count
+        w.bytes.append(contentsOf: repeatElement(0, count: n * perEntry))
+        w.bytes.withUnsafeMutableBytes { raw in fill(raw.baseAddress! + start) }
     }
 
     /// Adds a cell's encodings to the current ENCODING frame.
