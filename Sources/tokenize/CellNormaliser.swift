@@ -103,19 +103,40 @@ struct CellNormaliser {
 
     // MARK: - Straight into the frame
 
-    /// Per small integer count (below `memoSize`), its value and token within one cell.
+    /// Per cell total, per small integer count (below `memoSize`), its value and token: a
+    /// direct-mapped cache of `slots` tables, each filled as its counts occur.
+    ///
+    /// Within a run (one normaliser, so one target sum and one number of bins) a value depends
+    /// on the count and the cell's total alone, and totals repeat across cells (the 9,999 cells
+    /// of the mouse-brain counts have 560 distinct totals), so a cell whose total an earlier
+    /// cell had finds most of its values computed. A Memo serves one normaliser only.
     final class Memo {
-        /// The value as float32, or -1 while not yet computed for the current cell.
-        let values = UnsafeMutablePointer<Float>.allocate(capacity: CellNormaliser.memoSize)
-        let tokens = UnsafeMutablePointer<UInt8>.allocate(capacity: CellNormaliser.memoSize)
+        static let slots = 1024
+        /// Per slot, the total its table is for (NaN: none yet).
+        let totals = UnsafeMutablePointer<Double>.allocate(capacity: Memo.slots)
+        /// Per slot, `memoSize` values as float32 (-1: not yet computed).
+        let values = UnsafeMutablePointer<Float>.allocate(capacity: Memo.slots * CellNormaliser.memoSize)
+        let tokens = UnsafeMutablePointer<UInt8>.allocate(capacity: Memo.slots * CellNormaliser.memoSize)
+
+        init() { totals.initialize(repeating: .nan, count: Memo.slots) }
 
         deinit {
+            totals.deallocate()
             values.deallocate()
             tokens.deallocate()
         }
 
-        /// Forgets every value (a new cell, a new total).
-        func reset() { values.update(repeating: -1, count: CellNormaliser.memoSize) }
+        /// The table for `total`, emptied first if its slot held another total's.
+        @inline(__always)
+        func table(for total: Double) -> (values: UnsafeMutablePointer<Float>, tokens: UnsafeMutablePointer<UInt8>) {
+            let slot = Int(truncatingIfNeeded: (total.bitPattern &* 0x9E37_79B9_7F4A_7C15) >> 54)  // top 10 bits
+            let offset = slot * CellNormaliser.memoSize
+            if totals[slot].bitPattern != total.bitPattern {
+                totals[slot] = total
+                (values + offset).update(repeating: -1, count: CellNormaliser.memoSize)
+            }
+            return (values + offset, tokens + offset)
+        }
     }
 
     /// A cell's raw values: integer counts (a counts matrix's, see CellBatch) or float64.
@@ -189,13 +210,14 @@ struct CellNormaliser {
         let maxToken = Double(bins)
         let factor = targetSum
         let memoSize = CellNormaliser.memoSize
-        if isCounts { memo.reset() }
+        // Tables are only used for counts (a total > 0 when there are entries).
+        let table = isCounts && n > 0 ? memo.table(for: total) : (memo.values, memo.tokens)
         try writer.appendCell(barcode: barcode, total: total, count: n, flags: flags) { slots in
             guard n > 0 else { return }
             slots.genes.copyMemory(from: genes.baseAddress!, byteCount: 4 * n)
             let out = slots.values
             let tok = slots.tokens!
-            let memoValues = memo.values, memoTokens = memo.tokens
+            let (memoValues, memoTokens) = table
             switch values {
             case .counts(let counts) where isCounts:
                 for i in 0..<n {

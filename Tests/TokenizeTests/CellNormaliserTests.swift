@@ -29,6 +29,10 @@ final class CellNormaliserTests: XCTestCase {
                 return 0.25 + Double(Int(r.uniform() * 400)) * 0.5  // non-integers, some below 64
             }
             out.append((g, v))
+            // Totals that repeat (the memo's cache): the same cell again, and the same values
+            // moved among its genes (the same total when every gene counts).
+            if i % 7 == 6 { out.append((g, v)) }
+            if i % 11 == 10 && !v.isEmpty { out.append((g, Array(v[1...] + v[..<1]))) }
         }
         return out
     }
@@ -90,7 +94,7 @@ final class CellNormaliserTests: XCTestCase {
             XCTAssertEqual(streams[0], streams[1], "setting \(index): float64 path differs")
             XCTAssertEqual(streams[0], streams[2], "setting \(index): counts path differs")
         }
-        XCTAssertEqual(checked, 1800)
+        XCTAssertGreaterThan(checked, 2000)
         XCTAssertGreaterThan(integralCells, 300)
     }
 }
