@@ -1,4 +1,6 @@
-// CellNormaliser: one cell's raw entries → its CellRecord (scBERT's normalisation and binning).
+// CellNormaliser: one cell's raw entries → its CELL record (scBERT's normalisation and binning),
+// written straight into the frame being built (`total` + `write`), or as a CellRecord (`fill`,
+// the plain reference the tests compare them with).
 //
 // For counts: T = Σ c over the genes in the total (the vocabulary genes, or all genes without a
 // vocabulary); every entry, in the vocabulary or not, becomes x = c · target / T,

@@ -1,8 +1,10 @@
 // MatrixMarketReader: a coordinate MatrixMarket matrix (10x matrix.mtx[.gz]) → cells in order.
 //
 // The header (`%%MatrixMarket matrix coordinate integer|real|pattern general`, comments, then
-// `rows cols entries`) is checked first. The body is scanned by a hand-written parser over the
-// reader's buffer (one `row col value` per line). Where the entries go depends on their order:
+// `rows cols entries`) is checked first. The body is scanned over the reader's buffer (one
+// `row col value` per line): runs of plain lines by a vector kernel (CKernels/mtx_lines.c, when
+// the CPU has SSE4.1), every other line by a hand-written parser, which also names the errors.
+// Where the entries go depends on their order:
 // the first `windowSize` entries are held back; if their cells never decrease and some cell has
 // two of them (the mark of a matrix grouped by cell, as Cell Ranger writes it), the matrix is
 // streamed — each cell is written when the next one begins, in memory independent of the number
