@@ -1,34 +1,115 @@
-// CellPipeline: carries parsed cells to a second thread, which normalises, encodes and writes
-// them (CellWriter's work), so that parsing a matrix and writing its cells overlap.
+// CellPipeline: carries batches of parsed cells to a second thread, which normalises, encodes
+// and writes them (CellWriter's work), so that parsing a matrix and writing its cells overlap.
 //
-// The reading thread copies each cell's entries into a batch; full batches queue up (at most
-// `maxQueued`, so memory stays bounded) and one worker thread takes them in order. The cells are
-// written in exactly the order and with exactly the calls of a direct run, so the output is
-// byte-identical whatever the threads. The worker's first error stops it and is raised on the
-// reading thread at its next hand-over (or at `finish`).
+// The reading thread fills a CellBatch (a streamed matrix's parser writes its entries straight
+// into it); full batches queue up (at most `maxQueued`, so memory stays bounded) and one worker
+// thread takes them in order. The cells are written in exactly the order and with exactly the
+// calls of a direct run, so the output is byte-identical whatever the threads. The worker's
+// first error stops it and is raised on the reading thread at its next hand-over (or at `finish`).
 
 import Foundation
 import Shared
 
-final class CellPipeline {
-    /// Cells in the order they came: per cell its index, gene order flag and end offset into
-    /// the concatenated `genes` / `values` (N entries in all).
-    final class Batch {
-        var cells: [Int] = []
-        var ascending: [Bool] = []
-        var ends: [Int] = []
-        var genes: [UInt32] = []
-        var values: [Double] = []
-
-        func removeAll() {
-            cells.removeAll(keepingCapacity: true)
-            ascending.removeAll(keepingCapacity: true)
-            ends.removeAll(keepingCapacity: true)
-            genes.removeAll(keepingCapacity: true)
-            values.removeAll(keepingCapacity: true)
-        }
+/// Cells in the order they came, their entries concatenated: per cell (a Span) its index, gene
+/// order flag and end offset into `genes` and `counts` or `values`.
+///
+/// The values are kept in the narrowest exact type: while every one is an integer below 2^32
+/// (a counts matrix's), as UInt32 `counts` (`integral`); from the first other value on, the
+/// batch's entries move to float64 `values`. The entry storage is raw memory that grows by
+/// doubling and is kept when the batch is reused, so that a parser can append through copies of
+/// the pointers (see EntryRouter) without the uniqueness and exclusivity checks of arrays.
+final class CellBatch {
+    /// One cell of a batch: its index, the end of its entries, whether its genes ascend.
+    struct Span {
+        var cell: Int
+        var end: Int
+        var ascending: Bool
     }
 
+    /// The cells, in order (one array, so that ending a cell is one access).
+    private(set) var spans: [Span] = []
+    /// Entries of the finished cells (a parser may hold more beyond it, for a cell in progress).
+    private(set) var count = 0
+    /// Dataset gene indices (capacity entries, `count` of them in use).
+    private(set) var genes: UnsafeMutablePointer<UInt32>
+    /// Per gene its count, while `integral`.
+    private(set) var counts: UnsafeMutablePointer<UInt32>
+    /// Per gene its raw value, once not `integral`.
+    private(set) var values: UnsafeMutablePointer<Double>
+    private(set) var capacity: Int
+    /// Whether the entries are in `counts` (every value an integer below 2^32) or in `values`.
+    private(set) var integral = true
+
+    init(capacity: Int = CellPipeline.batchEntries + (1 << 12)) {
+        self.capacity = capacity
+        genes = .allocate(capacity: capacity)
+        counts = .allocate(capacity: capacity)
+        values = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        genes.deallocate()
+        counts.deallocate()
+        values.deallocate()
+    }
+
+    var isEmpty: Bool { spans.isEmpty }
+
+    /// Whether `value` can be held in `counts`.
+    @inline(__always)
+    static func isCount(_ value: Double) -> Bool {
+        value >= 0 && value < 4_294_967_296 && Double(UInt32(value)) == value
+    }
+
+    /// Grows the storage to hold at least `minimum` entries, keeping the first `keeping`.
+    func grow(keeping: Int, minimum: Int) {
+        var bigger = capacity * 2
+        while bigger < minimum { bigger *= 2 }
+        let g = UnsafeMutablePointer<UInt32>.allocate(capacity: bigger)
+        let c = UnsafeMutablePointer<UInt32>.allocate(capacity: bigger)
+        let v = UnsafeMutablePointer<Double>.allocate(capacity: bigger)
+        g.moveInitialize(from: genes, count: keeping)
+        if integral { c.moveInitialize(from: counts, count: keeping) } else { v.moveInitialize(from: values, count: keeping) }
+        genes.deallocate()
+        counts.deallocate()
+        values.deallocate()
+        (genes, counts, values, capacity) = (g, c, v, bigger)
+    }
+
+    /// Moves the first `keeping` entries from `counts` to `values`, which hold them from now on.
+    func leaveCounts(keeping: Int) {
+        guard integral else { return }
+        for i in 0..<keeping { values[i] = Double(counts[i]) }
+        integral = false
+    }
+
+    /// Ends a cell whose entries are `count..<end` (written in place by the caller).
+    func endCell(_ cell: Int, ascending isAscending: Bool, end: Int) {
+        spans.append(Span(cell: cell, end: end, ascending: isAscending))
+        count = end
+    }
+
+    /// Adds one cell, copying its entries (as float64 values).
+    func append(cell: Int, genes g: UnsafeBufferPointer<UInt32>, values v: UnsafeBufferPointer<Double>, ascending isAscending: Bool) {
+        leaveCounts(keeping: count)
+        let end = count + g.count
+        if end > capacity { grow(keeping: count, minimum: end) }
+        if g.count > 0 {
+            (genes + count).initialize(from: g.baseAddress!, count: g.count)
+            (values + count).initialize(from: v.baseAddress!, count: v.count)
+        }
+        endCell(cell, ascending: isAscending, end: end)
+    }
+
+    /// Empties the batch, keeping its storage.
+    func removeAll() {
+        spans.removeAll(keepingCapacity: true)
+        count = 0
+        integral = true
+    }
+}
+
+final class CellPipeline {
     /// Entries per batch before it is handed over.
     static let batchEntries = 1 << 16
     /// Full batches waiting at most; the reading thread waits beyond that.
@@ -37,8 +118,8 @@ final class CellPipeline {
     /// Everything the two threads share, guarded by `condition`.
     final class State {
         let condition = NSCondition()
-        var queue: [Batch] = []
-        var spare: [Batch] = []
+        var queue: [CellBatch] = []
+        var spare: [CellBatch] = []
         /// No more batches will come.
         var closed = false
         var cancelled = false
@@ -48,10 +129,9 @@ final class CellPipeline {
     }
 
     let shared = State()
-    var current = Batch()
 
     /// Starts the worker, which calls `write` for every batch, in order.
-    init(write: @escaping (Batch) throws -> Void) {
+    init(write: @escaping (CellBatch) throws -> Void) {
         let shared = self.shared
         let thread = Thread {
             while true {
@@ -86,19 +166,8 @@ final class CellPipeline {
         thread.start()
     }
 
-    /// Adds one cell (its entries are copied); hands the batch over when it is full.
-    func append(cell: Int, genes: UnsafeBufferPointer<UInt32>, values: UnsafeBufferPointer<Double>, ascending: Bool) throws {
-        let b = current
-        b.cells.append(cell)
-        b.ascending.append(ascending)
-        b.genes.append(contentsOf: genes)
-        b.values.append(contentsOf: values)
-        b.ends.append(b.genes.count)
-        if b.genes.count >= CellPipeline.batchEntries { try handOver() }
-    }
-
-    /// Queues the current batch (waiting while the queue is full) and starts a new one.
-    private func handOver() throws {
+    /// Queues a full batch (waiting while the queue is full); returns an empty one to fill next.
+    func submit(_ batch: CellBatch) throws -> CellBatch {
         let s = shared
         s.condition.lock()
         while s.queue.count >= CellPipeline.maxQueued && !s.stopped { s.condition.wait() }
@@ -107,15 +176,15 @@ final class CellPipeline {
             s.condition.unlock()
             throw error ?? ToolError.runtime("internal error: the cell writer stopped early")
         }
-        s.queue.append(current)
-        current = s.spare.popLast() ?? Batch()
+        s.queue.append(batch)
+        let next = s.spare.popLast() ?? CellBatch()
         s.condition.broadcast()
         s.condition.unlock()
+        return next
     }
 
-    /// Hands over the last cells and waits until every one is written; raises the worker's error.
+    /// Waits until every queued cell is written; raises the worker's error.
     func finish() throws {
-        if !current.cells.isEmpty { try handOver() }
         let s = shared
         s.condition.lock()
         s.closed = true

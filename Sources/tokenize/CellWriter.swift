@@ -11,21 +11,44 @@ import Shared
 
 /// Where the barcodes come from: a file read in step with the cells, or a list.
 protocol BarcodeSource: AnyObject {
-    /// The next barcode, or nil when there is none left.
-    func next() throws -> String?
+    /// The next barcode's UTF-8 bytes, valid until the next call, or nil when there is none left.
+    func nextBytes() throws -> UnsafeBufferPointer<UInt8>?
     /// Checks that no barcode is left once `cells` cells were written.
     func finish(cells: Int) throws
+}
+
+/// A barcode held as bytes, for the sources whose barcodes are Strings.
+final class BarcodeBytes {
+    private var storage = UnsafeMutablePointer<UInt8>.allocate(capacity: 64)
+    private var capacity = 64
+
+    deinit { storage.deallocate() }
+
+    /// The bytes of `barcode`, valid until the next call.
+    func bytes(of barcode: String) -> UnsafeBufferPointer<UInt8> {
+        var text = barcode
+        return text.withUTF8 { u in
+            if u.count > capacity {
+                storage.deallocate()
+                capacity = u.count
+                storage = .allocate(capacity: capacity)
+            }
+            if u.count > 0 { storage.initialize(from: u.baseAddress!, count: u.count) }
+            return UnsafeBufferPointer(start: storage, count: u.count)
+        }
+    }
 }
 
 /// Barcodes in memory (a dense table's header or first column).
 final class BarcodeList: BarcodeSource {
     let barcodes: [String]
     var position = 0
+    let scratch = BarcodeBytes()
     init(_ barcodes: [String]) { self.barcodes = barcodes }
-    func next() throws -> String? {
+    func nextBytes() throws -> UnsafeBufferPointer<UInt8>? {
         guard position < barcodes.count else { return nil }
         position += 1
-        return barcodes[position - 1]
+        return scratch.bytes(of: barcodes[position - 1])
     }
     func finish(cells: Int) throws {}
 }
@@ -35,6 +58,7 @@ final class BarcodeFile: BarcodeSource {
     let path: String
     let reader: ByteReader
     let expected: Int
+    let scratch = BarcodeBytes()
 
     /// Opens the file and checks, by counting its lines once, that it holds `expected` barcodes.
     init(path: String, expected: Int) throws {
@@ -54,10 +78,14 @@ final class BarcodeFile: BarcodeSource {
         reader = try ByteReader.open(path)
     }
 
-    func next() throws -> String? {
+    func nextBytes() throws -> UnsafeBufferPointer<UInt8>? {
         guard let line = try reader.nextLine() else { return nil }
         let field = line.firstIndex(of: 0x09).map { UnsafeBufferPointer(rebasing: line[..<$0]) } ?? line
-        return String(decoding: field, as: UTF8.self)
+        var ascii: UInt8 = 0
+        for b in field { ascii |= b }
+        if ascii < 0x80 { return field }
+        // Not ASCII: as its String (invalid UTF-8 repaired, as for any text the stream carries).
+        return scratch.bytes(of: String(decoding: field, as: UTF8.self))
     }
 
     func finish(cells: Int) throws {
@@ -85,11 +113,16 @@ final class CellWriter {
     private(set) var summedDuplicates = 0
     private(set) var outsideShard = 0
 
-    var record = CellRecord(barcode: "", genes: [], values: [])
-    let memo = UnsafeMutablePointer<Double>.allocate(capacity: CellNormaliser.memoSize)
+    /// Per small count, its normalised value and token within the cell being written.
+    let memo = CellNormaliser.Memo()
     var order: [Int] = []
     var sortedGenes: [UInt32] = []
     var sortedValues: [Double] = []
+    var countValues: [Double] = []
+
+    /// The cells given but not yet written, in order. A streamed matrix's parser fills it in
+    /// place (see EntryRouter); `submitBatch()` writes it, or hands it to the pipeline.
+    private(set) var batch = CellBatch()
 
     /// When set, cells are written on the pipeline's thread (see CellPipeline).
     private var pipeline: CellPipeline?
@@ -114,12 +147,10 @@ final class CellWriter {
         }
     }
 
-    deinit { memo.deallocate() }
-
     /// Writes the cells before `index` that had no entries.
     func writeEmpty(upTo index: Int) throws {
         while nextCell < index {
-            try writeCell(genes: UnsafeBufferPointer(start: nil, count: 0), values: UnsafeBufferPointer(start: nil, count: 0))
+            try writeCell(genes: UnsafeBufferPointer(start: nil, count: 0), values: .counts(UnsafeBufferPointer(start: nil, count: 0)))
         }
     }
 
@@ -137,25 +168,41 @@ final class CellWriter {
     func write(cell index: Int, genes: UnsafeBufferPointer<UInt32>, values: UnsafeBufferPointer<Double>,
                ascending: Bool) throws {
         precondition(genes.count == values.count)
-        if let pipeline {
-            try pipeline.append(cell: index, genes: genes, values: values, ascending: ascending)
-        } else {
+        guard pipeline != nil else {
+            // Written at once, as a dense table's cell must be (its barcode is pushed just before).
+            if !batch.isEmpty { try submitBatch() }
             try writeNow(cell: index, genes: genes, values: values, ascending: ascending)
+            return
+        }
+        batch.append(cell: index, genes: genes, values: values, ascending: ascending)
+        if batch.count >= CellPipeline.batchEntries { try submitBatch() }
+    }
+
+    /// Writes the batch's cells (threaded: hands the batch to the pipeline); `batch` is then
+    /// an empty batch to fill next.
+    func submitBatch() throws {
+        if let pipeline {
+            batch = try pipeline.submit(batch)
+        } else {
+            try write(batch: batch)
+            batch.removeAll()
         }
     }
 
-    /// Writes a pipeline's batch of cells, in order (on the pipeline's thread).
-    private func write(batch: CellPipeline.Batch) throws {
-        try batch.genes.withUnsafeBufferPointer { g in
-            try batch.values.withUnsafeBufferPointer { v in
-                var start = 0
-                for i in 0..<batch.cells.count {
-                    let end = batch.ends[i]
-                    try writeNow(cell: batch.cells[i], genes: UnsafeBufferPointer(rebasing: g[start..<end]),
-                                 values: UnsafeBufferPointer(rebasing: v[start..<end]), ascending: batch.ascending[i])
-                    start = end
-                }
+    /// Writes a batch of cells, in order (on the pipeline's thread when threaded).
+    private func write(batch: CellBatch) throws {
+        var start = 0
+        for span in batch.spans {
+            let end = span.end
+            let genes = UnsafeBufferPointer(start: batch.genes + start, count: end - start)
+            if batch.integral {
+                try writeNow(cell: span.cell, genes: genes, counts: UnsafeBufferPointer(start: batch.counts + start, count: end - start),
+                             ascending: span.ascending)
+            } else {
+                try writeNow(cell: span.cell, genes: genes, values: UnsafeBufferPointer(start: batch.values + start, count: end - start),
+                             ascending: span.ascending)
             }
+            start = end
         }
     }
 
@@ -164,11 +211,25 @@ final class CellWriter {
         pipeline?.cancel()
     }
 
+    /// Writes a cell whose values are integer counts (see CellBatch).
+    private func writeNow(cell index: Int, genes: UnsafeBufferPointer<UInt32>, counts: UnsafeBufferPointer<UInt32>,
+                          ascending: Bool) throws {
+        guard ascending else {
+            // Sorted (and duplicates summed) as float64 values, which hold any sum exactly.
+            countValues.removeAll(keepingCapacity: true)
+            countValues.append(contentsOf: counts.lazy.map { Double($0) })
+            try countValues.withUnsafeBufferPointer { v in try writeNow(cell: index, genes: genes, values: v, ascending: false) }
+            return
+        }
+        try writeEmpty(upTo: index)
+        try writeCell(genes: genes, values: .counts(counts))
+    }
+
     private func writeNow(cell index: Int, genes: UnsafeBufferPointer<UInt32>, values: UnsafeBufferPointer<Double>,
                           ascending: Bool) throws {
         try writeEmpty(upTo: index)
         if ascending {
-            try writeCell(genes: genes, values: values)
+            try writeCell(genes: genes, values: .values(values))
             return
         }
         order.removeAll(keepingCapacity: true)
@@ -186,12 +247,12 @@ final class CellWriter {
             }
         }
         try sortedGenes.withUnsafeBufferPointer { g in
-            try sortedValues.withUnsafeBufferPointer { v in try writeCell(genes: g, values: v) }
+            try sortedValues.withUnsafeBufferPointer { v in try writeCell(genes: g, values: .values(v)) }
         }
     }
 
-    private func writeCell(genes: UnsafeBufferPointer<UInt32>, values: UnsafeBufferPointer<Double>) throws {
-        guard let barcode = try barcodes.next() else {
+    private func writeCell(genes: UnsafeBufferPointer<UInt32>, values: CellNormaliser.Values) throws {
+        guard let barcode = try barcodes.nextBytes() else {
             throw ToolError.runtime("internal error: more cells than barcodes")
         }
         defer { progress.advance() }
@@ -201,18 +262,13 @@ final class CellWriter {
             return
         }
         nextCell += 1
-        // The reused record is moved into a local while it is filled and written: passing the
-        // stored property itself would copy it (a retain and release of each array) per cell.
-        var cell = CellRecord(barcode: "", genes: [], values: [])
-        swap(&cell, &record)
-        defer { swap(&cell, &record) }
-        let counted = normaliser.fill(&cell, genes: genes, values: values, memo: memo)
-        if normaliser.scale == .counts && !(cell.total > 0) { withoutTotal += 1 }
+        let (total, counted) = normaliser.total(genes: genes, values: values)
+        if normaliser.scale == .counts && !(total > 0) { withoutTotal += 1 }
         if counted < minGenes {
             droppedByMinGenes += 1
         } else {
-            cell.barcode = barcode
-            try writer.append(cell: cell, flags: flags)
+            try normaliser.write(genes: genes, values: values, total: total, barcode: barcode, flags: flags,
+                                 to: writer, memo: memo)
             written += 1
         }
     }
@@ -220,6 +276,7 @@ final class CellWriter {
     /// Writes the empty cells up to `cells`, checks the barcodes, notes the policies applied,
     /// and ends the stream (END frame, output committed).
     func finish(cells: Int) throws {
+        if !batch.isEmpty { try submitBatch() }
         if let pipeline {
             try pipeline.finish()
             self.pipeline = nil

@@ -1,8 +1,10 @@
 // MatrixMarketReader: a coordinate MatrixMarket matrix (10x matrix.mtx[.gz]) → cells in order.
 //
 // The header (`%%MatrixMarket matrix coordinate integer|real|pattern general`, comments, then
-// `rows cols entries`) is checked first. The body is scanned by a hand-written parser over the
-// reader's buffer (one `row col value` per line). Where the entries go depends on their order:
+// `rows cols entries`) is checked first. The body is scanned over the reader's buffer (one
+// `row col value` per line): runs of plain lines by a vector kernel (CKernels/mtx_lines.c, when
+// the CPU has SSE4.1), every other line by a hand-written parser, which also names the errors.
+// Where the entries go depends on their order:
 // the first `windowSize` entries are held back; if their cells never decrease and some cell has
 // two of them (the mark of a matrix grouped by cell, as Cell Ranger writes it), the matrix is
 // streamed — each cell is written when the next one begins, in memory independent of the number
@@ -10,6 +12,7 @@
 // end, after a counting sort by cell (about 28 bytes per entry). A streamed matrix whose order
 // breaks after the window is an error that names --buffer.
 
+import CKernels
 import Foundation
 import Shared
 
@@ -90,7 +93,7 @@ final class MatrixMarketReader {
         self.axisToGene = axisToGene
         self.cellCount = transposed ? header.rows : header.columns
         self.writer = writer
-        router = EntryRouter(mode: forceBuffer ? .buffered : .window, file: reader.name)
+        router = EntryRouter(mode: forceBuffer ? .buffered : .window, file: reader.name, batch: writer.batch)
     }
 
     // MARK: - Body
@@ -110,6 +113,21 @@ final class MatrixMarketReader {
 
         func fail(_ message: String) -> ToolError { .badInput(file: file, line: line, message: message) }
 
+        // Plain lines go through the vector parser (when this CPU has one) in runs of up to
+        // `bulkLines`; the lines it stops at, and those of a pattern matrix, through the code below.
+        let bulk = !pattern && ck_mtx_lines_accelerated() != 0
+        let bulkLines = 1024
+        let bulkRows = UnsafeMutablePointer<UInt32>.allocate(capacity: bulkLines)
+        let bulkColumns = UnsafeMutablePointer<UInt32>.allocate(capacity: bulkLines)
+        let bulkValues = UnsafeMutablePointer<UInt32>.allocate(capacity: bulkLines)
+        defer {
+            bulkRows.deallocate()
+            bulkColumns.deallocate()
+            bulkValues.deallocate()
+        }
+        // Lines left to parse here before trying the vector parser again.
+        var generalLines = 0
+
         try axisToGene.withUnsafeBufferPointer { geneOf in
             while true {
                 let chunk: UnsafeBufferPointer<UInt8>?
@@ -122,6 +140,41 @@ final class MatrixMarketReader {
                 var p = start
                 let end = start + run.count
                 while p < end {
+                    if bulk && generalLines == 0 {
+                        var consumed = 0
+                        let k = ck_mtx_lines(p, end - p, bulkRows, bulkColumns, bulkValues, bulkLines, &consumed)
+                        if router.mode == .streaming && count + k <= expected {
+                            try router.streamBulk(rows: bulkRows, columns: bulkColumns, values: bulkValues, count: k,
+                                                  geneOf: geneOf, transposed: transposed, rowLimit: rows,
+                                                  columnLimit: columns, firstLine: line + 1, writer: writer)
+                            line += k
+                            count += k
+                        } else {
+                          for i in 0..<k {
+                            line += 1
+                            count += 1
+                            if count > expected { throw fail("more entries than the \(expected) the header declares") }
+                            let row = Int(bulkRows[i]), col = Int(bulkColumns[i])
+                            if row < 1 || row > rows { throw fail("row index \(row) outside 1..\(rows)") }
+                            if col < 1 || col > columns { throw fail("column index \(col) outside 1..\(columns)") }
+                            let value = bulkValues[i]
+                            if value == 0 { continue }
+                            let axisGene = (transposed ? col : row) - 1
+                            let cell = (transposed ? row : col) - 1
+                            precondition(axisGene < geneLimit)
+                            let gene = geneOf[axisGene]
+                            if gene < 0 { continue }
+                            try router.entry(gene: UInt32(gene), cell: cell, value: Double(value), line: line, writer: writer)
+                          }
+                        }
+                        p += consumed
+                        if k == bulkLines { continue }
+                        // Stopped before a line it does not take: that one (or, when it took none,
+                        // a few) here.
+                        generalLines = k == 0 ? 16 : 1
+                        if p == end { break }
+                    }
+                    if generalLines > 0 { generalLines -= 1 }
                     line += 1
                     var row = 0, col = 0, value = 1.0
                     if end - p >= 32, let fast = MatrixMarketReader.plainEntry(p, pattern: pattern) {
@@ -313,22 +366,30 @@ struct EntryRouter {
     var heldOrdered = true
     var heldCellRepeats = false
 
-    // The cell being streamed: its entries in `cellEntries`' storage, reached through these
-    // copies of its pointers so that appending needs no uniqueness or exclusivity checks.
+    // The cell being streamed: its entries go straight into the writer's batch (after the
+    // batch's finished cells), through copies of the batch's pointers so that appending needs
+    // no uniqueness or exclusivity checks.
     var currentCell = -1
-    let cellEntries = CellEntries()
+    var batch: CellBatch
     var genes: UnsafeMutablePointer<UInt32>
+    var counts: UnsafeMutablePointer<UInt32>
     var values: UnsafeMutablePointer<Double>
-    var entries = 0
+    /// Entries in the batch, the current cell's included.
+    var entries: Int
     var capacity: Int
     var ascending = true
 
-    init(mode: Mode, file: String) {
+    init(mode: Mode, file: String, batch: CellBatch) {
         self.mode = mode
         self.file = file
-        genes = cellEntries.genes
-        values = cellEntries.values
-        capacity = cellEntries.capacity
+        self.batch = batch
+        (genes, counts, values, capacity, entries) = (batch.genes, batch.counts, batch.values, batch.capacity, batch.count)
+    }
+
+    /// Takes the batch's pointers again (after it grew or was replaced).
+    @inline(__always)
+    mutating func reload() {
+        (genes, counts, values, capacity) = (batch.genes, batch.counts, batch.values, batch.capacity)
     }
 
     @inline(__always)
@@ -374,20 +435,102 @@ struct EntryRouter {
             currentCell = cell
         }
         if entries == capacity {
-            cellEntries.grow()
-            (genes, values, capacity) = (cellEntries.genes, cellEntries.values, cellEntries.capacity)
+            batch.grow(keeping: entries, minimum: entries + 1)
+            reload()
         }
         genes[entries] = gene
-        values[entries] = value
+        if batch.integral && CellBatch.isCount(value) {
+            counts[entries] = UInt32(value)
+        } else {
+            batch.leaveCounts(keeping: entries)
+            values[entries] = value
+        }
         entries += 1
     }
 
+    /// Routes the entries of `count` plain lines (from the vector parser) while streaming:
+    /// `stream` for each after the range checks of `run`, with the state held in locals.
+    /// The caller has checked that they do not exceed the declared entries.
+    /// - Parameters:
+    ///   - rows, columns, values: the lines' numbers as written (`count` each).
+    ///   - geneOf: per gene-axis index, its dataset gene or -1.
+    ///   - firstLine: the line number of the first of them.
+    mutating func streamBulk(rows: UnsafePointer<UInt32>, columns: UnsafePointer<UInt32>, values lineValues: UnsafePointer<UInt32>,
+                             count: Int, geneOf: UnsafeBufferPointer<Int32>, transposed: Bool, rowLimit: Int,
+                             columnLimit: Int, firstLine: Int, writer: CellWriter) throws {
+        precondition(mode == .streaming)
+        var cell0 = currentCell, n = entries, isAscending = ascending
+        var g = genes, c = counts, cap = capacity
+        var last: UInt32 = cell0 >= 0 ? g[n - 1] : 0
+        // Usually every index is in range and no value is zero: checked once for all lines
+        // (a loop the compiler vectorises), the loop after it then needs no check.
+        var highRow: UInt32 = 0, highColumn: UInt32 = 0, lowValue = UInt32.max
+        for i in 0..<count {
+            highRow = max(highRow, rows[i] &- 1)
+            highColumn = max(highColumn, columns[i] &- 1)
+            lowValue = min(lowValue, lineValues[i])
+        }
+        if Int(highRow) < rowLimit && Int(highColumn) < columnLimit && lowValue > 0 && batch.integral {
+            precondition(geneOf.count == (transposed ? columnLimit : rowLimit))
+            let axis = transposed ? columns : rows, cells = transposed ? rows : columns
+            for i in 0..<count {
+                let mapped = geneOf[Int(axis[i] &- 1)]
+                if mapped < 0 { continue }
+                let gene = UInt32(truncatingIfNeeded: mapped)
+                let cell = Int(cells[i] &- 1)
+                if cell == cell0 {
+                    if gene <= last { isAscending = false }
+                } else {
+                    // A new cell: the general path (flush, order check), then the state again.
+                    (currentCell, entries, ascending) = (cell0, n, isAscending)
+                    try stream(gene: gene, cell: cell, value: Double(lineValues[i]), line: firstLine + i, writer: writer)
+                    (cell0, n, isAscending) = (currentCell, entries, ascending)
+                    (g, c, cap) = (genes, counts, capacity)
+                    last = gene
+                    continue
+                }
+                if n == cap {
+                    batch.grow(keeping: n, minimum: n + 1)
+                    reload()
+                    (g, c, cap) = (genes, counts, capacity)
+                }
+                g[n] = gene
+                c[n] = lineValues[i]
+                n &+= 1
+                last = gene
+            }
+            (currentCell, entries, ascending) = (cell0, n, isAscending)
+            return
+        }
+        for i in 0..<count {
+            let row = Int(rows[i]), col = Int(columns[i])
+            if row < 1 || row > rowLimit {
+                throw ToolError.badInput(file: file, line: firstLine + i, message: "row index \(row) outside 1..\(rowLimit)")
+            }
+            if col < 1 || col > columnLimit {
+                throw ToolError.badInput(file: file, line: firstLine + i, message: "column index \(col) outside 1..\(columnLimit)")
+            }
+            let value = lineValues[i]
+            if value == 0 { continue }
+            let axisGene = (transposed ? col : row) &- 1
+            let cell = (transposed ? row : col) &- 1
+            let mapped = geneOf[axisGene]
+            if mapped < 0 { continue }
+            try stream(gene: UInt32(truncatingIfNeeded: mapped), cell: cell, value: Double(value), line: firstLine + i, writer: writer)
+        }
+    }
+
+    /// Ends the current cell in the batch; hands the batch to the writer once it is full.
     mutating func flush(writer: CellWriter) throws {
         if currentCell >= 0 {
-            try writer.write(cell: currentCell, genes: UnsafeBufferPointer(start: genes, count: entries),
-                             values: UnsafeBufferPointer(start: values, count: entries), ascending: ascending)
+            batch.endCell(currentCell, ascending: ascending, end: entries)
+            if entries >= CellPipeline.batchEntries {
+                try writer.submitBatch()
+                batch = writer.batch
+                reload()
+                entries = batch.count
+            }
         }
-        entries = 0
         ascending = true
     }
 
@@ -402,37 +545,6 @@ struct EntryRouter {
             try flush(writer: writer)
         }
         try writer.finish(cells: cellCount)
-    }
-}
-
-/// Storage for one streamed cell's entries (genes and values), grown by doubling and kept
-/// from cell to cell. EntryRouter appends through copies of the pointers.
-final class CellEntries {
-    private(set) var genes: UnsafeMutablePointer<UInt32>
-    private(set) var values: UnsafeMutablePointer<Double>
-    private(set) var capacity: Int
-
-    init(capacity: Int = 4096) {
-        self.capacity = capacity
-        genes = .allocate(capacity: capacity)
-        values = .allocate(capacity: capacity)
-    }
-
-    deinit {
-        genes.deallocate()
-        values.deallocate()
-    }
-
-    /// Doubles the capacity, keeping every entry.
-    func grow() {
-        let bigger = capacity * 2
-        let g = UnsafeMutablePointer<UInt32>.allocate(capacity: bigger)
-        let v = UnsafeMutablePointer<Double>.allocate(capacity: bigger)
-        g.moveInitialize(from: genes, count: capacity)
-        v.moveInitialize(from: values, count: capacity)
-        genes.deallocate()
-        values.deallocate()
-        (genes, values, capacity) = (g, v, bigger)
     }
 }
 

@@ -216,9 +216,10 @@ struct TokenizeRun {
 /// The barcode of the row being written (a cells-by-genes table names each cell in its row).
 final class PushedBarcode: BarcodeSource {
     var pending: String?
-    func next() throws -> String? {
+    let scratch = BarcodeBytes()
+    func nextBytes() throws -> UnsafeBufferPointer<UInt8>? {
         defer { pending = nil }
-        return pending
+        return pending.map { scratch.bytes(of: $0) }
     }
     func finish(cells: Int) throws {}
 }

@@ -41,16 +41,15 @@ struct VocabularyMap {
         if vocab.isEmpty { throw ToolError.data(path, "the vocabulary is empty") }
         if vocab.count > Int(Int32.max) { throw ToolError.data(path, "the vocabulary is too large") }
 
+        // Each symbol's first line: assigned from the last line up, so that the first one
+        // assigned last (one hash per symbol rather than a lookup and an insertion).
         var exact: [String: Int32] = [:]
         exact.reserveCapacity(vocab.count)
-        for (i, s) in vocab.enumerated() where exact[s] == nil { exact[s] = Int32(i) }
+        for i in vocab.indices.reversed() { exact[vocab[i]] = Int32(i) }
         var folded: [String: Int32] = [:]
         if matchCase == .insensitive {
             folded.reserveCapacity(vocab.count)
-            for (i, s) in vocab.enumerated() {
-                let f = asciiUppercased(s)
-                if folded[f] == nil { folded[f] = Int32(i) }
-            }
+            for i in vocab.indices.reversed() { folded[asciiUppercased(vocab[i])] = Int32(i) }
         }
 
         var map = VocabularyMap(vocabulary: vocab)

@@ -81,6 +81,31 @@ final class TokenizeBadInputTests: XCTestCase {
         try assertBadInput(try lone(head + "3 2 2\n0 1 5\n1 1 2\n"), names: "m.mtx", line: 4, says: "row index 0 outside")
     }
 
+    /// A cell-grouped matrix of 40 genes × 4,000 cells (20 entries each, past the window
+    /// after which it is streamed) whose entry `at` (0-based) is replaced by `bad`.
+    func streamed(replacing at: Int, with bad: String, declared: Int? = nil) throws -> [String] {
+        var lines: [String] = []
+        for c in 1...4000 { for g in stride(from: 1, through: 40, by: 2) { lines.append("\(g) \(c) \(1 + (g + c) % 9)") } }
+        lines[at] = bad
+        let text = head + "40 4000 \(declared ?? lines.count)\n" + lines.joined(separator: "\n") + "\n"
+        return try lone(text, gz: true, genes: (1...40).map { "G\($0)" }.joined(separator: "\n") + "\n",
+                        barcodes: (1...4000).map { "c\($0)" }.joined(separator: "\n") + "\n")
+    }
+
+    func testErrorsInAStreamedMatrixNameTheirLine() throws {
+        // Entries start on line 4; the window of 65,536 entries is long past at entry 70,000.
+        try assertBadInput(try streamed(replacing: 70_000, with: "41 3501 2"), names: "m.mtx.gz", line: 70_004,
+                           says: "row index 41 outside 1..40")
+        try assertBadInput(try streamed(replacing: 70_001, with: "3 4001 2"), names: "m.mtx.gz", line: 70_005,
+                           says: "column index 4001 outside 1..4000")
+        try assertBadInput(try streamed(replacing: 71_003, with: "3 12 2"), names: "m.mtx.gz", line: 71_007,
+                           says: "entries are not grouped by cell (cell 12 after cell 3551)")
+        try assertBadInput(try streamed(replacing: 72_000, with: "3 3601 x"), names: "m.mtx.gz", line: 72_004,
+                           says: "non-numeric value 'x'")
+        try assertBadInput(try streamed(replacing: 5, with: "3 1 2", declared: 75_000), names: "m.mtx.gz", line: 75_004,
+                           says: "more entries than the 75000 the header declares")
+    }
+
     func testEntryCountsThatDisagreeWithTheHeader() throws {
         try assertBadInput(try lone(head + "3 2 3\n1 1 5\n2 1 2\n"), names: "m.mtx", says: "ends after 2 of the 3 entries")
         try assertBadInput(try lone(head + "3 2 1\n1 1 5\n2 1 2\n", gz: true), names: "m.mtx.gz", line: 5, says: "more entries than the 1")

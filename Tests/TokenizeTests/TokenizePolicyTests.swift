@@ -245,6 +245,58 @@ final class TokenizePolicyTests: XCTestCase {
         XCTAssertTrue(err.contains("1 entries repeat a gene of their cell: summed"), err)
     }
 
+    func testLinesOfEveryShapeGiveTheSameCellsStreamedBufferedAndUnthreaded() throws {
+        // A streamed matrix (past the decision window) whose plain lines are interleaved with
+        // lines the vector parser leaves to the general one: tabs, CRLF, extra blanks, long
+        // numbers, decimals. Streamed, buffered and single-threaded runs give the same cells.
+        let dir = try Fixtures.temporaryDirectory(self)
+        let genes = 60, cells = 3000
+        var lines: [String] = []
+        var k = 0
+        for c in 1...cells {
+            for g in stride(from: 1 + c % 2, through: genes, by: 2) {
+                let v = 1 + (g * c) % 13 + (k % 50 == 0 ? 123_456 : 0)
+                switch k % 101 {
+                case 7: lines.append("\(g)\t\(c)\t\(v)")
+                case 19: lines.append("\(g) \(c) \(v)\r")
+                case 31: lines.append("  \(g)  \(c)  \(v)  ")
+                case 43: lines.append("0000000\(g) \(c) 0000000\(v)")
+                case 59: lines.append("\(g) \(c) \(v).0")
+                case 71: lines.append("\(g) \(c) \(v)e0")
+                default: lines.append("\(g) \(c) \(v)")
+                }
+                k += 1
+            }
+        }
+        let text = "%%MatrixMarket matrix coordinate integer general\n\(genes) \(cells) \(lines.count)\n" + lines.joined(separator: "\n") + "\n"
+        try gzip(Data(text.utf8)).write(to: dir.appendingPathComponent("matrix.mtx.gz"))
+        try (1...genes).map { "G\($0)" }.joined(separator: "\n").appending("\n").write(to: dir.appendingPathComponent("genes.tsv"), atomically: true, encoding: .utf8)
+        try (1...cells).map { "cell\($0)" }.joined(separator: "\n").appending("\n").write(to: dir.appendingPathComponent("barcodes.tsv"), atomically: true, encoding: .utf8)
+        let (streamed, _) = try tokenize([dir.path, "--keep-counts"])
+        let (single, _) = try tokenize([dir.path, "--keep-counts", "-t", "1"])
+        let (buffered, _) = try tokenize([dir.path, "--keep-counts", "--buffer"])
+        XCTAssertEqual(streamed.cells.count, cells)
+        XCTAssertEqual(streamed.cells, single.cells)
+        XCTAssertEqual(streamed.cells, buffered.cells)
+        XCTAssertEqual(streamed.cells[0].counts.first, 123_459)
+        XCTAssertEqual(streamed.cells.reduce(0) { $0 + $1.genes.count }, lines.count)
+
+        // The same entries with rows as cells and columns as genes (a lone matrix whose gene
+        // list matches its columns), streamed too.
+        let swapped = lines.enumerated().map { i, line -> String in
+            var fields = line.split(omittingEmptySubsequences: true, whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            fields.swapAt(0, 1)
+            return fields.joined(separator: i % 97 == 5 ? "\t" : " ")
+        }
+        let transposed = dir.appendingPathComponent("t.mtx").path
+        try ("%%MatrixMarket matrix coordinate integer general\n\(cells) \(genes) \(swapped.count)\n" + swapped.joined(separator: "\n") + "\n")
+            .write(toFile: transposed, atomically: true, encoding: .utf8)
+        let (byRows, notes) = try tokenize([transposed, "--genes", dir.appendingPathComponent("genes.tsv").path,
+                                            "--barcodes", dir.appendingPathComponent("barcodes.tsv").path, "--keep-counts"])
+        XCTAssertTrue(notes.contains("rows are cells"), notes)
+        XCTAssertEqual(byRows.cells, streamed.cells)
+    }
+
     func testMatrixGroupedByCellStreamsAndOtherOrdersAreBuffered() throws {
         // Over the decision window, a cell-grouped matrix that breaks its order is an error
         // naming --buffer; with --buffer it is read whole.

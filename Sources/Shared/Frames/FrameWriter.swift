@@ -81,9 +81,9 @@ public final class FrameWriter {
         }
     }
 
-    private func checkRecordFits(_ size: Int, _ what: String) throws {
+    private func checkRecordFits(_ size: Int, _ what: @autoclosure () -> String) throws {
         if size + 16 > FrameFormat.maxPayload {
-            throw ToolError.runtime("\(what) takes \(size) bytes, more than one frame may hold (\(FrameFormat.maxPayload))")
+            throw ToolError.runtime("\(what()) takes \(size) bytes, more than one frame may hold (\(FrameFormat.maxPayload))")
         }
         if pending.bytes.count + size > FrameFormat.maxPayload { try flushPending() }
     }
@@ -95,6 +95,44 @@ public final class FrameWriter {
         try begin(.cell, cellFlags: flags)
         CellCodec.append(cell, to: &pending, flags: flags)
         pendingRecords += 1
+    }
+
+    /// Adds a cell to the current CELL frame with its arrays written in place by `fill`: the
+    /// same bytes as `append(cell:flags:)` for a record with these fields, without building it.
+    ///
+    /// `fill` gets the record's N-entry slots (zeroed) and must write every entry; the slots are
+    /// valid only during the call.
+    /// - Parameters:
+    ///   - barcode: the barcode's UTF-8 bytes.
+    ///   - count: N, the cell's entries.
+    public func appendCell(barcode: UnsafeBufferPointer<UInt8>, total: Double, count n: Int, flags: CellFrameFlags,
+                           fill: (CellSlots) -> Void) throws {
+        let tokens = flags.contains(.tokens), counts = flags.contains(.counts)
+        let perEntry = 8 + (tokens ? 1 : 0) + (counts ? 4 : 0)
+        let size = 4 + barcode.count + 8 + 4 + n * perEntry
+        try checkRecordFits(size, "cell \(String(decoding: barcode, as: UTF8.self))")
+        try begin(.cell, cellFlags: flags)
+        // One access to the frame for the whole record (each access to a class's stored
+        // property is checked for exclusivity at run time).
+        FrameWriter.appendRecord(to: &pending, barcode: barcode, total: total, count: n, perEntry: perEntry) { base in
+            fill(CellSlots(genes: base, values: base + 4 * n,
+                           tokens: tokens ? (base + 8 * n).assumingMemoryBound(to: UInt8.self) : nil,
+                           counts: counts ? base + (tokens ? 9 : 8) * n : nil))
+        }
+        pendingRecords += 1
+    }
+
+    /// Appends a CELL record's fixed fields and `n · perEntry` zero bytes, which `fill` then
+    /// gets to write (at their start).
+    private static func appendRecord(to w: inout PayloadWriter, barcode: UnsafeBufferPointer<UInt8>, total: Double,
+                                     count n: Int, perEntry: Int, fill: (UnsafeMutableRawPointer) -> Void) {
+        w.u32(barcode.count)
+        w.bytes.append(contentsOf: barcode)
+        w.f64(total)
+        w.u32(n)
+        let start = w.bytes.count
+        w.bytes.append(contentsOf: repeatElement(0, count: n * perEntry))
+        w.bytes.withUnsafeMutableBytes { raw in fill(raw.baseAddress! + start) }
     }
 
     /// Adds a cell's encodings to the current ENCODING frame.
@@ -170,4 +208,18 @@ public final class FrameWriter {
         try output.flush()
         finished = true
     }
+}
+
+/// One cell record's N-entry arrays inside a CELL frame being built (see
+/// `FrameWriter.appendCell`): little-endian, not necessarily aligned, so written with
+/// `storeBytes(of:toByteOffset:as:)` or copied in.
+public struct CellSlots {
+    /// N u32 dataset gene indices, ascending.
+    public let genes: UnsafeMutableRawPointer
+    /// N f32 values.
+    public let values: UnsafeMutableRawPointer
+    /// N u8 tokens, when the frame carries them.
+    public let tokens: UnsafeMutablePointer<UInt8>?
+    /// N f32 raw counts, when the frame carries them.
+    public let counts: UnsafeMutableRawPointer?
 }

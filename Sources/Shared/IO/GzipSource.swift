@@ -15,7 +15,9 @@ public final class GzipSource: ByteSource {
     /// The decoder's state (about 100 KB, so it lives on the heap and is never copied).
     let state: UnsafeMutablePointer<inflate_state>
     let inBuffer: UnsafeMutablePointer<UInt8>
-    let inCapacity = 1 << 18
+    /// Compressed bytes read at a time: half a ByteReader's buffer or more, so that they are
+    /// read straight into `inBuffer` rather than copied from the reader's buffer.
+    let inCapacity = 1 << 19
     var innerAtEnd = false
     /// A member's header has been read and its trailer not yet checked.
     var memberOpen = false
