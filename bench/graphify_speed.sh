@@ -47,6 +47,6 @@ m=$(echo "$ours" | median)
 echo "median: graphify $m s over $runs runs"
 if [ -n "$theirs" ]; then
     g=$(echo "$theirs" | median)
-    echo "median: GENELink $g s over $runs runs; GENELink / graphify = $(echo "scale=1; $g / $m" | bc)×"
+    echo "median: GENELink $g s over $runs runs; GENELink / graphify = $(awk -v g="$g" -v m="$m" 'BEGIN { printf "%.1f", g / m }')×"
 fi
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
