@@ -72,7 +72,7 @@ struct Embed: ToolCommand {
         let threads = common.threadCount
         let workers = parallel == .cells ? threads : 1
         BLAS.setThreads(parallel == .cells ? 1 : threads)
-        var runner = CellRunner(model: net, plan: plan, workers: workers, scores: emit == .genes && pool == .attention)
+        let runner = CellRunner(model: net, plan: plan, workers: workers, scores: emit == .genes && pool == .attention)
         let output = try OutputFile.open(common.output, binary: true, inputs: [input, model])
         var header = stream.header
         header.content = emit == .genes ? .gene : (emit == .cells ? .cellVector : .encoding)
