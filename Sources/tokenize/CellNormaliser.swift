@@ -220,27 +220,21 @@ struct CellNormaliser {
             let out = slots.values
             let tok = slots.tokens!
             let (memoValues, memoTokens) = table
+            // v = log2(1 + c · target / T) as float32, and its token.
+            @inline(__always) func normalise(_ c: Double) -> (Float, UInt8) {
+                let v = log2(1 + c * factor / total)
+                return (Float(v), UInt8(min(v, maxToken)))
+            }
+            // The same for a small integer count, computed once per total (see Memo).
+            @inline(__always) func memoised(_ k: Int) -> (Float, UInt8) {
+                if memoValues[k] < 0 { (memoValues[k], memoTokens[k]) = normalise(Double(k)) }
+                return (memoValues[k], memoTokens[k])
+            }
             switch values {
             case .counts(let counts) where isCounts:
                 for i in 0..<n {
                     let c = counts[i]
-                    let f: Float
-                    let t: UInt8
-                    if c < UInt32(memoSize) {
-                        // Small counts repeat within a cell: compute each once.
-                        let k = Int(c)
-                        if memoValues[k] < 0 {
-                            let v = log2(1 + Double(c) * factor / total)
-                            memoValues[k] = Float(v)
-                            memoTokens[k] = UInt8(min(v, maxToken))
-                        }
-                        f = memoValues[k]
-                        t = memoTokens[k]
-                    } else {
-                        let v = log2(1 + Double(c) * factor / total)
-                        f = Float(v)
-                        t = UInt8(min(v, maxToken))
-                    }
+                    let (f, t) = c < UInt32(memoSize) ? memoised(Int(c)) : normalise(Double(c))
                     out.storeBytes(of: f.bitPattern, toByteOffset: 4 * i, as: UInt32.self)
                     tok[i] = t
                 }
@@ -266,17 +260,9 @@ struct CellNormaliser {
                         f = Float(c)
                         t = UInt8(min(c, maxToken))
                     } else if c >= 0 && c < Double(memoSize), case let k = Int(c), Double(k) == c {
-                        if memoValues[k] < 0 {
-                            let v = log2(1 + c * factor / total)
-                            memoValues[k] = Float(v)
-                            memoTokens[k] = UInt8(min(v, maxToken))
-                        }
-                        f = memoValues[k]
-                        t = memoTokens[k]
+                        (f, t) = memoised(k)
                     } else {
-                        let v = log2(1 + c * factor / total)
-                        f = Float(v)
-                        t = UInt8(min(v, maxToken))
+                        (f, t) = normalise(c)
                     }
                     out.storeBytes(of: f.bitPattern, toByteOffset: 4 * i, as: UInt32.self)
                     tok[i] = t

@@ -13,20 +13,20 @@ import XCTest
 final class CellNormaliserTests: XCTestCase {
     /// Random cells: N from 0 to all genes, ascending genes; counts small (memoised) and large,
     /// sometimes non-integer; some cells count only genes outside the total.
-    func cells(genes: Int, inTotal: [Bool], log2Scale: Bool, _ r: inout LinesRandom) -> [(genes: [UInt32], values: [Double])] {
+    func cells(genes: Int, inTotal: [Bool], log2Scale: Bool, _ r: inout Xoshiro256) -> [(genes: [UInt32], values: [Double])] {
         var out: [(genes: [UInt32], values: [Double])] = []
         for i in 0..<300 {
             let density = [0.0, 0.01, 0.1, 0.5, 1.0][i % 5]
             var g: [UInt32] = []
-            for k in 0..<genes where r.uniform() < density { g.append(UInt32(k)) }
+            for k in 0..<genes where r.nextDouble() < density { g.append(UInt32(k)) }
             if i % 17 == 3 { g = g.filter { !inTotal[Int($0)] } }  // no counts over the total
             let v: [Double] = g.map { _ in
-                if log2Scale { return 0.01 + 14 * r.uniform() }
-                let u = r.uniform()
-                if u < 0.6 { return Double(1 + Int(r.uniform() * 5)) }
-                if u < 0.85 { return Double(1 + Int(r.uniform() * 63)) }
-                if u < 0.95 { return Double(64 + Int(r.uniform() * 5000)) }
-                return 0.25 + Double(Int(r.uniform() * 400)) * 0.5  // non-integers, some below 64
+                if log2Scale { return 0.01 + 14 * r.nextDouble() }
+                let u = r.nextDouble()
+                if u < 0.6 { return Double(1 + Int(r.nextDouble() * 5)) }
+                if u < 0.85 { return Double(1 + Int(r.nextDouble() * 63)) }
+                if u < 0.95 { return Double(64 + Int(r.nextDouble() * 5000)) }
+                return 0.25 + Double(Int(r.nextDouble() * 400)) * 0.5  // non-integers, some below 64
             }
             out.append((g, v))
             // Totals that repeat (the memo's cache): the same cell again, and the same values
@@ -39,14 +39,14 @@ final class CellNormaliserTests: XCTestCase {
 
     func testWriteGivesTheBytesOfFillAndAppend() throws {
         let dir = try Fixtures.temporaryDirectory(self)
-        var r = LinesRandom(state: 11)
+        var r = Xoshiro256(seed: 11)
         let geneCount = 240
         let header = StreamHeader(content: .cell, genes: (0..<geneCount).map { GeneName(symbol: "G\($0)") })
         var checked = 0, integralCells = 0
         for (index, setting) in [(InputScale.counts, false, 5, 1e4), (.counts, true, 5, 1e4), (.counts, false, 1, 1e6),
                                  (.counts, true, 255, 1), (.log2, false, 5, 1e4), (.log2, true, 3, 1e4)].enumerated() {
             let (scale, keepCounts, bins, targetSum) = setting
-            let inTotal = (0..<geneCount).map { _ in r.uniform() < (index % 2 == 0 ? 0.7 : 1.0) }
+            let inTotal = (0..<geneCount).map { _ in r.nextDouble() < (index % 2 == 0 ? 0.7 : 1.0) }
             let normaliser = CellNormaliser(inTotal: inTotal, targetSum: targetSum, bins: bins, scale: scale, keepCounts: keepCounts)
             let flags: CellFrameFlags = keepCounts ? [.tokens, .counts] : [.tokens]
             let paths = ["reference", "direct", "counts"].map { dir.appendingPathComponent("\($0)\(index).frames").path }

@@ -5,22 +5,9 @@
 
 import CKernels
 import Foundation
+import Shared
 import TestSupport
 import XCTest
-
-/// A small deterministic generator (splitmix64).
-struct LinesRandom {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
-}
 
 final class MatrixMarketLinesTests: XCTestCase {
     struct Parsed: Equatable {
@@ -45,28 +32,28 @@ final class MatrixMarketLinesTests: XCTestCase {
     }
 
     /// A random number of `digits` digits (leading zeros allowed).
-    func number(_ digits: Int, _ r: inout LinesRandom) -> String {
-        String((0..<digits).map { _ in Character(String(Int(r.uniform() * 10) % 10)) })
+    func number(_ digits: Int, _ r: inout Xoshiro256) -> String {
+        String((0..<digits).map { _ in Character(String(Int(r.nextDouble() * 10) % 10)) })
     }
 
     /// One line: mostly plain with fields of 1–8 digits, sometimes broken in one way.
-    func line(_ r: inout LinesRandom, breakRate: Double) -> String {
+    func line(_ r: inout Xoshiro256, breakRate: Double) -> String {
         // Mostly a count matrix's lengths (the newline within 16 bytes); sometimes any of 1–8.
-        let lengths = [4, 6, 2].map { typical in 1 + Int(r.uniform() * Double(r.uniform() < 0.2 ? 8 : typical)) }
+        let lengths = [4, 6, 2].map { typical in 1 + Int(r.nextDouble() * Double(r.nextDouble() < 0.2 ? 8 : typical)) }
         var fields = lengths.map { number($0, &r) }
         var seps = [" ", " ", "\n"]
-        if r.uniform() < breakRate {
-            switch Int(r.uniform() * 10) {
-            case 0: fields[Int(r.uniform() * 3) % 3] = number(9 + Int(r.uniform() * 3), &r)
-            case 1: seps[Int(r.uniform() * 2) % 2] = "\t"
+        if r.nextDouble() < breakRate {
+            switch Int(r.nextDouble() * 10) {
+            case 0: fields[Int(r.nextDouble() * 3) % 3] = number(9 + Int(r.nextDouble() * 3), &r)
+            case 1: seps[Int(r.nextDouble() * 2) % 2] = "\t"
             case 2: seps[2] = "\r\n"
-            case 3: seps[Int(r.uniform() * 2) % 2] = "  "
+            case 3: seps[Int(r.nextDouble() * 2) % 2] = "  "
             case 4: fields[0] = " " + fields[0]
             case 5: fields[2] = fields[2] + ".5"
-            case 6: fields[Int(r.uniform() * 3) % 3] = "-" + fields[0]
+            case 6: fields[Int(r.nextDouble() * 3) % 3] = "-" + fields[0]
             case 7: return "\n"
             case 8: fields.removeLast(); seps.removeFirst()
-            default: fields[Int(r.uniform() * 3) % 3] = ""
+            default: fields[Int(r.nextDouble() * 3) % 3] = ""
             }
         }
         return zip(fields, seps).map { $0 + $1 }.joined()
@@ -78,15 +65,15 @@ final class MatrixMarketLinesTests: XCTestCase {
 
     func testTheKernelMatchesItsReference() {
         print("mtx_lines: vector variant in use: \(ck_mtx_lines_accelerated() != 0)")
-        var r = LinesRandom(state: 7)
+        var r = Xoshiro256(seed: 7)
         var plainLines = 0
         for round in 0..<400 {
             let breakRate = [0.0, 0.01, 0.1, 0.5][round % 4]
-            let count = 1 + Int(r.uniform() * 300)
+            let count = 1 + Int(r.nextDouble() * 300)
             var text = Array((0..<count).map { _ in line(&r, breakRate: breakRate) }.joined().utf8)
             // Cut the text anywhere (also inside a line), or keep it whole.
-            if round % 3 == 0 { text = Array(text.prefix(Int(r.uniform() * Double(text.count + 1)))) }
-            let maxLines = round % 5 == 0 ? 1 + Int(r.uniform() * 50) : 4096
+            if round % 3 == 0 { text = Array(text.prefix(Int(r.nextDouble() * Double(text.count + 1)))) }
+            let maxLines = round % 5 == 0 ? 1 + Int(r.nextDouble() * 50) : 4096
             // As the reader calls it: from where the last call stopped, past the line it stopped at.
             var start = 0
             while start < text.count {
