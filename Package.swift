@@ -1,6 +1,21 @@
 // swift-tools-version: 6.1
 // scgrn: gene regulatory networks from single-cell RNA-seq, as a pipeline of small tools.
+//
+// The libraries are layered; each depends only on those below it (docs/ARCHITECTURE.md):
+//
+//   Kernels        buffers, CRC-32, the seeded generator            (CIsal)
+//   LinearAlgebra  the one file that calls BLAS, and its reference  (COpenBLAS)
+//   ToolKit        errors, diagnostics, options, byte/gzip/output I/O, edge lists
+//   Frames         the stream format: frames, records, the MODEL contract
+//   Weights        pickle, zip, safetensors: checkpoints read as data
+//   Engine         tensors, reverse-mode gradients, layers, optimisers
+//   Models         Performer (scBERT), Exceiver, the graph network
+//   Metrics        ranking metrics (AUROC, AUPRC, EPR)
+//
+// Each tool names the libraries it uses; tokenize and frames link no BLAS.
 import PackageDescription
+
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 
 let package = Package(
     name: "scgrn",
@@ -11,7 +26,6 @@ let package = Package(
         .executable(name: "score", targets: ["score"]),
         .executable(name: "frames", targets: ["frames"]),
         .executable(name: "pretrain", targets: ["pretrain"]),
-        .library(name: "Shared", targets: ["Shared"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -20,39 +34,51 @@ let package = Package(
         .systemLibrary(
             name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
+        // zlib is the reference gzip encoder of the tests (ISA-L inflates the tools' inputs).
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
-        // ISA-L's igzip inflates gzip inputs about three times faster than zlib (zlib still writes).
+        // ISA-L's igzip inflates gzip inputs about three times faster than zlib; its CRC-32 too.
         .systemLibrary(
             name: "CIsal", path: "Sources/CIsal", pkgConfig: "libisal",
             providers: [.apt(["libisal-dev"])]),
-        // The Performer's element-wise hot loops, compiled per instruction set, chosen at run time.
+        // Element-wise hot loops and the MatrixMarket line scanner, compiled per instruction set,
+        // chosen at run time.
         .target(name: "CKernels"),
-        .target(
-            name: "Shared",
-            dependencies: [
-                "COpenBLAS", "CZlib", "CIsal", "CKernels",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
-        .executableTarget(name: "tokenize", dependencies: ["Shared"]),
-        .executableTarget(name: "embed", dependencies: ["Shared"]),
-        .executableTarget(name: "graphify", dependencies: ["Shared"]),
-        .executableTarget(name: "score", dependencies: ["Shared"]),
-        .executableTarget(name: "frames", dependencies: ["Shared"]),
-        .executableTarget(name: "pretrain", dependencies: ["Shared"]),
+
+        .target(name: "Kernels", dependencies: ["CIsal"]),
+        .target(name: "LinearAlgebra", dependencies: ["COpenBLAS"]),
+        .target(name: "ToolKit", dependencies: ["Kernels", "CIsal", argumentParser]),
+        .target(name: "Frames", dependencies: ["ToolKit", "Kernels"]),
+        .target(name: "Weights", dependencies: ["ToolKit", "Kernels"]),
+        .target(name: "Engine", dependencies: ["Weights", "ToolKit", "LinearAlgebra", "Kernels", "CKernels"]),
+        .target(name: "Models", dependencies: ["Engine", "Weights", "ToolKit", "LinearAlgebra", "Kernels", "CKernels"]),
+        .target(name: "Metrics"),
+
+        .executableTarget(name: "tokenize", dependencies: ["Frames", "ToolKit", "Kernels", "CKernels", argumentParser]),
+        .executableTarget(name: "embed", dependencies: ["Models", "Frames", "Weights", "ToolKit", "LinearAlgebra", "Kernels", argumentParser]),
+        .executableTarget(name: "graphify", dependencies: ["Models", "Engine", "Frames", "Metrics", "ToolKit", "LinearAlgebra", "Kernels", argumentParser]),
+        .executableTarget(name: "score", dependencies: ["Frames", "Metrics", "ToolKit", "LinearAlgebra", "Kernels", argumentParser]),
+        .executableTarget(name: "frames", dependencies: ["Frames", "ToolKit", "Kernels", argumentParser]),
+        .executableTarget(name: "pretrain", dependencies: ["Models", "Engine", "Frames", "Weights", "ToolKit", "LinearAlgebra", "Kernels", argumentParser]),
         // Benchmark driver for the training engine (bench/engine_bench.sh); not a pipeline tool.
-        .executableTarget(name: "scgrn-bench", dependencies: ["Shared"], path: "bench/engine-bench"),
+        .executableTarget(name: "scgrn-bench", dependencies: ["Models", "Engine", "Weights", "ToolKit", "LinearAlgebra", "Kernels"], path: "bench/engine-bench"),
+
         // Test helpers shared by every test target (fixtures, running the tools, .npy, closeness).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "SharedTests", dependencies: ["Shared", "TestSupport"], path: "Tests/SharedTests"),
-        .testTarget(name: "FramesTests", dependencies: ["Shared", "TestSupport", "frames"], path: "Tests/FramesTests"),
-        .testTarget(name: "TokenizeTests", dependencies: ["Shared", "TestSupport", "tokenize"], path: "Tests/TokenizeTests"),
-        .testTarget(name: "EmbedTests", dependencies: ["Shared", "TestSupport", "embed"], path: "Tests/EmbedTests"),
-        .testTarget(name: "GraphifyTests", dependencies: ["Shared", "TestSupport", "graphify"], path: "Tests/GraphifyTests"),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "LinearAlgebra", "CZlib", "TestSupport"], path: "Tests/KernelsTests"),
+        .testTarget(name: "ToolKitTests", dependencies: ["ToolKit", "Kernels", "CZlib", "TestSupport"], path: "Tests/ToolKitTests"),
+        .testTarget(name: "WeightsTests", dependencies: ["Weights", "ToolKit", "Kernels", "TestSupport"], path: "Tests/WeightsTests"),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"], path: "Tests/MetricsTests"),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Models", "Weights", "ToolKit", "LinearAlgebra", "Kernels", "CKernels", "TestSupport"], path: "Tests/EngineTests"),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Engine", "Weights", "ToolKit", "LinearAlgebra", "Kernels", "CKernels", "TestSupport"], path: "Tests/ModelsTests"),
+        .testTarget(name: "FramesTests", dependencies: ["Frames", "ToolKit", "Kernels", "TestSupport", "frames"], path: "Tests/FramesTests"),
+        .testTarget(name: "TokenizeTests", dependencies: ["Frames", "ToolKit", "Kernels", "CKernels", "TestSupport", "tokenize"], path: "Tests/TokenizeTests"),
+        .testTarget(name: "EmbedTests", dependencies: ["Models", "Frames", "Weights", "ToolKit", "Kernels", "TestSupport", "embed"], path: "Tests/EmbedTests"),
+        .testTarget(name: "GraphifyTests", dependencies: ["Models", "Engine", "Frames", "ToolKit", "Kernels", "TestSupport", "graphify"], path: "Tests/GraphifyTests"),
+        .testTarget(name: "ScoreTests", dependencies: ["Frames", "Metrics", "ToolKit", "Kernels", "TestSupport", "score"], path: "Tests/ScoreTests"),
+        .testTarget(name: "PretrainTests", dependencies: ["Models", "Engine", "Frames", "Weights", "ToolKit", "Kernels", "TestSupport", "pretrain"], path: "Tests/PretrainTests"),
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport"], path: "Tests/PipelineTests"),
-        .testTarget(name: "ScoreTests", dependencies: ["Shared", "TestSupport", "score"], path: "Tests/ScoreTests"),
-        .testTarget(name: "PretrainTests", dependencies: ["Shared", "TestSupport", "pretrain"], path: "Tests/PretrainTests"),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -6,7 +6,9 @@
 // depend on the number of threads.
 
 import Foundation
-import Shared
+import Frames
+import Kernels
+import Models
 
 final class CellRunner {
     let plan: SequencePlan

@@ -4,7 +4,11 @@
 
 import ArgumentParser
 import Foundation
-import Shared
+import Frames
+import LinearAlgebra
+import Models
+import ToolKit
+import Weights
 
 @main
 struct Embed: ToolCommand {

@@ -12,7 +12,12 @@
 //   --emit encodings  ENCODING: per cell, decoder_out of every mapped gene, positions = Exceiver indices
 
 import Foundation
-import Shared
+import Frames
+import Kernels
+import LinearAlgebra
+import Models
+import ToolKit
+import Weights
 
 struct ExceiverRun {
     let options: Embed

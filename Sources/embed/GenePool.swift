@@ -5,7 +5,8 @@
 // the model does not know get known = false, a zero sum and weight 0.
 
 import Foundation
-import Shared
+import Frames
+import Kernels
 
 final class GenePool {
     let slots: Int, dim: Int

@@ -6,7 +6,9 @@
 // its own gene2vec row, in vocabulary order, followed by the same final position.
 
 import Foundation
-import Shared
+import Frames
+import Models
+import ToolKit
 
 struct SequencePlan {
     /// Sequence slot → row of the model's position table, ascending; the last is V (the final position).

@@ -6,7 +6,8 @@
 
 import ArgumentParser
 import Foundation
-import Shared
+import Frames
+import ToolKit
 
 @main
 struct Frames: ToolCommand {

@@ -7,8 +7,12 @@
 // Model, protocol, defaults and formats: docs/GRAPHIFY.md.
 
 import ArgumentParser
+import Engine
 import Foundation
-import Shared
+import Frames
+import LinearAlgebra
+import Models
+import ToolKit
 
 @main
 struct Graphify: ToolCommand {
@@ -74,6 +78,7 @@ struct Graphify: ToolCommand {
 
     func run() throws {
         common.apply()
+        BLAS.setThreads(common.threadCount)
         try requireInput(input, Graphify.self)
         let started = Date()
 

@@ -22,7 +22,9 @@
 // (known = false) or with weight 0 get zeros.
 
 import Foundation
-import Shared
+import Frames
+import Kernels
+import ToolKit
 
 /// Node features read from a CELL stream (tokenize) or a GENE stream (embed).
 struct NodeFeatures {

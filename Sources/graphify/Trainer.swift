@@ -9,8 +9,12 @@
 // parameters of the epoch with the best validation AUROC are kept (the earliest on ties); with
 // --patience N, training stops after N epochs without improvement. Test pairs are never seen.
 
+import Engine
 import Foundation
-import Shared
+import Kernels
+import Metrics
+import Models
+import ToolKit
 
 /// Hyper-parameters of a run.
 struct TrainingOptions {

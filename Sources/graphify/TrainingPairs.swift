@@ -14,8 +14,10 @@
 // warning says the validation figures will be optimistic.
 // All random choices come from one generator seeded with --seed, in a fixed order.
 
+import Engine
 import Foundation
-import Shared
+import Kernels
+import ToolKit
 
 /// Labelled gene pairs (indices into the dataset genes).
 struct LabelledPairs {

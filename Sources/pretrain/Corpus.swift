@@ -8,7 +8,9 @@
 // (plus 4·L for the values with --objective mse).
 
 import Foundation
-import Shared
+import Frames
+import Kernels
+import ToolKit
 
 struct Corpus {
     let vocabulary: [String]

@@ -6,7 +6,7 @@
 // counts them); the last row (the appended position) is zero, as in scBERT.
 
 import Foundation
-import Shared
+import ToolKit
 
 enum Gene2Vec {
     /// - Returns: [(V + 1) · D] float32.

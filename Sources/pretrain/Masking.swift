@@ -6,7 +6,13 @@
 // random-token probability is 0, so no random replacement). The loss and the accuracy are taken on
 // every chosen position, replaced or not.
 
-import Shared
+import Kernels
+
+
+
+
+
+
 
 struct MaskedCell {
     /// The model input: the cell's tokens with the mask applied, [L].

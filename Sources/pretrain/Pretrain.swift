@@ -4,8 +4,13 @@
 // options and reproducibility.
 
 import ArgumentParser
+import Engine
 import Foundation
-import Shared
+import Kernels
+import LinearAlgebra
+import Models
+import ToolKit
+import Weights
 
 @main
 struct Pretrain: ToolCommand {
@@ -83,6 +88,7 @@ struct Pretrain: ToolCommand {
 
     func run() throws {
         common.apply()
+        BLAS.setThreads(common.threadCount)
         if inputs == ["-"] && isatty(0) != 0 {
             throw ToolError.usage("no input: give CELL streams or pipe one in (tokenize … --vocab GENES | pretrain -o MODEL)\n"
                                   + Pretrain.helpMessage())

@@ -3,7 +3,9 @@
 // measured in the same process (the ceiling every dense model's training is judged against).
 
 import Foundation
-import Shared
+import Kernels
+import LinearAlgebra
+import Models
 
 enum Throughput {
     /// Floating-point operations of one training step: 3 × the forward pass (forward, and a

@@ -7,8 +7,12 @@
 // identical to an uninterrupted one: the checkpoint stores parameters, Adam's moments and the
 // step; the "RNG state" is the step itself.
 
+import Engine
 import Foundation
-import Shared
+import Kernels
+import Models
+import ToolKit
+import Weights
 
 enum Objective: String, CaseIterable {
     /// scBERT: cross-entropy of the masked tokens.

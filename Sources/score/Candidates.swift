@@ -1,7 +1,7 @@
 // Candidates: the gene pairs score rates — those of a pair file, or every TF × gene pair.
 
 import Foundation
-import Shared
+import ToolKit
 
 /// A pair of dataset gene indices: regulator → target.
 typealias GenePair = (regulator: Int32, target: Int32)

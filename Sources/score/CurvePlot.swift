@@ -7,7 +7,7 @@
 // last drawn one are skipped, so large runs stay small files; the output is deterministic.
 
 import Foundation
-import Shared
+import Metrics
 
 enum CurvePlot {
     static let panel = 360.0       // plot area side, px

@@ -6,7 +6,8 @@
 // logits (the order score ranks by), so ties are exact ties of the model's output.
 
 import Foundation
-import Shared
+import Metrics
+import ToolKit
 
 /// The ground truth of a run, keyed by pair (`IndexedEdge.key`).
 struct Truth {

@@ -14,7 +14,9 @@
 // C pairs in a chunk.
 
 import Foundation
-import Shared
+import Frames
+import LinearAlgebra
+import ToolKit
 
 /// One dense layer of the MLP decoder: y = W x + b, W [out, in].
 struct DenseLayer {

@@ -7,7 +7,7 @@
 // logits print as distinct scores (unless the sigmoid rounds to exactly 0 or 1).
 
 import Foundation
-import Shared
+import ToolKit
 
 /// The edge-list layouts score writes.
 enum EdgeFormat: String, CaseIterable {

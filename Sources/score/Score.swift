@@ -8,7 +8,10 @@
 
 import ArgumentParser
 import Foundation
-import Shared
+import Frames
+import LinearAlgebra
+import Metrics
+import ToolKit
 
 @main
 struct Score: ToolCommand {
@@ -67,6 +70,7 @@ struct Score: ToolCommand {
 
     func run() throws {
         common.apply()
+        BLAS.setThreads(common.threadCount)
         if input == "-" && isatty(0) != 0 {
             throw ToolError.usage("no input: give a MODEL stream or pipe one in (… | graphify … | score --tfs TFS)\n"
                                   + Score.helpMessage())

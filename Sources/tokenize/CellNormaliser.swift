@@ -10,7 +10,7 @@
 // For log2 input: v is the given value, token = min(floor(v), bins), T = 0.
 
 import Foundation
-import Shared
+import Frames
 
 struct CellNormaliser {
     /// Per dataset gene (G), whether its counts enter the total.

@@ -8,7 +8,7 @@
 // first error stops it and is raised on the reading thread at its next hand-over (or at `finish`).
 
 import Foundation
-import Shared
+import ToolKit
 
 /// Cells in the order they came, their entries concatenated: per cell (a Span) its index, gene
 /// order flag and end offset into `genes` and `counts` or `values`.

@@ -7,7 +7,8 @@
 // in step with the cells, so a streamed input never holds all barcodes in memory.
 
 import Foundation
-import Shared
+import Frames
+import ToolKit
 
 /// Where the barcodes come from: a file read in step with the cells, or a list.
 protocol BarcodeSource: AnyObject {
@@ -101,7 +102,7 @@ final class CellWriter {
     let barcodes: BarcodeSource
     let minGenes: Int
     let flags: CellFrameFlags
-    let progress: Shared.Progress
+    let progress: ToolKit.Progress
     let shard: CellShard?
     let totalCells: Int?
 
@@ -140,7 +141,7 @@ final class CellWriter {
         var f: CellFrameFlags = [.tokens]
         if normaliser.keepCounts { f.insert(.counts) }
         flags = f
-        progress = Shared.Progress(unit: "cells", total: totalCells)
+        progress = ToolKit.Progress(unit: "cells", total: totalCells)
         if threaded {
             // The worker holds this writer until it stops (after finish or cancel).
             pipeline = CellPipeline { batch in try self.write(batch: batch) }

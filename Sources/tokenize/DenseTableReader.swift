@@ -11,7 +11,7 @@
 // genes-by-cells table is held in memory (about 28 bytes per nonzero value) and written at the end.
 
 import Foundation
-import Shared
+import ToolKit
 
 final class DenseTableReader {
     let reader: ByteReader

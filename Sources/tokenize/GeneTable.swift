@@ -8,7 +8,7 @@
 // with a given matching key may map onto the vocabulary.
 
 import Foundation
-import Shared
+import ToolKit
 
 struct GeneTable {
     /// The dataset genes (G), after the feature-type filter, with unique symbols.

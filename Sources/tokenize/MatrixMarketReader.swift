@@ -14,7 +14,7 @@
 
 import CKernels
 import Foundation
-import Shared
+import ToolKit
 
 /// The parsed first lines of a MatrixMarket file.
 struct MatrixMarketHeader {

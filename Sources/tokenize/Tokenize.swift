@@ -8,7 +8,7 @@
 
 import ArgumentParser
 import Foundation
-import Shared
+import ToolKit
 
 @main
 struct Tokenize: ToolCommand {
@@ -113,7 +113,6 @@ struct Tokenize: ToolCommand {
 
     func run() throws {
         common.apply()
-        BLAS.stopThreads()  // tokenize makes no BLAS call; OpenBLAS's idle pool would spin
         if input == "-" && isatty(0) != 0 && genes == nil {
             throw ToolError.usage("no input: give a 10x directory, an .mtx or a table (or pipe one in); see --help")
         }

@@ -6,7 +6,8 @@
 // anything else is a dense table.
 
 import Foundation
-import Shared
+import Frames
+import ToolKit
 
 struct TokenizeRun {
     let input: String

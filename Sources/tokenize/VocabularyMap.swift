@@ -7,7 +7,7 @@
 // match if there is one, else the first gene (in input order) that matches ignoring case.
 
 import Foundation
-import Shared
+import ToolKit
 
 struct VocabularyMap {
     /// The vocabulary symbols (V), in file order; empty without --vocab.

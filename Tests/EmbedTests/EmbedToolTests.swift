@@ -2,8 +2,12 @@
 // built executable, checked against scBERT's outputs; options, determinism and bad input.
 
 import Foundation
-import Shared
+import Frames
+import Kernels
+import Models
 import TestSupport
+import ToolKit
+import Weights
 import XCTest
 
 final class EmbedToolTests: XCTestCase {

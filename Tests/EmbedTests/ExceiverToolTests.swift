@@ -4,8 +4,10 @@
 // thread-count independence; every documented refusal (exit 64/65, one line, no output).
 
 import Foundation
-import Shared
+import Frames
 import TestSupport
+import ToolKit
+import Weights
 import XCTest
 
 final class ExceiverToolTests: XCTestCase {

@@ -3,7 +3,7 @@
 // both the `.pth` checkpoint and the `.safetensors` copy.
 
 import Foundation
-import Shared
+import Models
 import TestSupport
 import XCTest
 

@@ -2,8 +2,9 @@
 // the conformance corpus; and `frames check` / `frames cat` as a user runs them.
 
 import Foundation
-import Shared
+import Frames
 import TestSupport
+import ToolKit
 import XCTest
 
 final class FrameCorruptionTests: XCTestCase {

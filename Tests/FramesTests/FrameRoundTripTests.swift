@@ -1,8 +1,9 @@
 // Frames: random round trips of every frame kind, byte-exact, through the writer and the reader.
 
 import Foundation
-import Shared
+import Frames
 import TestSupport
+import ToolKit
 import XCTest
 
 /// A small deterministic generator for test data.

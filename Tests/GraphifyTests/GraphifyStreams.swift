@@ -4,8 +4,9 @@
 // reader of graphify's MODEL output.
 
 import Foundation
-import Shared
+import Frames
 import TestSupport
+import ToolKit
 import XCTest
 
 /// The bundled BEELINE hHEP TFs+500 Specific sample 1 and streams built from it.

@@ -6,7 +6,7 @@
 // Runs are kept short (one or two epochs, large batches) so the suite stays fast.
 
 import Foundation
-import Shared
+import Frames
 import TestSupport
 import XCTest
 

@@ -3,9 +3,13 @@
 // and across a resume, embed loads its output and computes the same encodings as the trainer's
 // tape, and bad input ends with exit 65 (usage errors 64) and no model file.
 
+import Engine
 import Foundation
-import Shared
+import Frames
+import Models
 import TestSupport
+import ToolKit
+import Weights
 import XCTest
 
 final class PretrainTests: XCTestCase {

@@ -2,8 +2,8 @@
 // onto the dataset's genes, and a model that encodes the test labels ranks them perfectly.
 
 import Foundation
-import Shared
 import TestSupport
+import ToolKit
 import XCTest
 
 final class BeelineFixtureTests: XCTestCase {

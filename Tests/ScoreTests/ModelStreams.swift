@@ -2,8 +2,9 @@
 // reference of the decoders, for the score tests.
 
 import Foundation
-import Shared
+import Frames
 import TestSupport
+import ToolKit
 import XCTest
 
 /// A small deterministic generator of floats in [-1, 1].

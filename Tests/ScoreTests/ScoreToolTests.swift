@@ -2,8 +2,9 @@
 // layouts, --truth metrics against scikit-learn's values, and every bad-input path's exit code.
 
 import Foundation
-import Shared
+import Frames
 import TestSupport
+import ToolKit
 import XCTest
 
 final class ScoreToolTests: XCTestCase {

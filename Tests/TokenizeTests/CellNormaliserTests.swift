@@ -4,11 +4,13 @@
 // cells, scales and settings.
 
 import Foundation
-import Shared
 import TestSupport
 import XCTest
 
 @testable import tokenize
+import Frames
+import Kernels
+import ToolKit
 
 final class CellNormaliserTests: XCTestCase {
     /// Random cells: N from 0 to all genes, ascending genes; counts small (memoised) and large,

@@ -5,7 +5,7 @@
 
 import CKernels
 import Foundation
-import Shared
+import Kernels
 import TestSupport
 import XCTest
 

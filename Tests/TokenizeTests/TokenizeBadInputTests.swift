@@ -2,7 +2,6 @@
 // no output file and never a stream that reads as complete.
 
 import Foundation
-import Shared
 import TestSupport
 import XCTest
 

@@ -2,8 +2,8 @@
 // from the 10x v3 and v2 layouts and from standard input; values against a float64 reference.
 
 import Foundation
-import Shared
 import TestSupport
+import ToolKit
 import XCTest
 
 final class TokenizeExactnessTests: XCTestCase {

@@ -1,8 +1,9 @@
 // Helpers for the tokenize tests: run the built tool, decode its stream, write small inputs.
 
 import Foundation
-import Shared
+import Frames
 import TestSupport
+import ToolKit
 import XCTest
 
 /// A decoded CELL stream.

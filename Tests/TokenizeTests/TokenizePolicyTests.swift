@@ -2,8 +2,8 @@
 // give the same cells; duplicates, case, vocabulary, empty cells, feature types, log2 input.
 
 import Foundation
-import Shared
 import TestSupport
+import ToolKit
 import XCTest
 
 final class TokenizePolicyTests: XCTestCase {

@@ -1,7 +1,7 @@
 // tokenize --shard: the shards of a run, concatenated, are the run's cells in the same order.
 
 import Foundation
-import Shared
+import Frames
 import TestSupport
 import XCTest
 

@@ -4,8 +4,11 @@
 // Usage: scgrn-bench INPUT.safetensors [--threads T] [--steps N] [--warmup W]
 // Prints one line: swift threads=T steps=N forward_ms=<median> step_ms=<median> loss_first=… loss_last=…
 
+import Engine
 import Foundation
-import Shared
+import LinearAlgebra
+import Models
+import Weights
 
 func arg(_ name: String, _ fallback: Int) -> Int {
     let a = CommandLine.arguments

@@ -1,0 +1,78 @@
+// NeighbourGraph: a compressed sparse row (CSR) list of each node's neighbours, the structure
+// graph attention runs over in O(edges) — never a dense nodes × nodes matrix.
+
+
+
+
+
+/// Each node's neighbour list in CSR form: node i attends over `neighbours[offsets[i]..<offsets[i+1]]`.
+///
+/// Edges are numbered 0..<edgeCount in (node, neighbour) order; per-edge tensors ([E, …]) use that
+/// numbering. A node with an empty list is allowed: it receives nothing from its neighbours
+/// (the attention aggregate for it is zero).
+public struct NeighbourGraph: Equatable {
+    /// The number of nodes N.
+    public let nodeCount: Int
+    /// [N+1]: edge range of each node.
+    public let offsets: [Int]
+    /// [E]: the neighbour (source) node of each edge.
+    public let neighbours: [Int32]
+    /// [E]: the node (destination) each edge belongs to.
+    public let nodes: [Int32]
+    /// [N+1] and [E]: for each node j, the edges whose neighbour is j, in increasing edge order
+    /// (the transpose, so gradients into neighbours are gathered per node in a fixed order).
+    public let reverseOffsets: [Int]
+    public let reverseEdges: [Int32]
+
+    /// The number of edges E.
+    public var edgeCount: Int { neighbours.count }
+
+    /// A graph in which node `i` attends to node `j` for every pair (i, j); duplicates are dropped.
+    ///
+    /// - Precondition: every index is in 0..<nodeCount (callers validate untrusted input first).
+    public init(nodeCount: Int, edges: [(node: Int, neighbour: Int)]) {
+        precondition(nodeCount >= 0 && nodeCount <= Int(Int32.max), "NeighbourGraph: bad node count \(nodeCount)")
+        var keys = [Int64]()
+        keys.reserveCapacity(edges.count)
+        for (i, j) in edges {
+            precondition(i >= 0 && i < nodeCount && j >= 0 && j < nodeCount,
+                         "NeighbourGraph: edge (\(i), \(j)) outside 0..<\(nodeCount)")
+            keys.append(Int64(i) << 32 | Int64(j))
+        }
+        keys.sort()
+        var offsets = [Int](repeating: 0, count: nodeCount + 1)
+        var neighbours = [Int32](), nodes = [Int32]()
+        neighbours.reserveCapacity(keys.count); nodes.reserveCapacity(keys.count)
+        var last: Int64 = -1
+        for k in keys where k != last {
+            last = k
+            let i = Int(k >> 32)
+            nodes.append(Int32(i))
+            neighbours.append(Int32(truncatingIfNeeded: k & 0xFFFF_FFFF))
+            offsets[i + 1] += 1
+        }
+        for i in 0..<nodeCount { offsets[i + 1] += offsets[i] }
+        self.nodeCount = nodeCount
+        self.offsets = offsets
+        self.neighbours = neighbours
+        self.nodes = nodes
+        var rOffsets = [Int](repeating: 0, count: nodeCount + 1)
+        for j in neighbours { rOffsets[Int(j) + 1] += 1 }
+        for i in 0..<nodeCount { rOffsets[i + 1] += rOffsets[i] }
+        var fill = rOffsets
+        var rEdges = [Int32](repeating: 0, count: neighbours.count)
+        for (e, j) in neighbours.enumerated() { rEdges[fill[Int(j)]] = Int32(e); fill[Int(j)] += 1 }
+        reverseOffsets = rOffsets
+        reverseEdges = rEdges
+    }
+
+    /// The symmetric graph of undirected pairs: both (a, b) and (b, a), plus (i, i) for every node
+    /// when `selfLoops` (GENELink's adjacency: each positive training pair in both directions).
+    public static func undirected(nodeCount: Int, pairs: [(Int, Int)], selfLoops: Bool = false) -> NeighbourGraph {
+        var edges = [(node: Int, neighbour: Int)]()
+        edges.reserveCapacity(2 * pairs.count + (selfLoops ? nodeCount : 0))
+        for (a, b) in pairs { edges.append((a, b)); edges.append((b, a)) }
+        if selfLoops { for i in 0..<nodeCount { edges.append((i, i)) } }
+        return NeighbourGraph(nodeCount: nodeCount, edges: edges)
+    }
+}

@@ -1,0 +1,167 @@
+// JointGRNNetwork: graphify's model — GENELink's graph-attention encoder over expression
+// profiles, joined with a per-gene transformer embedding as scTransNet joins it, then separate
+// regulator and target channels and a pair decoder. Either half can be left out (the ablations).
+//
+// Dimension legend: N genes, C profile width (cells or sketch), E transformer embedding width,
+// H1/H2 heads, d1/d2 per-head widths, d3 the channels' hidden width, d the output width, P pairs.
+//
+//   encoder (GNN on):   z = GAT₂(ELU(GAT₁(profiles, graph)), graph)          [N, d2]
+//                        GAT₁: C → H1 heads × d1, concatenated; GAT₂: H1·d1 → H2 heads × d2, averaged;
+//                        isolated nodes attend uniformly over all genes (GENELink's dense softmax)
+//   join:               u = concat(embedding, z)  (scTransNet's order)       [N, E + d2]
+//                        without the GNN u = embedding; with neither, u = profiles (an MLP baseline)
+//   channels:           r = LeakyReLU₀.₀₁(Linear(Dropout₀.₀₁(LeakyReLU₀.₀₁(Linear(u)))))   [N, d]
+//                        and t the same with its own weights
+//   decoder dot:        logit(i → j) = r_i · t_j
+//   decoder mlp:        logit(i → j) = Linear(ReLU(Linear(concat(r_i, t_j))))   2d → h → 1
+//
+// Initialisation follows GENELink: attention layers and channel weights Xavier-uniform with gain
+// 1.414, channel biases as PyTorch's nn.Linear; decoder layers as nn.Linear. Parameters are drawn
+// in GENELink's order: layer 1, layer 2, regulator 1, target 1, regulator 2, target 2, decoder.
+//
+// With profiles only, the GNN and the dot decoder this is GENELink's model (Chen & Liu 2022) with
+// its defaults: heads [3, 3], hidden [128, 64, 32], output 16, α 0.2 (trained with Adam 3e-3 and
+// StepLR(1, 0.99) over batches of 256 pairs by graphify).
+
+import Engine
+import Kernels
+
+
+
+
+
+
+/// The shape of a JointGRNNetwork.
+public struct JointGRNConfiguration: Equatable {
+    public enum Decoder: Equatable {
+        case dot
+        /// concat(r, t) → hidden → ReLU → 1.
+        case mlp(hidden: Int)
+    }
+    /// C: profile width (ignored without the GNN when an embedding is given).
+    public var profileDim: Int
+    /// E: transformer embedding width; 0 for none.
+    public var embeddingDim: Int
+    /// Whether the graph-attention encoder is used.
+    public var useGNN: Bool
+    public var heads = [3, 3]
+    /// d1, d2 (per head) and d3 (the channels' hidden width).
+    public var hidden = [128, 64, 32]
+    public var outputDim = 16
+    public var slope: Float = 0.2
+    public var attentionDropout: Float = 0.5
+    public var channelDropout: Float = 0.01
+    public var decoder = Decoder.dot
+
+    public init(profileDim: Int, embeddingDim: Int = 0, useGNN: Bool = true) {
+        self.profileDim = profileDim; self.embeddingDim = embeddingDim; self.useGNN = useGNN
+    }
+
+    /// The width of the channels' input u.
+    public var channelInputDim: Int {
+        if useGNN { return embeddingDim + hidden[1] }
+        return embeddingDim > 0 ? embeddingDim : profileDim
+    }
+}
+
+/// GENELink's encoder joined with a transformer embedding, two channels and a pair decoder.
+public final class JointGRNNetwork: ParameterOwner {
+    public let configuration: JointGRNConfiguration
+    public let layer1: GraphAttentionLayer?, layer2: GraphAttentionLayer?
+    public let regulator1: Linear, regulator2: Linear, target1: Linear, target2: Linear
+    /// The MLP decoder's layers (empty for dot).
+    public let decoder: [Linear]
+
+    /// A freshly initialised network drawn from `seed`.
+    public init(_ c: JointGRNConfiguration, seed: UInt64) {
+        precondition(c.heads.count == 2 && c.hidden.count == 3, "JointGRNNetwork: heads \(c.heads), hidden \(c.hidden)")
+        precondition(c.channelInputDim > 0, "JointGRNNetwork: the channels have no input")
+        var rng = Xoshiro256(seed: seed)
+        configuration = c
+        if c.useGNN {
+            layer1 = GraphAttentionLayer(inputDim: c.profileDim, outputDim: c.hidden[0], heads: c.heads[0], merge: .concatenate,
+                                         slope: c.slope, attentionDropout: c.attentionDropout, rng: &rng)
+            layer2 = GraphAttentionLayer(inputDim: c.heads[0] * c.hidden[0], outputDim: c.hidden[1], heads: c.heads[1],
+                                         merge: .mean, slope: c.slope, attentionDropout: c.attentionDropout, rng: &rng)
+        } else {
+            layer1 = nil; layer2 = nil
+        }
+        let u = c.channelInputDim
+        regulator1 = Linear(u, c.hidden[2], xavierGain: 1.414, rng: &rng)
+        target1 = Linear(u, c.hidden[2], xavierGain: 1.414, rng: &rng)
+        regulator2 = Linear(c.hidden[2], c.outputDim, xavierGain: 1.414, rng: &rng)
+        target2 = Linear(c.hidden[2], c.outputDim, xavierGain: 1.414, rng: &rng)
+        switch c.decoder {
+        case .dot: decoder = []
+        case .mlp(let h): decoder = [Linear(2 * c.outputDim, h, rng: &rng), Linear(h, 1, rng: &rng)]
+        }
+    }
+
+    /// A network over given layers (to load or to test); shapes must chain as in the configuration.
+    public init(_ c: JointGRNConfiguration, layer1: GraphAttentionLayer?, layer2: GraphAttentionLayer?,
+                regulator1: Linear, regulator2: Linear, target1: Linear, target2: Linear, decoder: [Linear]) {
+        precondition((layer1 != nil) == c.useGNN && (layer2 != nil) == c.useGNN, "JointGRNNetwork: layers vs useGNN")
+        precondition(regulator1.weight.shape[0] == c.channelInputDim, "JointGRNNetwork: channel input \(regulator1.weight.shape) vs \(c.channelInputDim)")
+        configuration = c
+        self.layer1 = layer1; self.layer2 = layer2
+        self.regulator1 = regulator1; self.regulator2 = regulator2; self.target1 = target1; self.target2 = target2
+        self.decoder = decoder
+    }
+
+    public var parameters: [NamedParameter] {
+        var p = [NamedParameter]()
+        if let layer1, let layer2 {
+            p += layer1.parameters(prefixed: "encoder.layer1") + layer2.parameters(prefixed: "encoder.layer2")
+        }
+        p += regulator1.parameters(prefixed: "regulator.linear1") + regulator2.parameters(prefixed: "regulator.linear2")
+        p += target1.parameters(prefixed: "target.linear1") + target2.parameters(prefixed: "target.linear2")
+        for (i, l) in decoder.enumerated() { p += l.parameters(prefixed: "decoder.\(i)") }
+        return p
+    }
+
+    /// The regulator and target representation of every gene.
+    ///
+    /// - Parameters:
+    ///   - profiles: [N, C] node features (needed with the GNN, or when there is no embedding).
+    ///   - embedding: [N, E] transformer embedding, or nil when E = 0.
+    ///   - graph: the prior network over the N genes; `isolated` its nodes without neighbours.
+    /// - Returns: two [N, d] tensors.
+    public func embed(_ tape: Tape, profiles: Tensor?, embedding: Tensor?, graph: NeighbourGraph,
+                      isolated: IsolatedNodes) -> (regulator: Tensor, target: Tensor) {
+        let c = configuration
+        precondition((embedding == nil) == (c.embeddingDim == 0), "JointGRNNetwork: embedding given \(embedding != nil), E = \(c.embeddingDim)")
+        var u: Tensor
+        if let layer1, let layer2 {
+            guard let profiles else { preconditionFailure("JointGRNNetwork: the GNN needs profiles") }
+            let z = layer2(tape, tape.elu(layer1(tape, profiles, graph, isolated: isolated)), graph, isolated: isolated)
+            u = embedding.map { tape.concat([$0, z], axis: 1) } ?? z
+        } else if let embedding {
+            u = embedding
+        } else {
+            guard let profiles else { preconditionFailure("JointGRNNetwork: no input") }
+            u = profiles
+        }
+        func channel(_ a: Linear, _ b: Linear) -> Tensor {
+            let hidden = tape.dropout(tape.leakyRelu(a(tape, u)), p: c.channelDropout)
+            return tape.leakyRelu(b(tape, hidden))
+        }
+        return (channel(regulator1, regulator2), channel(target1, target2))
+    }
+
+    /// Logits for pairs (regulator index, target index).
+    ///
+    /// - Parameters:
+    ///   - regulator, target: [N, d] from `embed`.
+    ///   - regulators, targets: [P] gene indices.
+    /// - Returns: [P, 1].
+    public func score(_ tape: Tape, regulator: Tensor, target: Tensor, regulators: [Int32], targets: [Int32]) -> Tensor {
+        let r = tape.gatherRows(regulator, regulators), t = tape.gatherRows(target, targets)
+        if decoder.isEmpty { return tape.sum(tape.mul(r, t), axis: 1, keepDims: true) }
+        var h = tape.concat([r, t], axis: 1)
+        for (i, layer) in decoder.enumerated() {
+            h = layer(tape, h)
+            if i < decoder.count - 1 { h = tape.relu(h) }
+        }
+        return h
+    }
+}

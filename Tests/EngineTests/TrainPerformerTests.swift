@@ -1,0 +1,162 @@
+// The trainable Performer: the fused FAVOR+ operation against a float64 twin (forward and
+// gradients by central differences, stabilisers held fixed as the engine treats them), the
+// Gaussian orthogonal random features, and the whole tape forward against scBERT's own outputs
+// (the scbert-mini fixture) — so the network pretrain trains is the function embed runs.
+
+import Engine
+import Foundation
+import Kernels
+import LinearAlgebra
+import Models
+import TestSupport
+import Weights
+import XCTest
+
+final class TrainPerformerTests: XCTestCase {
+    var gen = TestValues(77)
+
+    // MARK: - FAVOR+ float64 twin
+
+    /// scBERT's FAVOR+ over q, k, v [B,N,H·E] in float64. The stabilisers (per-row query maxima,
+    /// one key maximum per cell) are taken from `stabilisersOf` — the unperturbed inputs — so
+    /// that finite differences see them as constants, as the engine's gradient does.
+    static func favor(_ q: Ref, _ k: Ref, _ v: Ref, heads: Int, projection p: [Double], m: Int,
+                      stabilisersOf base: (Ref, Ref)? = nil) -> Ref {
+        let b = q.shape[0], n = q.shape[1], inner = q.shape[2], e = inner / heads
+        let c = pow(Double(e), -0.25), ratio = pow(Double(m), -0.5), eps = 1e-4
+        func proj(_ x: Ref, _ cell: Int, _ h: Int) -> [Double] {   // [N, M]
+            var a = [Double](repeating: 0, count: n * m)
+            for r in 0..<n { for j in 0..<m {
+                var s = 0.0
+                for t in 0..<e { s += c * x.v[(cell * n + r) * inner + h * e + t] * p[j * e + t] }
+                a[r * m + j] = s
+            } }
+            return a
+        }
+        let (bq, bk) = base ?? (q, k)
+        var out = [Double](repeating: 0, count: q.count)
+        for cell in 0..<b {
+            var kmax = -Double.infinity
+            for h in 0..<heads { kmax = max(kmax, proj(bk, cell, h).max()!) }
+            for h in 0..<heads {
+                let aq = proj(q, cell, h), ak = proj(k, cell, h), aqBase = proj(bq, cell, h)
+                var qf = aq, kf = ak
+                for r in 0..<n {
+                    var sq = 0.0, sk = 0.0
+                    for t in 0..<e {
+                        let xq = q.v[(cell * n + r) * inner + h * e + t], xk = k.v[(cell * n + r) * inner + h * e + t]
+                        sq += xq * xq; sk += xk * xk
+                    }
+                    let rowMax = aqBase[(r * m)..<(r * m + m)].max()!
+                    for j in 0..<m {
+                        qf[r * m + j] = ratio * (exp(aq[r * m + j] - sq / 2 * c * c - rowMax) + eps)
+                        kf[r * m + j] = ratio * (exp(ak[r * m + j] - sk / 2 * c * c - kmax) + eps)
+                    }
+                }
+                var vh = [Double](repeating: 0, count: n * e)
+                for r in 0..<n { for t in 0..<e { vh[r * e + t] = v.v[(cell * n + r) * inner + h * e + t] } }
+                let o = PerformerReference.linearAttention(q: qf, k: kf, v: vh, rows: n, features: m, width: e)
+                for r in 0..<n { for t in 0..<e { out[(cell * n + r) * inner + h * e + t] = o[r * e + t] } }
+            }
+        }
+        return Ref(out, q.shape)
+    }
+
+    func testFavorAttentionForwardAndGradients() {
+        for (b, n, heads, e, m) in [(1, 1, 1, 2, 3), (2, 5, 2, 3, 4), (1, 7, 3, 4, 9), (3, 4, 1, 5, 2)] {
+            var rng = Xoshiro256(seed: UInt64(n * 31 + m))
+            let p = RandomFeatures.gaussianOrthogonal(rows: m, columns: e, rng: &rng)
+            let shape = [b, n, heads * e]
+            let inputs = (0..<3).map { _ in CheckInput(values: gen.array(shape.reduce(1, *), scale: 1.5), shape: shape) }
+            let base = (Ref(inputs[0].values.map(Double.init), shape), Ref(inputs[1].values.map(Double.init), shape))
+            GradientCheck.run("favor B\(b) N\(n) H\(heads) E\(e) M\(m)", inputs, forwardTolerance: 2e-5, gradientTolerance: 2e-4,
+                              engine: { $0.favorAttention($1[0], $1[1], $1[2], heads: heads, projection: p, features: m) },
+                              reference: { r in
+                                  TrainPerformerTests.favor(r[0], r[1], r[2], heads: heads, projection: p.map(Double.init), m: m,
+                                                            stabilisersOf: base)
+                              })
+        }
+    }
+
+    func testFavorAttentionSameResultOnAnyThreadCount() {
+        let shape = [3, 40, 4 * 8]
+        var rng = Xoshiro256(seed: 5)
+        let p = RandomFeatures.gaussianOrthogonal(rows: 20, columns: 8, rng: &rng)
+        let vals = (0..<3).map { _ in gen.array(shape.reduce(1, *)) }
+        func run(_ threads: Int) -> ([Float], [Float]) {
+            BLAS.setThreads(threads)
+            defer { BLAS.setThreads(1) }
+            let tape = Tape()
+            let t = vals.map { Tensor($0, shape: shape, requiresGrad: true) }
+            let y = tape.favorAttention(t[0], t[1], t[2], heads: 4, projection: p, features: 20)
+            tape.backward(tape.sum(tape.mul(y, y)))
+            return (y.data, t[0].grad + t[1].grad + t[2].grad)
+        }
+        let one = run(1), two = run(2)
+        XCTAssertEqual(one.0, two.0)
+        XCTAssertEqual(one.1, two.1)
+    }
+
+    // MARK: - Random features
+
+    func testGaussianOrthogonalFeatures() {
+        var rng = Xoshiro256(seed: 11)
+        let (m, e) = (44, 16)
+        let p = RandomFeatures.gaussianOrthogonal(rows: m, columns: e, rng: &rng)
+        XCTAssertEqual(p.count, m * e)
+        // Rows of one block are orthogonal; norms are chi-distributed (mean ≈ √E).
+        var meanNorm = 0.0
+        for i in 0..<m {
+            let ri = (0..<e).map { Double(p[i * e + $0]) }
+            let ni = ri.map { $0 * $0 }.reduce(0, +).squareRoot()
+            meanNorm += ni / Double(m)
+            for j in (i / e * e)..<min(m, (i / e + 1) * e) where j != i {
+                let rj = (0..<e).map { Double(p[j * e + $0]) }
+                let nj = rj.map { $0 * $0 }.reduce(0, +).squareRoot()
+                XCTAssertLessThan(abs(zip(ri, rj).map { $0 * $1 }.reduce(0, +)) / (ni * nj), 1e-5, "rows \(i), \(j)")
+            }
+        }
+        XCTAssertEqual(meanNorm, Double(e).squareRoot(), accuracy: 0.6)
+        var again = Xoshiro256(seed: 11)
+        XCTAssertEqual(RandomFeatures.gaussianOrthogonal(rows: m, columns: e, rng: &again), p, "same seed, same matrix")
+    }
+
+    // MARK: - The whole network against scBERT's outputs
+
+    func testTapeForwardMatchesScBERTFixture() throws {
+        let file = try WeightsFile.load(Fixtures.path("scbert-mini/model.safetensors"))
+        let net = try PerformerNetwork(file, name: "scbert-mini", learnPositions: false)
+        XCTAssertEqual(net.config.positions, 2001)
+        let lines = try String(contentsOfFile: Fixtures.path("scbert-mini/tokens.tsv"), encoding: .utf8)
+            .split(separator: "\n").map { $0.split(separator: "\t") }
+        let tokens = lines.flatMap { $0.dropFirst().map { Int32($0)! } }
+        let cells = lines.count
+        let encodings = try NPYArray(path: Fixtures.path("scbert-mini/encodings.npy")).floats
+        let logits = try NPYArray(path: Fixtures.path("scbert-mini/logits.npy")).floats
+        let tape = Tape(training: false, recording: false)
+        // All six cells in one batch: each cell's key maximum is its own (a batch of one in scBERT).
+        let enc = net.encode(tape, tokens: tokens, batch: cells)
+        XCTAssertEqual(enc.shape, [cells, 2001, 64])
+        let dEnc = assertClose(enc.data, encodings, atol: 1e-5, rtol: 1e-4, maxAbs: 2e-5, "tape encodings vs scBERT")
+        let lg = net.logits(tape, tape.reshape(enc, [cells * 2001, 64]))
+        let dLog = assertClose(lg.data, logits, atol: 5e-6, rtol: 1e-4, maxAbs: 1e-5, "tape logits vs scBERT")
+        print("[TrainPerformerTests] tape forward vs scBERT: encodings max abs diff \(dEnc), logits \(dLog)")
+    }
+
+    func testStateDictLoadsInTheInferenceModel() throws {
+        let c = PerformerConfig(dim: 16, depth: 2, heads: 2, dimHead: 8, features: 10, ffHidden: 64, tokens: 7, positions: 31)
+        let net = PerformerNetwork(config: c, seed: 3)
+        let model = try PerformerModel(net.stateDict(), name: "trained")
+        XCTAssertEqual(model.config, c)
+        // The inference encoder and the tape agree on a random cell.
+        var rng = Xoshiro256(seed: 9)
+        let tokens = (0..<31).map { i in Int32(i == 30 ? 0 : rng.int(below: 6)) }
+        let encoder = PerformerEncoder(model: model, maxLength: 31)
+        var out = [Float](repeating: 0, count: 31 * 16)
+        out.withUnsafeMutableBufferPointer { encoder.encode(tokens: tokens, positions: (0..<31).map(Int32.init), output: $0.baseAddress!) }
+        let tape = Tape(training: false, recording: false)
+        let enc = net.encode(tape, tokens: tokens, batch: 1)
+        assertClose(enc.data, out, atol: 1e-5, rtol: 1e-4, maxAbs: 2e-5, "tape vs PerformerEncoder")
+        XCTAssertEqual(net.positionTable.data.suffix(16), [Float](repeating: 0, count: 16), "appended position row is zero")
+    }
+}
