@@ -53,19 +53,21 @@ workflow {
         SCGRN_FRAMESCAT.out.genes,
         file(params.prior, checkIfExists: true),
         optionalFile(params.train),
-        optionalFile(params.valid),
+        optionalFile(params.valid)
     )
     SCGRN_SCORE(
         SCGRN_GRAPHIFY.out.model,
         optionalFile(params.pairs),
         optionalFile(params.tfs),
-        optionalFile(params.truth),
+        optionalFile(params.truth)
     )
 
-    // Every task's versions.yml, merged (each tool once) into pipeline_info/.
+    // Every task's versions.yml, merged (each process once: the shards' are the same) into
+    // pipeline_info/.
     SCGRN_TOKENIZE.out.versions
         .mix(SCGRN_EMBED.out.versions, SCGRN_FRAMESCAT.out.versions,
              SCGRN_GRAPHIFY.out.versions, SCGRN_SCORE.out.versions)
+        .map { versions -> versions.text }
         .unique()
         .collectFile(name: 'software_versions.yml', storeDir: "${params.outdir}/pipeline_info",
                      sort: true, newLine: false)
