@@ -1,129 +1,74 @@
 #!/usr/bin/env nextflow
-// scgrn as a Nextflow (DSL2) workflow: one process per tool, scattered over cell shards for
-// tokenize and embed, gathered by concatenating the GENE streams, then graphify and score.
-// The commands are those of pipelines/Makefile (a test checks that they agree).
+// scgrn as a Nextflow (DSL2) pipeline: tokenize and embed per cell shard, the GENE streams
+// concatenated in shard order, then graphify and score. One module per tool
+// (modules/local/scgrn/*), whose commands are those of pipelines/Makefile and the Snakefile
+// (pipelines/lint.py and Tests/PipelineTests check this).
 //
-//   nextflow run pipelines/main.nf -profile local --data counts/ --vocab genes.txt \
-//     --model model.safetensors --prior prior.tsv --candidates tfs.txt --candidate_flag --tfs --shards 4
+//   nextflow run pipelines/main.nf -profile docker --data counts/ --vocab genes.txt \
+//     --model model.safetensors --prior prior.tsv --tfs tfs.txt --shards 4 --outdir results
+//   nextflow run pipelines/main.nf -profile test,docker      # the bundled example
 //
-// The tools must be on PATH (or in the container of the chosen profile).
+// Parameters: nextflow_schema.json (or --help). Per-tool options: --tokenize_args etc., or
+// ext.args in a config of your own (conf/modules.config shows where).
 
 nextflow.enable.dsl = 2
 
-params.data           = null
-params.vocab          = null
-params.model          = null
-params.prior          = null
-params.train          = null
-params.valid          = null
-params.candidates     = null
-params.candidate_flag = '--pairs'
-params.truth          = null
-params.shards         = 2
-params.outdir         = 'results'
-params.tokenize_args  = ''
-params.embed_args     = ''
-params.graphify_args  = ''
-params.score_args     = ''
+include { validateParameters; paramsSummaryLog } from 'plugin/nf-schema'
 
-process TOKENIZE {
-    tag "shard ${shard}/${params.shards}"
-    input:
-    tuple val(shard), path(data), path(vocab)
-    output:
-    tuple val(shard), path("cells.${shard}.sgrf"), emit: cells
-    path "versions.tokenize.txt", emit: versions
-    script:
-    def out = "cells.${shard}.sgrf"
-    """
-    tokenize ${data} --vocab ${vocab} ${params.tokenize_args} --shard ${shard}/${params.shards} -o ${out}
-    printf 'tokenize\\t%s\\n' "\$(tokenize --version)" > versions.tokenize.txt
-    """
-}
+include { SCGRN_TOKENIZE  } from './modules/local/scgrn/tokenize/main'
+include { SCGRN_EMBED     } from './modules/local/scgrn/embed/main'
+include { SCGRN_FRAMESCAT } from './modules/local/scgrn/framescat/main'
+include { SCGRN_GRAPHIFY  } from './modules/local/scgrn/graphify/main'
+include { SCGRN_SCORE     } from './modules/local/scgrn/score/main'
 
-process EMBED {
-    tag "shard ${shard}"
-    input:
-    tuple val(shard), path(cells), path(model)
-    output:
-    tuple val(shard), path("genes.${shard}.sgrf"), emit: genes
-    path "versions.embed.txt", emit: versions
-    script:
-    def out = "genes.${shard}.sgrf"
-    """
-    embed ${cells} --model ${model} ${params.embed_args} -o ${out}
-    printf 'embed\\t%s\\n' "\$(embed --version)" > versions.embed.txt
-    """
-}
-
-process GATHER {
-    input:
-    path shards
-    output:
-    path "genes.sgrf", emit: genes
-    path "versions.frames.txt", emit: versions
-    script:
-    def genes = shards.sort { it.name.tokenize('.')[1] as int }.join(' ')
-    def out = "genes.sgrf"
-    """
-    frames cat ${genes} -o ${out}
-    printf 'frames\\t%s\\n' "\$(frames --version)" > versions.frames.txt
-    """
-}
-
-process GRAPHIFY {
-    input:
-    path genes
-    path prior
-    path train
-    path valid
-    output:
-    path "model.sgrf", emit: model
-    path "versions.graphify.txt", emit: versions
-    script:
-    def train_opt = train.name != 'NO_TRAIN' ? "--train ${train}" : ''
-    def valid_opt = valid.name != 'NO_VALID' ? "--valid ${valid}" : ''
-    def out = "model.sgrf"
-    """
-    graphify ${genes} --prior ${prior} ${train_opt} ${valid_opt} ${params.graphify_args} -o ${out}
-    printf 'graphify\\t%s\\n' "\$(graphify --version)" > versions.graphify.txt
-    """
-}
-
-process SCORE {
-    publishDir params.outdir, mode: 'copy'
-    input:
-    path model
-    path candidates
-    path truth
-    output:
-    path "edges.tsv", emit: edges
-    path "metrics.json", optional: true, emit: metrics
-    path "versions.score.txt", emit: versions
-    script:
-    def truth_opt = truth.name != 'NO_TRUTH' ? "--truth ${truth} --metrics metrics.json" : ''
-    def out = "edges.tsv"
-    """
-    score ${model} ${params.candidate_flag} ${candidates} ${truth_opt} ${params.score_args} -o ${out}
-    printf 'score\\t%s\\n' "\$(score --version)" > versions.score.txt
-    """
-}
-
-def optionalFile(value, placeholder) {
-    value ? file(value, checkIfExists: true) : file("${workflow.projectDir}/${placeholder}")
+// An optional file parameter as a process input: the file, or [] when not given.
+def optionalFile(value) {
+    value ? file(value, checkIfExists: true) : []
 }
 
 workflow {
-    ['data', 'vocab', 'model', 'prior', 'candidates'].each { name ->
-        if (!params[name]) error "missing --${name}"
+    validateParameters()
+    log.info paramsSummaryLog(workflow)
+    if (!params.pairs == !params.tfs) {
+        error "give the candidates to score as exactly one of --pairs <pair TSV> or --tfs <TF list>"
     }
-    shards = Channel.of(1..(params.shards as int))
-    tokenized = TOKENIZE(shards.map { i -> tuple(i, file(params.data), file(params.vocab)) })
-    embedded = EMBED(tokenized.cells.map { shard, cells -> tuple(shard, cells, file(params.model)) })
-    gathered = GATHER(embedded.genes.map { it[1] }.collect())
-    trained = GRAPHIFY(gathered.genes, file(params.prior),
-                       optionalFile(params.train, 'NO_TRAIN'), optionalFile(params.valid, 'NO_VALID'))
-    scored = SCORE(trained.model, file(params.candidates), optionalFile(params.truth, 'NO_TRUTH'))
-    tokenized.versions.mix(embedded.versions, gathered.versions, trained.versions, scored.versions)
-        .unique().collectFile(name: 'versions.txt', storeDir: params.outdir, sort: true)
+
+    def shards = params.shards as int
+    def meta = [id: params.id]
+
+    // Scatter: one tokenize and one embed task per contiguous block of cells.
+    ch_counts = Channel.of(1..shards)
+        .map { i -> [meta + [shard: i, shards: shards], file(params.data, checkIfExists: true)] }
+    SCGRN_TOKENIZE(ch_counts, file(params.vocab, checkIfExists: true))
+    SCGRN_EMBED(SCGRN_TOKENIZE.out.cells, file(params.model, checkIfExists: true))
+
+    // Gather: the shards' GENE streams of each dataset, in shard order.
+    ch_gene_shards = SCGRN_EMBED.out.genes
+        .map { m, genes -> [m.subMap('id'), m.shard, genes] }
+        .groupTuple(size: shards)
+        .map { m, indices, genes -> [m, [indices, genes].transpose().sort { it[0] }.collect { it[1] }] }
+    SCGRN_FRAMESCAT(ch_gene_shards)
+
+    SCGRN_GRAPHIFY(
+        SCGRN_FRAMESCAT.out.genes,
+        file(params.prior, checkIfExists: true),
+        optionalFile(params.train),
+        optionalFile(params.valid)
+    )
+    SCGRN_SCORE(
+        SCGRN_GRAPHIFY.out.model,
+        optionalFile(params.pairs),
+        optionalFile(params.tfs),
+        optionalFile(params.truth)
+    )
+
+    // Every task's versions.yml, merged (each process once: the shards' are the same) into
+    // pipeline_info/.
+    SCGRN_TOKENIZE.out.versions
+        .mix(SCGRN_EMBED.out.versions, SCGRN_FRAMESCAT.out.versions,
+             SCGRN_GRAPHIFY.out.versions, SCGRN_SCORE.out.versions)
+        .map { versions -> versions.text }
+        .unique()
+        .collectFile(name: 'software_versions.yml', storeDir: "${params.outdir}/pipeline_info",
+                     sort: true, newLine: false)
 }

@@ -1,7 +1,7 @@
-// The three workflows (pipelines/Makefile, main.nf, Snakefile) run the same command for every
-// tool: each command is read from each file, its variables renamed to one vocabulary, and the
-// results compared word for word. Nextflow cannot run on our machines, so this is what keeps
-// main.nf honest.
+// The three workflows (pipelines/Makefile, the Snakefile and the Nextflow modules) run the same
+// command for every tool: each command is read from each file, its variables renamed to one
+// vocabulary, and the results compared word for word. Nextflow cannot run on our machines, so
+// this (with pipelines/lint.py, which CI runs) is what keeps the modules honest.
 
 import Foundation
 import TestSupport
@@ -10,6 +10,7 @@ import XCTest
 final class WorkflowAgreementTests: XCTestCase {
     static let pipelines = Fixtures.root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("pipelines")
     static let tools = ["tokenize", "embed", "frames cat", "graphify", "score"]
+    static let modules = ["tokenize": "tokenize", "embed": "embed", "frames cat": "framescat", "graphify": "graphify", "score": "score"]
 
     func read(_ name: String) throws -> String {
         try String(contentsOf: Self.pipelines.appendingPathComponent(name), encoding: .utf8)
@@ -43,23 +44,26 @@ final class WorkflowAgreementTests: XCTestCase {
         let firstInput = ["embed": "cells", "graphify": "genes", "score": "model"]
         var out = [String: String]()
         for tool in Self.tools {
-            guard var c = command(tool, in: lines, prefix: "$(BIN)") else { continue }
-            c = String(c.dropFirst("$(BIN)".count))
+            guard var c = command(tool, in: lines, prefix: "$(TOOL)") else { continue }
+            c = String(c.dropFirst("$(TOOL)".count))
+            c = c.replacingOccurrences(of: "$(filter %.sgrf,$^)", with: "{genes}")
             c = c.replacingOccurrences(of: "$<", with: "{\(firstInput[tool] ?? "?")}")
-            c = c.replacingOccurrences(of: "$^", with: "{genes}")
             c = c.replacingOccurrences(of: "$*", with: "{shard}")
             c = c.replacingOccurrences(of: "$@", with: "{out}")
+            c = rename(c, #"\$\((SHARD_)?THREADS\)"#) { _ in "{threads}" }
             out[tool] = rename(c, #"\$\(([A-Z_]+)\)"#) { "{\($0[1].lowercased())}" }
         }
         return out
     }
 
     func nextflowCommands() throws -> [String: String] {
-        let lines = try read("main.nf").split(separator: "\n").map(String.init)
         var out = [String: String]()
         for tool in Self.tools {
-            guard let c = command(tool, in: lines, prefix: "") else { continue }
-            out[tool] = rename(c, #"\$\{(?:params\.)?([a-z_]+)\}"#) { "{\($0[1])}" }
+            let lines = try read("modules/local/scgrn/\(Self.modules[tool]!)/main.nf").split(separator: "\n").map(String.init)
+            guard var c = command(tool, in: lines, prefix: "") else { continue }
+            c = c.replacingOccurrences(of: "${task.cpus}", with: "{threads}")
+            c = c.replacingOccurrences(of: "${args}", with: "{\(tool)_args}")
+            out[tool] = rename(c, #"\$\{(?:meta\.)?([a-z_]+)\}"#) { "{\($0[1])}" }
         }
         return out
     }
@@ -73,7 +77,10 @@ final class WorkflowAgreementTests: XCTestCase {
         var out = [String: String]()
         for tool in Self.tools {
             guard var c = command(tool, in: lines, prefix: "{params.bin}") else { continue }
-            c = String(c.dropFirst("{params.bin}".count)).replacingOccurrences(of: "{output}", with: "{out}")
+            XCTAssertTrue(c.hasSuffix(" 2> {log}"), "the Snakefile's \(tool) does not write a log")
+            c = String(c.dropFirst("{params.bin}".count))
+            if c.hasSuffix(" 2> {log}") { c = String(c.dropLast(" 2> {log}".count)) }
+            c = c.replacingOccurrences(of: "{output.edges}", with: "{out}").replacingOccurrences(of: "{output}", with: "{out}")
             out[tool] = rename(c, #"\{(?:params|input|wildcards)\.([a-z_]+)\}"#) { "{\($0[1])}" }
         }
         return out
@@ -83,19 +90,23 @@ final class WorkflowAgreementTests: XCTestCase {
         let make = try makefileCommands(), nf = try nextflowCommands(), smk = try snakemakeCommands()
         XCTAssertEqual(Set(make.keys), Set(Self.tools))
         for tool in Self.tools {
-            XCTAssertEqual(nf[tool], make[tool], "main.nf and the Makefile differ for \(tool)")
+            XCTAssertEqual(nf[tool], make[tool], "the Nextflow module and the Makefile differ for \(tool)")
             XCTAssertEqual(smk[tool], make[tool], "the Snakefile and the Makefile differ for \(tool)")
         }
-        XCTAssertEqual(make["tokenize"], "tokenize {data} --vocab {vocab} {tokenize_args} --shard {shard}/{shards} -o {out}")
-        XCTAssertEqual(make["graphify"], "graphify {genes} --prior {prior} {train_opt} {valid_opt} {graphify_args} -o {out}")
+        XCTAssertEqual(make["tokenize"], "tokenize {data} --vocab {vocab} {tokenize_args} --shard {shard}/{shards} -t {threads} -o {out}")
+        XCTAssertEqual(make["graphify"], "graphify {genes} --prior {prior} {train_opt} {valid_opt} {graphify_args} -t {threads} -o {out}")
     }
 
     func testNextflowRecordsEveryToolsVersionAndHasTheProfiles() throws {
-        let nf = try read("main.nf")
-        for tool in ["tokenize", "embed", "frames", "graphify", "score"] {
-            XCTAssertTrue(nf.contains("\"\\$(\(tool) --version)\""), "\(tool) --version is not recorded")
+        for (tool, module) in Self.modules {
+            let nf = try read("modules/local/scgrn/\(module)/main.nf")
+            let name = tool.split(separator: " ")[0]
+            XCTAssertTrue(nf.contains("scgrn: \\$(\(name) --version)"), "\(name) --version is not recorded in versions.yml")
+            XCTAssertTrue(nf.contains("stub:"), "\(module) has no stub: block")
         }
         let config = try read("nextflow.config")
-        for profile in ["local", "slurm", "awsbatch"] { XCTAssertTrue(config.contains("\(profile) {"), profile) }
+        for profile in ["local", "slurm", "awsbatch", "googlebatch", "docker", "test"] {
+            XCTAssertTrue(config.contains("    \(profile) {"), profile)
+        }
     }
 }
