@@ -212,6 +212,27 @@ def f4(x):
     return "" if x is None else f"{x:.4f}"
 
 
+def write_accuracy(path, rows):
+    """Write the P1 rows into accuracy.csv's columns."""
+    # Other rows are kept byte for byte (the file mixes line ends); rows of the baselines for the
+    # same (method, dataset, sample) are replaced, new ones appended with "\n".
+    with open(path, newline="") as f:
+        lines = f.read().splitlines(keepends=True)
+    header = lines[0].rstrip("\r\n").split(",")
+    if header != ACC_FIELDS:
+        fail(f"{path}: unexpected columns {header}")
+    new = [[r["method"], r["dataset"], NETWORK, r["split"], "", r["auroc"], r["auprc"], r["pos_frac"],
+            f4(float(r["auprc"]) / float(r["pos_frac"])), r["val_auroc"], r["val_auprc"], r["seconds"], "1",
+            r["n_test"]] for r in rows if r["protocol"] == "P1"]
+    replaced = {(r[0], r[1], r[2], r[3]) for r in new}
+    kept = [ln for ln in lines[1:] if tuple(ln.split(",")[:4]) not in replaced]
+    if kept and not kept[-1].endswith("\n"):
+        kept[-1] += "\n"
+    with open(path, "w", newline="") as f:
+        f.write(lines[0] + "".join(kept) + "".join(",".join(r) + "\n" for r in new))
+    print(f"{len(new)} P1 rows written to {path}", file=sys.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("work", help="the folder `protocols.py prepare` wrote")
@@ -276,22 +297,7 @@ def main():
     print(f"{len(rows)} rows written to {args.out}", file=sys.stderr)
 
     if args.accuracy and "P1" in args.protocols:
-        with open(args.accuracy) as f:
-            old = list(csv.DictReader(f))
-        if list(old[0].keys()) != ACC_FIELDS:
-            fail(f"{args.accuracy}: unexpected columns {list(old[0].keys())}")
-        new = [{"method": r["method"], "dataset": r["dataset"], "network": NETWORK, "sample": r["split"], "seed": "",
-                "auroc": r["auroc"], "auprc": r["auprc"], "pos_frac": r["pos_frac"],
-                "aupr_ratio": f4(float(r["auprc"]) / float(r["pos_frac"])), "val_auroc": r["val_auroc"],
-                "val_auprc": r["val_auprc"], "train_seconds": r["seconds"], "threads": "1", "n_test": r["n_test"]}
-               for r in rows if r["protocol"] == "P1"]
-        replaced = {(r["method"], r["dataset"], r["sample"]) for r in new}
-        old = [r for r in old if (r["method"], r["dataset"], r["sample"]) not in replaced or r["network"] != NETWORK]
-        with open(args.accuracy, "w", newline="") as f:
-            w = csv.DictWriter(f, ACC_FIELDS, lineterminator="\n")
-            w.writeheader()
-            w.writerows(old + new)
-        print(f"{len(new)} P1 rows written to {args.accuracy}", file=sys.stderr)
+        write_accuracy(args.accuracy, rows)
 
 
 if __name__ == "__main__":

@@ -276,13 +276,13 @@ def ms(xs):
     if not xs:
         return "—"
     sd = statistics.stdev(xs) if len(xs) > 1 else 0.0
-    return f"{statistics.mean(xs):.3f} ± {sd:.3f}"
+    return f"{statistics.mean(xs):.3f}±{sd:.3f}"
 
 
 def pair_cell(rows, a, b):
     if not rows:
         return "—"
-    return f"{ms([r[a] for r in rows])} / {ms([r[b] for r in rows])} (n={len(rows)})"
+    return f"{ms([r[a] for r in rows])} / {ms([r[b] for r in rows])} ({len(rows)})"
 
 
 def table(args):
@@ -317,7 +317,7 @@ def table(args):
         for metric, (a, b) in (("pooled AUROC / AUPRC", ("auroc", "auprc")),
                                ("per-regulator macro AUROC / AUPRC", ("reg_auroc", "reg_auprc"))):
             note = f" (baselines: trained on {bproto}'s labelled training pairs)" if protocol.startswith("P3") else ""
-            lines.append(f"#### {protocol} — {metric}, mean ± std{note}\n")
+            lines.append(f"#### {protocol} — {metric}: mean±std (runs){note}\n")
             head = ["dataset"] + vcols + [name for _, name in BASELINES]
             if protocol == "P1" and a == "auroc":
                 head.append("GENELink")
