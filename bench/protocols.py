@@ -6,7 +6,7 @@ Usage:
     python3 bench/protocols.py run WORK --variant NAME [--protocols P1 P2 P3] [--seeds 1 2 3]
                                    [--datasets D ...] [--splits 1 2 3 4 5] [--bin DIR] [--threads 1]
                                    [-- GRAPHIFY_OPTIONS ...]
-    python3 bench/protocols.py table WORK [--variants NAME ...] [--out FILE.md]
+    python3 bench/protocols.py table WORK [--variants NAME ...] [--datasets D ...] [--out FILE.md]
 
 DATA is the data folder holding beeline/ (as for bench/beeline_prepare.py); WORK is a scratch folder
 (e.g. bench/work, which git ignores). The protocols (bench/PROTOCOLS.md has the full description):
@@ -310,8 +310,8 @@ def table(args):
         vcols = [v for v in args.variants if any(k[0] == v and k[1] == protocol for k in variants)]
         if protocol.startswith("P3") and not vcols:
             continue
-        datasets = [d for d in DATASETS if any(k[1] == bproto and k[2] == d for k in base)
-                    or any(k[1] == protocol and k[2] == d for k in variants)]
+        datasets = [d for d in args.datasets if any(k[1] == protocol and k[2] == d for k in variants)
+                    or (not protocol.startswith("P3") and any(k[1] == bproto and k[2] == d for k in base))]
         if not datasets:
             continue
         for metric, (a, b) in (("pooled AUROC / AUPRC", ("auroc", "auprc")),
@@ -365,6 +365,7 @@ def main():
     t.add_argument("--variants", nargs="*", default=[])
     t.add_argument("--baselines", default=os.path.join(ANCHORS, "protocols.csv"))
     t.add_argument("--anchors", default=os.path.join(ANCHORS, "accuracy.csv"))
+    t.add_argument("--datasets", nargs="+", default=DATASETS, choices=DATASETS)
     t.add_argument("--out")
     args = ap.parse_args(argv)
     if args.command != "run" and extra:
