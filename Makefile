@@ -16,12 +16,13 @@ TOOLS   := tokenize embed graphify score frames
 
 all: build
 
-# System libraries: OpenBLAS, zlib and ISA-L (Debian/Ubuntu package names), installed when missing.
+# System libraries: OpenBLAS, zlib, ISA-L and HDF5 (Debian/Ubuntu package names), installed when missing.
 deps:
 	@missing=""; \
 	pkg-config --exists openblas 2>/dev/null || missing="$$missing libopenblas-dev"; \
 	pkg-config --exists zlib 2>/dev/null || missing="$$missing zlib1g-dev"; \
 	pkg-config --exists libisal 2>/dev/null || missing="$$missing libisal-dev"; \
+	pkg-config --exists hdf5 2>/dev/null || missing="$$missing libhdf5-dev"; \
 	command -v pkg-config >/dev/null || missing="$$missing pkg-config"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \

@@ -42,6 +42,10 @@ let package = Package(
         .systemLibrary(
             name: "CIsal", path: "Sources/CIsal", pkgConfig: "libisal",
             providers: [.apt(["libisal-dev"])]),
+        // libhdf5 reads AnnData .h5ad, loom and 10x .h5 inputs (tokenize only).
+        .systemLibrary(
+            name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
+            providers: [.apt(["libhdf5-dev"])]),
         // Element-wise hot loops and the MatrixMarket line scanner, compiled per instruction set,
         // chosen at run time.
         .target(name: "CKernels"),
@@ -55,7 +59,7 @@ let package = Package(
         .target(name: "Models", dependencies: ["Engine", "Weights", "ToolKit", "LinearAlgebra", "Kernels", "CKernels"]),
         .target(name: "Metrics"),
 
-        .executableTarget(name: "tokenize", dependencies: ["Frames", "ToolKit", "Kernels", "CKernels", argumentParser]),
+        .executableTarget(name: "tokenize", dependencies: ["Frames", "ToolKit", "Kernels", "CKernels", "CHDF5", argumentParser]),
         .executableTarget(name: "embed", dependencies: ["Models", "Frames", "Weights", "ToolKit", "LinearAlgebra", "Kernels", argumentParser]),
         .executableTarget(name: "graphify", dependencies: ["Models", "Engine", "Frames", "Metrics", "ToolKit", "LinearAlgebra", "Kernels", argumentParser]),
         .executableTarget(name: "score", dependencies: ["Frames", "Metrics", "ToolKit", "LinearAlgebra", "Kernels", argumentParser]),

@@ -81,7 +81,7 @@ struct GeneTable {
     }
 
     /// Fills genes, keys and firstWithKey; makes symbols unique.
-    private mutating func setGenes(_ kept: [(id: String, symbol: String)], geneKey: GeneKey) {
+    mutating func setGenes(_ kept: [(id: String, symbol: String)], geneKey: GeneKey) {
         let symbols = kept.map { $0.symbol }
         let unique = GeneTable.makeUnique(symbols)
         genes = zip(unique, kept).map { GeneName(symbol: $0.0, id: $0.1.id) }

@@ -18,8 +18,10 @@ struct Tokenize: ToolCommand {
         discussion: """
         INPUT is a 10x directory (v2: matrix.mtx, genes.tsv, barcodes.tsv; v3: the same names \
         gzipped, with features.tsv.gz), a MatrixMarket file (.mtx or .mtx.gz, with --genes and \
-        --barcodes), a dense CSV or TSV table (gzipped or not), or - for standard input. Gzip is \
-        detected by its magic bytes.
+        --barcodes), a dense CSV or TSV table (gzipped or not), an HDF5 file (AnnData .h5ad, loom, \
+        or Cell Ranger's .h5, v2 or v3), or - for standard input. Gzip and HDF5 are detected by \
+        their magic bytes. An .h5ad gives X (--layer NAME: layers/NAME, or a path such as raw/X), \
+        the var index or --var-column as gene names and the obs index as barcodes.
 
         Normalisation (scBERT, as scanpy's normalize_total + log1p(base=2)): a cell's total T is \
         the sum of its raw counts over the vocabulary genes (over all genes without --vocab); \
@@ -62,14 +64,16 @@ struct Tokenize: ToolCommand {
         Memory: a MatrixMarket matrix whose entries are grouped by cell (as Cell Ranger writes \
         them) is streamed: memory does not grow with the number of cells. Any other order \
         (e.g. sorted by gene) is held in memory, about 28 bytes per nonzero entry, as is a dense \
-        genes-by-cells table (about 28 bytes per nonzero value). A cells-by-genes table streams.
+        genes-by-cells table (about 28 bytes per nonzero value). A cells-by-genes table streams. \
+        HDF5: a matrix stored by cell (h5ad CSR, 10x .h5) or dense (h5ad, loom) streams a block \
+        of cells at a time; a CSC h5ad is held in memory (about 28 bytes per nonzero entry).
 
         Exit status: 0 success, 64 usage error, 65 malformed or inconsistent input (one line on \
         stderr naming the file, line and problem; the stream then has no END frame), 1 I/O failure.
         """,
         version: scgrnVersion)
 
-    @Argument(help: ArgumentHelp("10x directory, .mtx[.gz], CSV/TSV[.gz], or - for standard input.", valueName: "INPUT"))
+    @Argument(help: ArgumentHelp("10x directory, .mtx[.gz], CSV/TSV[.gz], .h5ad, .loom, 10x .h5, or - for standard input.", valueName: "INPUT"))
     var input: String = "-"
 
     @Option(help: ArgumentHelp("Model vocabulary: one gene symbol per line (scBERT's 16,906 genes).", valueName: "FILE"))
@@ -129,6 +133,8 @@ struct Tokenize: ToolCommand {
     @Flag(help: "Hold a MatrixMarket matrix in memory instead of streaming it (for entries not grouped by cell).")
     var buffer = false
 
+    @OptionGroup(title: "HDF5 inputs (.h5ad, .loom, 10x .h5)") var hdf5: HDF5Options
+
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -164,7 +170,7 @@ struct Tokenize: ToolCommand {
             inputName: input, orthologsPath: orthologTable, keepGenesPath: keepGenes, tfsPath: tfs, topVariable: topVariable)
         let inputs = [input, vocab, genes, barcodes, orthologs, keepGenes, tfs].compactMap { $0 }
         let output = try OutputFile.open(common.output, binary: true, inputs: inputs)
-        try TokenizeRun(input: input, settings: settings, output: output).run()
+        try TokenizeRun(input: input, settings: settings, output: output, hdf5: hdf5.choices).run()
     }
 }
 

@@ -3,7 +3,8 @@
 //
 // The input is recognised by what it is, not by its name: a directory is a 10x folder; a file
 // (or standard input) whose first line starts with `%%MatrixMarket` is a MatrixMarket matrix;
-// anything else is a dense table.
+// an HDF5 file (by its signature) is AnnData, loom or 10x .h5 (TokenizeRun+HDF5); anything
+// else is a dense table.
 
 import Foundation
 import Frames
@@ -13,6 +14,7 @@ struct TokenizeRun {
     let input: String
     let settings: TokenizeSettings
     let output: OutputFile
+    var hdf5 = HDF5Choices()
 
     /// The files of a 10x directory, or the explicit --genes / --barcodes.
     struct TenxFiles {
@@ -30,9 +32,14 @@ struct TokenizeRun {
         } else if input != "-" && !FileManager.default.fileExists(atPath: input) {
             throw ToolError.data(input, "cannot open: No such file or directory")
         }
+        if input != "-" && !isDirectory.boolValue && HDF5Signature.matches(path: input) { return try runHDF5() }
+        if hdf5.isSet { throw ToolError.usage("--layer and --var-column apply to HDF5 inputs (.h5ad, .loom, 10x .h5) only") }
         let reader = settings.prefetch ? try ByteReader.openPrefetching(files.matrix) : try ByteReader.open(files.matrix)
         guard let first = try reader.nextLine().map({ Array($0) }) else {
             throw ToolError.data(reader.name, "empty file")
+        }
+        if first.starts(with: HDF5Signature.bytes.prefix(4)) {
+            throw ToolError.data(reader.name, "an HDF5 file: give its path (HDF5 cannot be read from a pipe)")
         }
         if first.starts(with: Array("%%".utf8)) || files.format.hasPrefix("10x") {
             try runMatrixMarket(reader: reader, banner: String(decoding: first, as: UTF8.self), files: files)
@@ -305,7 +312,7 @@ struct TokenizeRun {
                     ? "ln(1 + count * target_sum / total over all genes), seurat dispersion" : "ln(1 + x), seurat dispersion")
             }
         }
-        if format == "10x-v3" { head.setMetadata("feature_type", settings.featureType) }
+        if format.hasPrefix("10x-v3") { head.setMetadata("feature_type", settings.featureType) }
         head.appendProvenance()
         return (selection, try FrameWriter(output, header: head))
     }
