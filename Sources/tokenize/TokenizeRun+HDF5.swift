@@ -31,8 +31,22 @@ extension TokenizeRun {
         case .sparseByGene: layout = .cellsByGenes
         }
         Diagnostics.verbose("\(input): \(found.format), \(HDF5File.absolute(found.matrixPath)): \(found.cells) cells × \(found.genes) genes")
-        let (vocab, writer) = try start(table: table, format: found.format, layout: layout)
-        let cellWriter = makeCellWriter(writer: writer, vocab: vocab, barcodes: HDF5Barcodes(found.barcodes), cells: found.cells)
+        let vocab = try mapVocabulary(table)
+        var statistics: GeneStatistics?
+        if settings.topVariable != nil {
+            // First pass: the genes' statistics (--top-variable), from the same matrix read again.
+            let (stats, statsWriter) = makeStatisticsWriter(table: table, vocab: vocab, cells: found.cells)
+            try stream(found, table: table, into: statsWriter)
+            statistics = stats
+        }
+        let (selection, writer) = try start(table: table, vocab: vocab, statistics: statistics, format: found.format, layout: layout)
+        let cellWriter = makeCellWriter(writer: writer, vocab: vocab, selection: selection,
+                                        barcodes: HDF5Barcodes(found.barcodes), cells: found.cells)
+        try stream(found, table: table, into: cellWriter)
+    }
+
+    /// Every cell of the matrix into `cellWriter`, which is then finished.
+    private func stream(_ found: HDF5Layout, table: GeneTable, into cellWriter: CellWriter) throws {
         let reader = HDF5CountsReader(genes: found.genes, cells: found.cells, rowToGene: table.rowToGene, writer: cellWriter)
         switch found.storage {
         case .sparseByCell(let data, let indices, let indptr):

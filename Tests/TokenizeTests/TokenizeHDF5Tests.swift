@@ -70,6 +70,19 @@ final class TokenizeHDF5Tests: XCTestCase {
         XCTAssertEqual(stream.cells.map(\.tokens), [[5, 5], [5]])
     }
 
+    /// Gene selection reads an HDF5 matrix twice (statistics, then cells) and chooses the genes
+    /// the 10x directory's run chooses, for a CSR, a CSC and a dense matrix.
+    func testGeneSelectionOfEveryStorage() throws {
+        let (reference, _) = try tokenize([fixture("pbmc40_10x"), "--top-variable", "100"])
+        XCTAssertEqual(reference.header.genes.count, 100)
+        for args in [[fixture("pbmc40_csr.h5ad"), "--var-column", "gene_symbols"],
+                     [fixture("pbmc40_dense.h5ad"), "--layer", "counts"], [fixture("pbmc40_dense.h5ad")]] {
+            let (stream, _) = try tokenize(args + ["--top-variable", "100"])
+            XCTAssertEqual(stream.header.genes.map(\.symbol), reference.header.genes.map(\.symbol), args.joined(separator: " "))
+            XCTAssertTrue(stream.cells == reference.cells, "\(args.joined(separator: " ")): the cells differ")
+        }
+    }
+
     func testShardsOfAnH5adConcatenateToTheWholeRun() throws {
         let (whole, _) = try tokenize([fixture("pbmc40_dense.h5ad"), "--layer", "counts"])
         let (first, _) = try tokenize([fixture("pbmc40_dense.h5ad"), "--layer", "counts", "--shard", "1/2"])
