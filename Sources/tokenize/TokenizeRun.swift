@@ -28,7 +28,7 @@ struct TokenizeRun {
         if input != "-" && FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory) && isDirectory.boolValue {
             files = try TokenizeRun.locate10x(directory: input, genes: settings.genesPath, barcodes: settings.barcodesPath)
         } else if input != "-" && !FileManager.default.fileExists(atPath: input) {
-            throw ToolError.data(input, "cannot open: No such file or directory")
+            throw ToolError.runtime("\(input): cannot open: No such file or directory")
         }
         let reader = settings.prefetch ? try ByteReader.openPrefetching(files.matrix) : try ByteReader.open(files.matrix)
         guard let first = try reader.nextLine().map({ Array($0) }) else {
@@ -74,8 +74,8 @@ struct TokenizeRun {
         guard let barcodesPath = files.barcodes else {
             throw ToolError.usage("a lone MatrixMarket matrix needs --barcodes FILE (and --genes FILE)")
         }
-        guard FileManager.default.fileExists(atPath: genesPath) else { throw ToolError.data(genesPath, "cannot open: No such file or directory") }
-        guard FileManager.default.fileExists(atPath: barcodesPath) else { throw ToolError.data(barcodesPath, "cannot open: No such file or directory") }
+        guard FileManager.default.fileExists(atPath: genesPath) else { throw ToolError.runtime("\(genesPath): cannot open: No such file or directory") }
+        guard FileManager.default.fileExists(atPath: barcodesPath) else { throw ToolError.runtime("\(barcodesPath): cannot open: No such file or directory") }
         let table = try GeneTable.read(path: genesPath, featureType: settings.featureType, geneKey: settings.geneKey)
         let geneRows = table.rowToGene.count
 
@@ -117,6 +117,9 @@ struct TokenizeRun {
     // MARK: - Dense tables
 
     func runDense(reader: ByteReader, header: [UInt8]) throws {
+        if settings.genesPath != nil || settings.barcodesPath != nil {
+            throw ToolError.usage("--genes and --barcodes apply to a MatrixMarket matrix; the table \(reader.name) names its genes and cells itself")
+        }
         let table = try DenseTableReader(reader: reader, headerLine: header)
         let format = table.delimiter == 0x09 ? "tsv" : "csv"
         let layout: Layout
