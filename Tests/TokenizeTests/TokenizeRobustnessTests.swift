@@ -34,10 +34,14 @@ final class TokenizeRobustnessTests: XCTestCase {
         // A FIFO in a temporary directory is written to, never renamed over.
         let fifo = dir.appendingPathComponent("fifo").path
         XCTAssertEqual(mkfifo(fifo, 0o644), 0)
-        let reader = Thread { _ = try? Data(contentsOf: URL(fileURLWithPath: fifo)) }
-        reader.start()
+        // Hold the read end open (without blocking) so the tool's open for writing succeeds.
+        let rfd = open(fifo, O_RDONLY | O_NONBLOCK)
+        XCTAssertGreaterThanOrEqual(rfd, 0)
+        defer { close(rfd) }
         let r2 = try Tools.run("tokenize", [csv, "-q", "-o", fifo])
         XCTAssertEqual(r2.status, 0, r2.stderr)
+        var head = [UInt8](repeating: 0, count: 4)
+        XCTAssertEqual(read(rfd, &head, 4), 4, "nothing was written into the FIFO")
         XCTAssertEqual(lstat(fifo, &st), 0)
         XCTAssertEqual(st.st_mode & S_IFMT, S_IFIFO)
     }
