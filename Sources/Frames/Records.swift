@@ -214,7 +214,7 @@ public enum CellCodec {
                 previous = Int64(g)
             }
             let values = try r.array(nnz, of: Float.self, "values")
-            if !total.isFinite { throw r.fail("cell \(excerpt(barcode)): total \(total) is not finite") }
+            if !total.isFinite { throw r.fail("cell \(excerpt(barcode)): total \(total) is non-finite") }
             try requireFinite(values, r, "cell \(excerpt(barcode)): value")
             let tokens = flags.contains(.tokens) ? try r.array(nnz, of: UInt8.self, "tokens") : []
             let counts = flags.contains(.counts) ? try r.array(nnz, of: Float.self, "counts") : []
@@ -275,7 +275,7 @@ public enum GeneCodec {
             try r.reserved(3)
             let weight = try r.f64("weight")
             let sum = try r.array(dim, of: Float.self, "embedding sum")
-            if !weight.isFinite { throw r.fail("gene \(g): weight \(weight) is not finite") }
+            if !weight.isFinite { throw r.fail("gene \(g): weight \(weight) is non-finite") }
             try requireFinite(sum, r, "gene \(g): embedding sum")
             out.append(GeneRecord(gene: g, known: flags & 1 != 0, weight: weight, sum: sum))
         }
@@ -468,5 +468,5 @@ func requireFinite(_ values: [Float], _ r: PayloadReader, _ what: String) throws
     for v in values { ok = ok && v.isFinite }
     if ok { return }
     let i = values.firstIndex { !$0.isFinite }!
-    throw r.fail("\(what) \(values[i]) at \(i) is not finite (NaN or infinity)")
+    throw r.fail("\(what) \(values[i]) at \(i) is non-finite (NaN or infinity)")
 }

@@ -63,7 +63,7 @@ public final class OutputFile {
                     if i == target { throw ToolError.usage("output \(path) is also an input; choose another -o") }
                 }
             }
-            if let input = InputFiles.opened.first(where: { $0.identity == target }) {
+            if let input = InputFiles.opened.first(where: { $0.identity == target && ($0.name == "<stdin>" || FileIdentity(path: $0.name) == target) }) {
                 throw ToolError.usage("output \(path) is also an input (\(input.name)); choose another -o")
             }
             if let other = open.first(where: { $0.target == target }) {
