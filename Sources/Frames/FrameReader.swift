@@ -100,6 +100,7 @@ public final class StreamReader {
     /// Every shard's HEAD, in order.
     public private(set) var shardHeaders: [StreamHeader]
     var shardCounts = EndCounts()
+    var rules: ShardRules
     var inShard = true
     var pendingData: RawFrame?
 
@@ -113,11 +114,12 @@ public final class StreamReader {
         do {
             guard let first = try frames.next() else { throw FrameError.empty }
             guard first.kind == .head else {
-                throw FrameError.structure("stream starts with a \(first.kind) frame, not HEAD")
+                throw FrameError.structure("stream starts with \(withArticle(first.kind.description)) frame, not HEAD")
             }
             var r = PayloadReader(first.payload, context: "HEAD frame 0")
             header = try StreamHeader.decode(&r)
             shardHeaders = [header]
+            rules = ShardRules(first: header)
         } catch let e as FrameError {
             throw ToolError.data(input.name, e.description)
         }
@@ -154,6 +156,7 @@ public final class StreamReader {
                     inShard = false
                 default:
                     if !inShard { throw FrameError.structure("frame \(f.index) at byte \(f.offset): \(f.kind) frame after END") }
+                    try rules.admit(frame: f)
                     shardCounts.dataFrames += 1
                     shardCounts.records += UInt64(recordCount(ofPayload: f.payload))
                     shardCounts.payloadBytes += UInt64(f.payload.count)
@@ -166,20 +169,7 @@ public final class StreamReader {
     }
 
     func checkShard(_ h: StreamHeader, frame f: RawFrame) throws {
-        let at = "stream starting at byte \(f.offset)"
-        if h.content != header.content {
-            throw FrameError.structure("\(at) carries \(h.content) frames, the first stream \(header.content): they cannot be merged")
-        }
-        if h.genes != header.genes {
-            let firstDiff = (0..<min(h.genes.count, header.genes.count)).first { h.genes[$0] != header.genes[$0] }
-            let detail = h.genes.count != header.genes.count
-                ? "\(h.genes.count) genes against \(header.genes.count)"
-                : "gene \(firstDiff ?? 0) is \(h.genes[firstDiff ?? 0].symbol), not \(header.genes[firstDiff ?? 0].symbol)"
-            throw FrameError.structure("\(at) has another gene list than the first (\(detail)): shards must come from one dataset")
-        }
-        if h.vocabulary != header.vocabulary || h.vocabularyIndex != header.vocabularyIndex {
-            throw FrameError.structure("\(at) maps its genes to another vocabulary than the first stream")
-        }
+        try rules.admit(h, at: "stream starting at byte \(f.offset)")
     }
 
     /// Decodes a data frame against this stream's header.
@@ -213,5 +203,54 @@ public final class StreamReader {
     public func next() throws -> DataFrame? {
         guard let f = try nextRaw() else { return nil }
         return try decode(f)
+    }
+}
+
+/// Every rule that lets streams merge as shards of one dataset, in one place: the reader applies
+/// it to concatenated streams, `frames cat` to its input files, so what one accepts the other does.
+///
+/// Shards must carry the same content kind, the same gene list, and the same vocabulary with the
+/// same mapping of genes onto it; GENE frames must all have one embedding width (embeddings of
+/// different models cannot be pooled); and a MODEL stream is never a shard (one trained model).
+public struct ShardRules {
+    public let first: StreamHeader
+    /// The embedding width of the GENE frames seen so far.
+    public private(set) var geneWidth: Int?
+
+    public init(first: StreamHeader) { self.first = first }
+
+    /// Admits another shard's HEAD; `at` says where it starts, for the message.
+    public func admit(_ h: StreamHeader, at: String) throws {
+        if h.content != first.content {
+            throw FrameError.structure("\(at) carries \(h.content) frames, the first stream \(first.content): they cannot be merged")
+        }
+        if h.content == .model {
+            throw FrameError.structure("\(at) is a second MODEL stream: a MODEL stream holds one trained model and cannot be merged")
+        }
+        if h.genes != first.genes {
+            let firstDiff = (0..<min(h.genes.count, first.genes.count)).first { h.genes[$0] != first.genes[$0] }
+            let detail = h.genes.count != first.genes.count
+                ? "\(h.genes.count) genes against \(first.genes.count)"
+                : "gene \(firstDiff ?? 0) is \(excerpt(h.genes[firstDiff ?? 0].symbol)), not \(excerpt(first.genes[firstDiff ?? 0].symbol))"
+            throw FrameError.structure("\(at) has another gene list than the first (\(detail)): shards must come from one dataset")
+        }
+        if h.vocabulary != first.vocabulary {
+            throw FrameError.structure("\(at) uses another vocabulary than the first stream")
+        }
+        if h.vocabularyIndex != first.vocabularyIndex {
+            throw FrameError.structure("\(at) maps its genes onto the vocabulary differently from the first stream "
+                                       + "(tokenized with another --match-case or --gene-key?)")
+        }
+    }
+
+    /// Admits a data frame: a GENE frame's embedding width must match the earlier ones.
+    public mutating func admit(frame f: RawFrame) throws {
+        guard f.kind == .gene, f.payload.count >= 8 else { return }
+        let width = Int(f.payload.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian)
+        if let geneWidth, geneWidth != width {
+            throw FrameError.structure("frame \(f.index) at byte \(f.offset): GENE embeddings of width \(width) after width "
+                                       + "\(geneWidth): embeddings from different models cannot be merged")
+        }
+        geneWidth = width
     }
 }

@@ -214,8 +214,11 @@ public enum CellCodec {
                 previous = Int64(g)
             }
             let values = try r.array(nnz, of: Float.self, "values")
+            if !total.isFinite { throw r.fail("cell \(excerpt(barcode)): total \(total) is non-finite") }
+            try requireFinite(values, r, "cell \(excerpt(barcode)): value")
             let tokens = flags.contains(.tokens) ? try r.array(nnz, of: UInt8.self, "tokens") : []
             let counts = flags.contains(.counts) ? try r.array(nnz, of: Float.self, "counts") : []
+            try requireFinite(counts, r, "cell \(excerpt(barcode)): count")
             cells.append(CellRecord(barcode: barcode, total: total, genes: genes, values: values, tokens: tokens, counts: counts))
         }
         try r.finish()
@@ -272,6 +275,8 @@ public enum GeneCodec {
             try r.reserved(3)
             let weight = try r.f64("weight")
             let sum = try r.array(dim, of: Float.self, "embedding sum")
+            if !weight.isFinite { throw r.fail("gene \(g): weight \(weight) is non-finite") }
+            try requireFinite(sum, r, "gene \(g): embedding sum")
             out.append(GeneRecord(gene: g, known: flags & 1 != 0, weight: weight, sum: sum))
         }
         try r.finish()
@@ -332,6 +337,7 @@ public enum ModelCodec {
                 count = 0
             }
             let data = try r.array(count, of: Float.self, "tensor \(name)")
+            try requireFinite(data, r, "tensor \(name):")
             out.append(ModelTensor(name: name, shape: shape, data: data))
         }
         try r.finish()
@@ -378,6 +384,7 @@ public enum EncodingCodec {
             let (total, overflow) = p.multipliedReportingOverflow(by: dim)
             if overflow { throw r.fail("encoding \(b): size overflows") }
             let vals = try r.array(total, of: Float.self, "encoding values")
+            try requireFinite(vals, r, "encoding \(excerpt(b)): value")
             out.append(EncodingRecord(barcode: b, positions: pos, values: vals))
         }
         try r.finish()
@@ -410,7 +417,9 @@ public enum CellVectorCodec {
         var out = [CellVectorRecord]()
         for _ in 0..<n {
             let b = try r.string("barcode")
-            out.append(CellVectorRecord(barcode: b, vector: try r.array(dim, of: Float.self, "vector")))
+            let v = try r.array(dim, of: Float.self, "vector")
+            try requireFinite(v, r, "cell vector \(excerpt(b)): value")
+            out.append(CellVectorRecord(barcode: b, vector: v))
         }
         try r.finish()
         return (dim, out)
@@ -448,4 +457,16 @@ public struct EndCounts: Equatable {
 /// The number of records a data frame holds: its first u32, for every data kind.
 public func recordCount(ofPayload p: UnsafeRawBufferPointer) -> Int {
     p.count >= 4 ? Int(UInt32(littleEndian: p.loadUnaligned(as: UInt32.self))) : 0
+}
+
+// MARK: - Finite values
+
+/// Refuses a NaN or infinity: no stage computes with one, so the first stage that reads it stops.
+@inline(__always)
+func requireFinite(_ values: [Float], _ r: PayloadReader, _ what: String) throws {
+    var ok = true
+    for v in values { ok = ok && v.isFinite }
+    if ok { return }
+    let i = values.firstIndex { !$0.isFinite }!
+    throw r.fail("\(what) \(values[i]) at \(i) is non-finite (NaN or infinity)")
 }

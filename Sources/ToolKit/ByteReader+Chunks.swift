@@ -30,7 +30,9 @@ extension ByteReader {
                 start = end
                 return run
             }
-            // One line longer than what is buffered: read more (growing the buffer if full).
+            // One line longer than what is buffered: read more (growing the buffer if full), up
+            // to the line limit.
+            if end - start > ByteReader.maxLineBytes { throw lineTooLong(line: nil) }
             try fill(minimum: end - start + 1)
         }
     }

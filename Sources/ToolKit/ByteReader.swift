@@ -52,6 +52,19 @@ public final class ByteReader {
     /// The 1-based number of the line last returned by `nextLine()`.
     public private(set) var lineNumber = 0
 
+    /// The longest line accepted, in bytes: 64 MiB unless a tool raises it (tokenize's
+    /// --max-line-bytes). It bounds the memory an endless line (or a small gzip that inflates to
+    /// one) can take, and so the number of fields a line can hold.
+    nonisolated(unsafe) public static var maxLineBytes = defaultMaxLineBytes
+    public static let defaultMaxLineBytes = 64 << 20
+
+    /// The error for a line over `maxLineBytes` that starts at `start`.
+    func lineTooLong(line: Int?) -> ToolError {
+        let shown = excerpt(bytes: UnsafeRawBufferPointer(start: buffer + start, count: min(end - start, 200)))
+        return .badInput(file: name, line: line, message:
+            "line longer than \(ByteReader.maxLineBytes) bytes, the limit (tokenize --max-line-bytes raises it): '\(shown)'")
+    }
+
     init(source: ByteSource, name: String, isGzip: Bool, capacity: Int = 1 << 20) {
         self.source = source
         self.name = name
@@ -68,6 +81,7 @@ public final class ByteReader {
         let name: String
         if path == "-" {
             enlargePipeBuffer(0)
+            try InputFiles.note(fd: 0, name: "<stdin>")
             raw = FileDescriptorSource(fd: 0, name: "<stdin>", ownsDescriptor: false)
             name = "<stdin>"
         } else {
@@ -75,9 +89,10 @@ public final class ByteReader {
             if stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
                 throw ToolError.data(path, "is a directory, not a file")
             }
-            let fd = Foundation.open(path, O_RDONLY)
-            if fd < 0 { throw ToolError.data(path, "cannot open: \(errnoText())") }
+            let fd = Foundation.open(path, O_RDONLY | O_CLOEXEC)
+            if fd < 0 { throw ToolError.runtime("\(path): cannot open: \(errnoText())") }
             raw = FileDescriptorSource(fd: fd, name: path, ownsDescriptor: true)
+            try InputFiles.note(fd: fd, name: path)
             name = path
         }
         return try ByteReader(detecting: raw, name: name)
@@ -163,6 +178,7 @@ public final class ByteReader {
             let base = buffer.assumingMemoryBound(to: UInt8.self)
             if scanFrom < end, let hit = memchr(base + scanFrom, 0x0A, end - scanFrom) {
                 let nl = hit.assumingMemoryBound(to: UInt8.self) - base
+                if nl - start > ByteReader.maxLineBytes { throw lineTooLong(line: lineNumber + 1) }
                 var lineEnd = nl
                 if lineEnd > start && base[lineEnd - 1] == 0x0D { lineEnd -= 1 }
                 let line = UnsafeBufferPointer(start: base + start, count: lineEnd - start)
@@ -172,6 +188,7 @@ public final class ByteReader {
             }
             if atEOF {
                 if end == start { return nil }
+                if end - start > ByteReader.maxLineBytes { throw lineTooLong(line: lineNumber + 1) }
                 var lineEnd = end
                 if base[lineEnd - 1] == 0x0D { lineEnd -= 1 }
                 let line = UnsafeBufferPointer(start: base + start, count: lineEnd - start)
@@ -180,6 +197,7 @@ public final class ByteReader {
                 return line
             }
             let scanned = end - start
+            if scanned > ByteReader.maxLineBytes { throw lineTooLong(line: lineNumber + 1) }
             try fill(minimum: end - start + 1)
             scanFrom = start + scanned
         }

@@ -46,3 +46,29 @@ public enum ToolError: Error, CustomStringConvertible, Equatable {
 public func errnoText(_ code: Int32 = errno) -> String {
     String(cString: strerror(code))
 }
+
+/// Text from an input, shortened for a message: at most `limit` bytes (on a character
+/// boundary) followed by "…" and the full length, so an endless line never floods stderr.
+public func excerpt(_ text: String, limit: Int = 80) -> String {
+    let n = text.utf8.count
+    if n <= limit { return text }
+    var cut = ""
+    for c in text {
+        if cut.utf8.count + c.utf8.count > limit { break }
+        cut.append(c)
+    }
+    return cut + "… (\(n) bytes)"
+}
+
+/// Bytes from an input, shortened for a message as `excerpt` does.
+public func excerpt<C: Collection>(bytes: C, limit: Int = 80) -> String where C.Element == UInt8 {
+    let head = String(decoding: bytes.prefix(limit + 4), as: UTF8.self)
+    if bytes.count <= limit { return head }
+    return excerpt(head, limit: limit).components(separatedBy: "… (")[0] + "…"
+}
+
+/// A word with its indefinite article for a message: "a CELL", "an END", "an int".
+public func withArticle(_ word: String) -> String {
+    guard let c = word.first else { return word }
+    return ("AEIOUaeiou".contains(c) ? "an " : "a ") + word
+}

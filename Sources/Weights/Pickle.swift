@@ -503,7 +503,10 @@ public enum Pickle {
             case 0x50: return "PERSID"
             case 0x49, 0x4C, 0x53, 0x56, 0x46, 0x67, 0x70: return "a text-protocol opcode"
             case 0x96, 0x97, 0x98: return "an out-of-band buffer opcode"
-            default: return "unknown"
+            case 0x8B: return "LONG4"
+            case 0x52: return "REDUCE"
+            case 0x7B: return "EMPTY_DICT"
+            default: return "not a pickle opcode scgrn reads"
             }
         }
     }

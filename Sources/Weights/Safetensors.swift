@@ -70,8 +70,16 @@ public enum Safetensors {
             }
             entries.append((key, dtype, shape, b, e))
         }
-        // File order is data order; names break ties for empty tensors.
+        // File order is data order; names break ties for empty tensors. As in the reference
+        // implementation, the tensors must tile the data exactly: no overlap, no gap, no tail.
         entries.sort { ($0.3, $0.0) < ($1.3, $1.0) }
+        var covered = 0
+        for (key, _, _, b, e) in entries {
+            if b < covered { throw bad("tensor \(key) data_offsets [\(b), \(e)] overlap another tensor's data") }
+            if b > covered { throw bad("bytes \(covered)..<\(b) of the data belong to no tensor") }
+            covered = e
+        }
+        if covered != bufferSize { throw bad("bytes \(covered)..<\(bufferSize) of the data belong to no tensor") }
         for (key, dtype, shape, b, e) in entries {
             let bytes = Array(UnsafeRawBufferPointer(rebasing: raw[(bufferStart + b)..<(bufferStart + e)]))
             file.set(key, StoredTensor(dtype: dtype, shape: shape, bytes: bytes))

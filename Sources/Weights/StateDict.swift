@@ -67,10 +67,6 @@ public final class StateDict {
 /// Maps a whole file into memory (read-only) for a decoder; a failure is bad input naming it.
 func withMappedFile<T>(_ path: String, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
     let data: Data
-    do {
-        data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-    } catch {
-        throw ToolError.data(path, "cannot read: \(error.localizedDescription)")
-    }
+    data = try InputFiles.map(path)
     return try data.withUnsafeBytes(body)
 }

@@ -59,6 +59,21 @@ public struct StoredTensor: Equatable {
     /// The number of elements.
     public var count: Int { shape.reduce(1, *) }
 
+    /// The index of the first NaN or infinite element of a floating-point tensor, if any.
+    public var firstNonFinite: Int? {
+        bytes.withUnsafeBytes { raw -> Int? in
+            let n = count
+            switch dtype {
+            case .f32: return (0..<n).first { !raw.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self).isFinite }
+            case .f64: return (0..<n).first { !raw.loadUnaligned(fromByteOffset: 8 * $0, as: Double.self).isFinite }
+            // Half and bfloat16: all exponent bits set is infinity or NaN.
+            case .f16: return (0..<n).first { raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self) & 0x7C00 == 0x7C00 }
+            case .bf16: return (0..<n).first { raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self) & 0x7F80 == 0x7F80 }
+            default: return nil
+            }
+        }
+    }
+
     /// The values converted to Float (float64 rounds once; integers convert exactly where they can).
     public var floats: [Float] {
         bytes.withUnsafeBytes { raw -> [Float] in

@@ -40,7 +40,7 @@ public enum TorchCheckpoint {
         } catch let e as PickleError {
             throw ToolError.data(name, "refused: \(pkl.name): \(e.description)")
         }
-        guard let top = root.dict else { throw bad("the saved object is a \(root.kindName), not a dict") }
+        guard let top = root.dict else { throw bad("the saved object is \(withArticle(root.kindName)), not a dict") }
         let stateDict: PickleDict
         if let d = top["model_state_dict"]?.dict {
             stateDict = d
@@ -54,9 +54,9 @@ public enum TorchCheckpoint {
         var file = TensorFile()
         var checked = Set<String>()
         for (k, v) in zip(stateDict.keys, stateDict.values) {
-            guard let key = k.string else { throw bad("a state_dict key is a \(k.kindName), not a string") }
+            guard let key = k.string else { throw bad("a state_dict key is \(withArticle(k.kindName)), not a string") }
             guard case .tensor(let t) = v else {
-                throw bad("state_dict entry \(key) is a \(v.kindName), not a tensor"
+                throw bad("state_dict entry \(key) is \(withArticle(v.kindName)), not a tensor"
                           + (stateDict === top ? " (no model_state_dict or state_dict found)" : ""))
             }
             let memberName = prefix + "data/" + t.storage.key

@@ -11,12 +11,8 @@ public enum WeightsFile {
     /// - Throws: `ToolError.badInput` (exit 65) naming the file and the problem.
     public static func load(_ path: String) throws -> TensorFile {
         let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        } catch {
-            throw ToolError.data(path, "cannot read: \(error.localizedDescription)")
-        }
-        return try data.withUnsafeBytes { raw -> TensorFile in
+        data = try InputFiles.map(path)
+        let file = try data.withUnsafeBytes { raw -> TensorFile in
             if raw.count >= 4 && raw[0] == 0x50 && raw[1] == 0x4B && raw[2] == 0x03 && raw[3] == 0x04 {
                 return try TorchCheckpoint.decode(raw, name: path)
             }
@@ -27,7 +23,18 @@ public enum WeightsFile {
             if raw.count >= 4 && raw[0] == 0x50 && raw[1] == 0x4B {
                 throw ToolError.data(path, "a zip file without a leading member is not a PyTorch checkpoint")
             }
+            // A bare pickle (PROTO 2–5 opcode first) would otherwise be read as a safetensors length.
+            if raw.count >= 2 && raw[0] == 0x80 && (2...5).contains(raw[1]) {
+                throw ToolError.data(path, "a bare pickle, not a checkpoint scgrn reads: give torch.save's zip "
+                                     + "format (.pth, .pt, .ckpt) or a .safetensors file")
+            }
             return try Safetensors.decode(raw, name: path)
         }
+        for name in file.names {
+            if let bad = file.tensors[name]!.firstNonFinite {
+                throw ToolError.data(path, "tensor \(name) holds a non-finite value (NaN or infinity) at element \(bad): the weights are corrupt")
+            }
+        }
+        return file
     }
 }

@@ -186,21 +186,26 @@ struct Cat: ParsableCommand {
         let paths = inputs.isEmpty ? ["-"] : inputs
         if paths == ["-"] { try requireInput("-", Cat.self) }
         var writer: FrameWriter?
-        var first: StreamHeader?
+        // The same rules the reader applies to concatenated streams, across the files.
+        var rules: ShardRules?
         for path in paths {
             let stream = try StreamReader(path: path)
-            if let first {
-                if stream.header.genes != first.genes || stream.header.vocabulary != first.vocabulary
-                    || stream.header.content != first.content {
-                    throw ToolError.data(path, "describes another dataset than \(paths[0]) (genes, vocabulary or content differ)")
+            do {
+                if let rules {
+                    try rules.admit(stream.header, at: "its stream (against \(paths[0]))")
+                } else {
+                    rules = ShardRules(first: stream.header)
+                    var h = stream.header
+                    h.appendProvenance()
+                    writer = try FrameWriter(try OutputFile.open(common.output, binary: true, inputs: paths), header: h)
                 }
-            } else {
-                first = stream.header
-                var h = stream.header
-                h.appendProvenance()
-                writer = try FrameWriter(try OutputFile.open(common.output, binary: true, inputs: paths), header: h)
+                while let raw = try stream.nextRaw() {
+                    try rules!.admit(frame: raw)
+                    try writer!.copy(raw)
+                }
+            } catch let e as FrameError {
+                throw ToolError.data(stream.name, e.description)
             }
-            while let raw = try stream.nextRaw() { try writer!.copy(raw) }
         }
         try writer!.finish()
     }

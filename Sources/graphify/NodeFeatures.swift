@@ -77,7 +77,7 @@ struct NodeFeatures {
                     for x in 0..<d { sums[gi * d + x] += Double(r.sum[x]) }
                 }
             default:
-                throw ToolError.data(stream.name, "holds a \(frameName(frame)) frame: graphify reads CELL or GENE frames")
+                throw ToolError.data(stream.name, "holds \(withArticle(frameName(frame))) frame: graphify reads CELL or GENE frames")
             }
         }
         if profiles.cells == 0 && dim < 0 {

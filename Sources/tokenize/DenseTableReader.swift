@@ -143,14 +143,22 @@ final class DenseTableReader {
     @inline(__always)
     static func value(_ field: UnsafeBufferPointer<UInt8>, _ fail: (String) -> ToolError) throws -> Double {
         var integer = 0
+        // At most 15 digits take the fast path (they cannot overflow); longer ones are parsed below.
         var ok = field.count > 0 && field.count <= 15
-        for b in field {
-            let d = b &- 0x30
-            if d > 9 { ok = false; break }
-            integer = integer * 10 + Int(d)
+        if ok {
+            for b in field {
+                let d = b &- 0x30
+                if d > 9 { ok = false; break }
+                integer = integer * 10 + Int(d)
+            }
         }
         if ok { return Double(integer) }
-        let text = String(decoding: field, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        var text = String(decoding: field.prefix(1024), as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        if field.count > 1024 { throw fail("value field of \(field.count) bytes: '\(text.prefix(40))…' is not a number") }
+        // A quoted number ("1", as some spreadsheets write every field) is the number.
+        if text.count >= 2 && text.hasPrefix("\"") && text.hasSuffix("\"") {
+            text = String(text.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
+        }
         return try MatrixMarketReader.parseValue(text, fail)
     }
 }

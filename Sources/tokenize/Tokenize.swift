@@ -130,6 +130,9 @@ struct Tokenize: ToolCommand {
     @Option(help: ArgumentHelp("Write only shard I of N of the cells (contiguous blocks in input order), for running the pipeline in pieces.", valueName: "I/N"))
     var shard: String?
 
+    @Option(help: ArgumentHelp("Longest text line accepted (at least 1 MiB); it also bounds a dense table's columns.", valueName: "BYTES"))
+    var maxLineBytes: Int = ByteReader.defaultMaxLineBytes
+
     @Flag(help: "Hold a MatrixMarket matrix in memory instead of streaming it (for entries not grouped by cell).")
     var buffer = false
 
@@ -141,6 +144,7 @@ struct Tokenize: ToolCommand {
         if bins < 1 || bins > 255 { throw ValidationError("--bins must be between 1 and 255") }
         if !(targetSum > 0) || !targetSum.isFinite { throw ValidationError("--target-sum must be a positive number") }
         if minGenes < 0 { throw ValidationError("--min-genes must not be negative") }
+        if maxLineBytes < 1 << 20 { throw ValidationError("--max-line-bytes must be at least 1048576 (1 MiB)") }
         if let shard, CellShard(shard) == nil { throw ValidationError("--shard takes I/N with 1 ≤ I ≤ N, e.g. --shard 2/4") }
         if let topVariable, topVariable < 1 { throw ValidationError("--top-variable must be at least 1") }
         if orthologs != nil && species != .mouse { throw ValidationError("--orthologs maps mouse genes: give it with --species mouse") }
@@ -154,6 +158,7 @@ struct Tokenize: ToolCommand {
 
     func run() throws {
         common.apply()
+        ByteReader.maxLineBytes = maxLineBytes
         if input == "-" && isatty(0) != 0 && genes == nil {
             throw ToolError.usage("no input: give a 10x directory, an .mtx or a table (or pipe one in); see --help")
         }

@@ -30,7 +30,7 @@ struct TokenizeRun {
         if input != "-" && FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory) && isDirectory.boolValue {
             files = try TokenizeRun.locate10x(directory: input, genes: settings.genesPath, barcodes: settings.barcodesPath)
         } else if input != "-" && !FileManager.default.fileExists(atPath: input) {
-            throw ToolError.data(input, "cannot open: No such file or directory")
+            throw ToolError.runtime("\(input): cannot open: No such file or directory")
         }
         if input != "-" && !isDirectory.boolValue && HDF5Signature.matches(path: input) { return try runHDF5() }
         if hdf5.isSet { throw ToolError.usage("--layer and --var-column apply to HDF5 inputs (.h5ad, .loom, 10x .h5) only") }
@@ -81,8 +81,8 @@ struct TokenizeRun {
         guard let barcodesPath = files.barcodes else {
             throw ToolError.usage("a lone MatrixMarket matrix needs --barcodes FILE (and --genes FILE)")
         }
-        guard FileManager.default.fileExists(atPath: genesPath) else { throw ToolError.data(genesPath, "cannot open: No such file or directory") }
-        guard FileManager.default.fileExists(atPath: barcodesPath) else { throw ToolError.data(barcodesPath, "cannot open: No such file or directory") }
+        guard FileManager.default.fileExists(atPath: genesPath) else { throw ToolError.runtime("\(genesPath): cannot open: No such file or directory") }
+        guard FileManager.default.fileExists(atPath: barcodesPath) else { throw ToolError.runtime("\(barcodesPath): cannot open: No such file or directory") }
         let table = try GeneTable.read(path: genesPath, featureType: settings.featureType, geneKey: settings.geneKey)
         let geneRows = table.rowToGene.count
 

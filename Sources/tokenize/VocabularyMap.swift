@@ -46,6 +46,11 @@ struct VocabularyMap {
         var exact: [String: Int32] = [:]
         exact.reserveCapacity(vocab.count)
         for i in vocab.indices.reversed() { exact[vocab[i]] = Int32(i) }
+        if exact.count < vocab.count {
+            let dup = vocab.indices.first { exact[vocab[$0]] != Int32($0) }!
+            Diagnostics.warning("\(path): \(vocab.count - exact.count) symbol(s) appear more than once "
+                                + "(first: \(excerpt(vocab[dup])) on line \(dup + 1)); each gene maps to its first line")
+        }
         var folded: [String: Int32] = [:]
         if matchCase == .insensitive {
             folded.reserveCapacity(vocab.count)

@@ -198,12 +198,12 @@ final class EmbedToolTests: XCTestCase {
     // MARK: - Bad input
 
     /// Runs embed on `input` (given as a file, so an early exit cannot break a pipe) and expects exit 65.
-    func failure(_ args: [String], stdin input: Data, _ expect: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    func failure(_ args: [String], status: Int32 = 65, stdin input: Data, _ expect: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let dir = try Fixtures.temporaryDirectory(self)
         let path = dir.appendingPathComponent("input.sgrf").path
         try input.write(to: URL(fileURLWithPath: path))
         let run = try Tools.run("embed", [path] + args)
-        XCTAssertEqual(run.status, 65, run.stderr, file: file, line: line)
+        XCTAssertEqual(run.status, status, run.stderr, file: file, line: line)
         XCTAssertTrue(run.stderr.hasPrefix("embed: "), run.stderr, file: file, line: line)
         XCTAssertEqual(run.stderr.split(separator: "\n").count, 1, "one line: \(run.stderr)", file: file, line: line)
         XCTAssertTrue(run.stderr.contains(expect), "\(run.stderr) should mention \(expect)", file: file, line: line)
@@ -217,7 +217,7 @@ final class EmbedToolTests: XCTestCase {
         try failure(["--model", pth], stdin: try cellStream(vocabularySize: 1999), "vocabulary has 1999 genes but")
         try failure(["--model", pth], stdin: try cellStream(tokens: false), "without tokens")
         try failure(["--model", pth], stdin: try cellStream(end: false), "END")
-        try failure(["--model", "/nonexistent/model.pth"], stdin: good, "cannot read")
+        try failure(["--model", "/nonexistent/model.pth"], status: 1, stdin: good, "cannot open")
         let dir = try Fixtures.temporaryDirectory(self)
         // A state_dict with a tensor missing, and one with a tensor of the wrong shape.
         var file = try WeightsFile.load(Fixtures.path("scbert-mini/model.safetensors"))

@@ -235,7 +235,7 @@ final class ExceiverToolTests: XCTestCase {
         try refuse([input, "--model", ckpt, "--gene-map", fixture("gene_map.tsv"), "--scaler", fixture("scaler_mean.npy") + "," + fixture("gene_vals.npy")],
                    status: 65, "not a 1-D float .npy array: shape (4, 19067)")
         try refuse([input, "--model", ckpt, "--gene-map", fixture("gene_map.tsv"), "--scaler", fixture("scaler_mean.npy") + "," + fixture("missing.npy")],
-                   status: 65, "missing.npy: cannot read")
+                   status: 1, "missing.npy: cannot open")
         // A misshapen tensor in an otherwise complete Exceiver.
         var weights = try WeightsFile.load(fixture("exceiver_state_dict.safetensors"))
         weights.set("query_emb", StoredTensor([Float](repeating: 0, count: 512), shape: [512]))

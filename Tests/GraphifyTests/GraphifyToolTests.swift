@@ -45,7 +45,7 @@ final class GraphifyToolTests: XCTestCase {
         XCTAssertTrue(run.stderr.contains("epoch 2/2: loss"), run.stderr)
         let metrics = try temp("genelink.json")
         let score = try Tools.run("score", [model, "--pairs", HHEP.file("Test.tsv"), "--truth", HHEP.file("Test.tsv"),
-                                            "--metrics", metrics, "-o", "/dev/null"])
+                                            "--metrics", metrics, "-o", try temp("edges.tsv")])
         XCTAssertEqual(score.status, 0, score.stderr)
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: metrics))) as! [String: Any]
         let auroc = json["auroc"] as! Double
@@ -75,7 +75,7 @@ final class GraphifyToolTests: XCTestCase {
         XCTAssertEqual(m.tensors["decoder.0.bias"]?.shape, [32])
         XCTAssertEqual(m.tensors["decoder.1.weight"]?.shape, [1, 32])
         XCTAssertEqual(m.tensors["decoder.1.bias"]?.shape, [1])
-        let score = try Tools.run("score", [model, "--pairs", HHEP.file("Valid.tsv"), "--truth", HHEP.file("Valid.tsv"), "-o", "/dev/null"])
+        let score = try Tools.run("score", [model, "--pairs", HHEP.file("Valid.tsv"), "--truth", HHEP.file("Valid.tsv"), "-o", try temp("edges.tsv")])
         XCTAssertEqual(score.status, 0, score.stderr)
         // score's AUROC on the validation pairs is the one graphify selected the model by.
         let reported = Double(m.meta("graphify.valid_auroc")!)!

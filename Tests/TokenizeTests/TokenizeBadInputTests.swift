@@ -165,14 +165,14 @@ final class TokenizeBadInputTests: XCTestCase {
         try FileManager.default.removeItem(at: dir.appendingPathComponent("features.tsv.gz"))
         try FileManager.default.removeItem(at: dir.appendingPathComponent("genes.tsv"))
         try assertBadInput([dir.path], names: dir.path, says: "gene list is missing")
-        try assertBadInput(["/nonexistent/dir/m.mtx"], names: "/nonexistent/dir/m.mtx", says: "No such file")
+        try assertBadInput(["/nonexistent/dir/m.mtx"], names: "/nonexistent/dir/m.mtx", says: "No such file", status: 1)
         var args = try lone(head + "3 2 1\n1 1 1\n")
         args[2] = "/nonexistent/genes.tsv"
-        try assertBadInput(args, names: "/nonexistent/genes.tsv", says: "No such file")
+        try assertBadInput(args, names: "/nonexistent/genes.tsv", says: "No such file", status: 1)
         try assertBadInput(try lone(head + "3 2 1\n1 1 1\n", barcodes: "c1\n"), names: "barcodes.tsv", says: "1 barcodes, but the matrix has 2 cells")
         try assertBadInput(try lone(head + "3 2 1\n1 1 1\n", genes: "G1\n"), names: "genes.tsv", says: "1 genes, but the matrix")
         try assertBadInput(try lone(head + "3 2 1\n1 1 1\n", barcodes: "c1\n\n"), names: "barcodes.tsv", says: "empty barcode")
         // A vocabulary file that does not exist is named too.
-        try assertBadInput(try lone(head + "3 2 1\n1 1 1\n") + ["--vocab", "/nonexistent/vocab.txt"], names: "/nonexistent/vocab.txt", says: "cannot open")
+        try assertBadInput(try lone(head + "3 2 1\n1 1 1\n") + ["--vocab", "/nonexistent/vocab.txt"], names: "/nonexistent/vocab.txt", says: "cannot open", status: 1)
     }
 }

@@ -39,12 +39,12 @@ extension XCTestCase {
     /// Runs tokenize on bad input and checks the contract: exit 65, one stderr line naming the
     /// file (and the line, where given) and the problem, no output file, and on stdout no
     /// stream that reads as complete.
-    func assertBadInput(_ args: [String], stdin: Data? = nil, names file: String, line: Int? = nil, says problem: String,
+    func assertBadInput(_ args: [String], stdin: Data? = nil, names file: String, line: Int? = nil, says problem: String, status: Int32 = 65,
                         sourceFile: StaticString = #filePath, sourceLine: UInt = #line) throws {
         let dir = try Fixtures.temporaryDirectory(self)
         let out = dir.appendingPathComponent("bad.frames").path
         let run = try Tools.run("tokenize", args + ["-o", out], stdin: stdin)
-        XCTAssertEqual(run.status, 65, "\(args): \(run.stderr)", file: sourceFile, line: sourceLine)
+        XCTAssertEqual(run.status, status, "\(args): \(run.stderr)", file: sourceFile, line: sourceLine)
         let lines = run.stderr.split(separator: "\n").filter { $0.hasPrefix("tokenize: ") && !$0.hasPrefix("tokenize: warning") }
         XCTAssertEqual(lines.count, 1, "one error line expected: \(run.stderr)", file: sourceFile, line: sourceLine)
         let message = lines.first.map(String.init) ?? ""
@@ -56,7 +56,7 @@ extension XCTestCase {
         XCTAssertEqual(leftovers, [], "temporary output left behind", file: sourceFile, line: sourceLine)
 
         let piped = try Tools.run("tokenize", args, stdin: stdin)
-        XCTAssertEqual(piped.status, 65, file: sourceFile, line: sourceLine)
+        XCTAssertEqual(piped.status, status, file: sourceFile, line: sourceLine)
         if !piped.stdout.isEmpty {
             XCTAssertThrowsError(try decode(piped.stdout), "stdout of a failed run reads as a complete stream",
                                  file: sourceFile, line: sourceLine)

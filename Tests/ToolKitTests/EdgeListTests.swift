@@ -78,8 +78,11 @@ final class EdgeListTests: XCTestCase {
                        line: 2, contains: "found 1 field")
         assertBadInput({ _ = try EdgeList.read(try self.file("A\t\n"), values: .ignored) },
                        line: 1, contains: "empty gene symbol")
-        assertBadInput({ _ = try EdgeList.read(self.dir.appendingPathComponent("absent.tsv").path, values: .ignored) },
-                       line: nil, contains: "cannot open")
+        // A missing file is a runtime failure (exit 1), not malformed input.
+        XCTAssertThrowsError(try EdgeList.read(self.dir.appendingPathComponent("absent.tsv").path, values: .ignored)) { e in
+            guard case ToolError.runtime(let m)? = e as? ToolError else { return XCTFail("not a runtime error: \(e)") }
+            XCTAssertTrue(m.contains("cannot open"), m)
+        }
     }
 
     func testResolveMapsSymbolsIDsAndCase() throws {

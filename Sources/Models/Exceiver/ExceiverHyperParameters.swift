@@ -19,11 +19,7 @@ public struct ExceiverHyperParameters: Equatable {
     /// - Throws: `ToolError.badInput` (exit 65) when the checkpoint cannot be parsed or a value has the wrong type.
     public static func read(_ path: String) throws -> ExceiverHyperParameters? {
         let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        } catch {
-            throw ToolError.data(path, "cannot read: \(error.localizedDescription)")
-        }
+        data = try InputFiles.map(path)
         return try data.withUnsafeBytes { raw -> ExceiverHyperParameters? in
             guard raw.count >= 4, raw[0] == 0x50, raw[1] == 0x4B, raw[2] == 0x03, raw[3] == 0x04 else { return nil }
             let archive = try ZipArchive(raw, name: path)
@@ -40,7 +36,7 @@ public struct ExceiverHyperParameters: Equatable {
             func int(_ key: String) throws -> Int? {
                 guard let v = hp[key] else { return nil }
                 guard case .int(let i) = v else {
-                    throw ToolError.data(path, "hyper_parameters.\(key) is a \(v.kindName), not an integer")
+                    throw ToolError.data(path, "hyper_parameters.\(key) is \(withArticle(v.kindName)), not an integer")
                 }
                 return i
             }
