@@ -69,7 +69,7 @@ struct EmbedDriver<Model: EmbedModel> {
     /// Reads `stream` to its end and writes to `writer` (whose header is already written).
     func run(_ stream: StreamReader, to writer: FrameWriter) throws {
         let pool = (0..<workers).map { _ in model.makeWorker() }
-        let k = model.slotWidth
+        let k = model.slotWidth, positions = model.slotPositions
         let sums = output == .genes ? GenePool(slots: model.slots, dim: k) : nil
         let progress = Progress(unit: "cells")
         var batch = [CellRecord]()
@@ -95,7 +95,7 @@ struct EmbedDriver<Model: EmbedModel> {
                                       dim: model.cellVectorWidth)
                 case .encodings:
                     let values = Array(UnsafeBufferPointer(start: model.encodings(w), count: model.slots * k))
-                    try writer.append(encoding: EncodingRecord(barcode: cell.barcode, positions: model.slotPositions, values: values),
+                    try writer.append(encoding: EncodingRecord(barcode: cell.barcode, positions: positions, values: values),
                                       dim: k)
                 }
             }
