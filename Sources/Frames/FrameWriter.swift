@@ -109,32 +109,13 @@ public final class FrameWriter {
     ///   - count: N, the cell's entries.
     public func appendCell(barcode: UnsafeBufferPointer<UInt8>, total: Double, count n: Int, flags: CellFrameFlags,
                            fill: (CellSlots) -> Void) throws {
-        let tokens = flags.contains(.tokens), counts = flags.contains(.counts)
-        let perEntry = 8 + (tokens ? 1 : 0) + (counts ? 4 : 0)
-        let size = 4 + barcode.count + 8 + 4 + n * perEntry
-        try checkRecordFits(size, "cell \(String(decoding: barcode, as: UTF8.self))")
+        let layout = CellLayout(count: n, flags: flags)
+        try checkRecordFits(layout.recordSize(barcodeBytes: barcode.count), "cell \(String(decoding: barcode, as: UTF8.self))")
         try begin(.cell, cellFlags: flags)
         // One access to the frame for the whole record (each access to a class's stored
         // property is checked for exclusivity at run time).
-        FrameWriter.appendRecord(to: &pending, barcode: barcode, total: total, count: n, perEntry: perEntry) { base in
-            fill(CellSlots(genes: base, values: base + 4 * n,
-                           tokens: tokens ? (base + 8 * n).assumingMemoryBound(to: UInt8.self) : nil,
-                           counts: counts ? base + (tokens ? 9 : 8) * n : nil))
-        }
+        CellCodec.append(to: &pending, barcode: barcode, total: total, layout: layout, fill: fill)
         pendingRecords += 1
-    }
-
-    /// Appends a CELL record's fixed fields and `n · perEntry` zero bytes, which `fill` then
-    /// gets to write (at their start).
-    private static func appendRecord(to w: inout PayloadWriter, barcode: UnsafeBufferPointer<UInt8>, total: Double,
-                                     count n: Int, perEntry: Int, fill: (UnsafeMutableRawPointer) -> Void) {
-        w.u32(barcode.count)
-        w.bytes.append(contentsOf: barcode)
-        w.f64(total)
-        w.u32(n)
-        let start = w.bytes.count
-        w.bytes.append(contentsOf: repeatElement(0, count: n * perEntry))
-        w.bytes.withUnsafeMutableBytes { raw in fill(raw.baseAddress! + start) }
     }
 
     /// Adds a cell's encodings to the current ENCODING frame.
@@ -212,7 +193,7 @@ public final class FrameWriter {
     }
 }
 
-/// One cell record's N-entry arrays inside a CELL frame being built (see
+/// One cell record's N-entry arrays inside a CELL frame being built (see `CellLayout` and
 /// `FrameWriter.appendCell`): little-endian, not necessarily aligned, so written with
 /// `storeBytes(of:toByteOffset:as:)` or copied in.
 public struct CellSlots {

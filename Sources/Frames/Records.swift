@@ -165,10 +165,42 @@ public struct CellFrameFlags: OptionSet, Equatable {
     public static let counts = CellFrameFlags(rawValue: 2)
 }
 
+/// Where a CELL record's fields lie — the one statement of the layout, used to size, write and
+/// fill records (docs/FRAMES.md gives the same table):
+///
+///   u32 barcode length B · B bytes barcode · f64 total · u32 N · then the entry arrays
+///   u32 genes[N] · f32 values[N] · u8 tokens[N] (flag tokens) · f32 counts[N] (flag counts)
+public struct CellLayout {
+    /// N, the record's entries.
+    public let count: Int
+    public let tokens: Bool, counts: Bool
+
+    @inline(__always)
+    public init(count: Int, flags: CellFrameFlags) {
+        self.count = count
+        tokens = flags.contains(.tokens)
+        counts = flags.contains(.counts)
+    }
+
+    /// Bytes per entry over all arrays.
+    public var bytesPerEntry: Int { 8 + (tokens ? 1 : 0) + (counts ? 4 : 0) }
+    /// Bytes of the entry arrays.
+    public var entriesSize: Int { count * bytesPerEntry }
+    /// Bytes of the whole record for a barcode of `b` UTF-8 bytes.
+    public func recordSize(barcodeBytes b: Int) -> Int { 4 + b + 8 + 4 + entriesSize }
+
+    /// The arrays of a record whose entries start at `base`.
+    public func slots(_ base: UnsafeMutableRawPointer) -> CellSlots {
+        CellSlots(genes: base, values: base + 4 * count,
+                  tokens: tokens ? (base + 8 * count).assumingMemoryBound(to: UInt8.self) : nil,
+                  counts: counts ? base + (tokens ? 9 : 8) * count : nil)
+    }
+}
+
 public enum CellCodec {
     /// Bytes a cell record takes in a frame.
     public static func size(_ c: CellRecord, flags: CellFrameFlags) -> Int {
-        4 + c.barcode.utf8.count + 8 + 4 + c.genes.count * (8 + (flags.contains(.tokens) ? 1 : 0) + (flags.contains(.counts) ? 4 : 0))
+        CellLayout(count: c.genes.count, flags: flags).recordSize(barcodeBytes: c.barcode.utf8.count)
     }
 
     public static func beginFrame(_ w: inout PayloadWriter, flags: CellFrameFlags) {
@@ -179,19 +211,36 @@ public enum CellCodec {
 
     public static func append(_ c: CellRecord, to w: inout PayloadWriter, flags: CellFrameFlags) {
         precondition(c.values.count == c.genes.count, "cell \(c.barcode): values and genes differ in length")
-        w.string(c.barcode)
-        w.f64(c.total)
-        w.u32(c.genes.count)
-        w.array(c.genes)
-        w.array(c.values)
-        if flags.contains(.tokens) {
-            precondition(c.tokens.count == c.genes.count, "cell \(c.barcode): tokens and genes differ in length")
-            w.array(c.tokens)
+        precondition(!flags.contains(.tokens) || c.tokens.count == c.genes.count, "cell \(c.barcode): tokens and genes differ in length")
+        precondition(!flags.contains(.counts) || c.counts.count == c.genes.count, "cell \(c.barcode): counts and genes differ in length")
+        let layout = CellLayout(count: c.genes.count, flags: flags)
+        var barcode = c.barcode
+        barcode.withUTF8 { b in
+            append(to: &w, barcode: b, total: c.total, layout: layout) { slots in
+                func copy<T>(_ a: [T], to p: UnsafeMutableRawPointer?) {
+                    guard let p else { return }
+                    a.withUnsafeBytes { UnsafeMutableRawBufferPointer(start: p, count: $0.count).copyMemory(from: $0) }
+                }
+                copy(c.genes, to: slots.genes)
+                copy(c.values, to: slots.values)
+                copy(c.tokens, to: slots.tokens.map { UnsafeMutableRawPointer($0) })
+                copy(c.counts, to: slots.counts)
+            }
         }
-        if flags.contains(.counts) {
-            precondition(c.counts.count == c.genes.count, "cell \(c.barcode): counts and genes differ in length")
-            w.array(c.counts)
-        }
+    }
+
+    /// Appends a record's fixed fields and its N-entry arrays zeroed, then lets `fill` write the
+    /// arrays in place (the slots are valid only during the call).
+    /// - Parameter barcode: the barcode's UTF-8 bytes.
+    public static func append(to w: inout PayloadWriter, barcode: UnsafeBufferPointer<UInt8>, total: Double, layout: CellLayout,
+                              fill: (CellSlots) -> Void) {
+        w.u32(barcode.count)
+        w.bytes.append(contentsOf: barcode)
+        w.f64(total)
+        w.u32(layout.count)
+        let start = w.bytes.count
+        w.bytes.append(contentsOf: repeatElement(0, count: layout.entriesSize))
+        w.bytes.withUnsafeMutableBytes { raw in fill(layout.slots(raw.baseAddress! + start)) }
     }
 
     /// Decodes a CELL payload; `geneCount` bounds the gene indices.

@@ -52,8 +52,8 @@ public final class StateDict {
         return t
     }
 
-    /// `need`, converted to float32.
-    public func floats(_ key: String, _ shape: [Int?]) throws -> FloatBuffer { FloatBuffer(try need(key, shape).floats) }
+    /// `need`, converted to float32 (one copy, into the buffer).
+    public func floats(_ key: String, _ shape: [Int?]) throws -> FloatBuffer { FloatBuffer(try need(key, shape)) }
 
     /// Marks every tensor whose name (without the prefix) starts with `start` as used.
     public func ignore(prefix start: String) {
@@ -62,11 +62,4 @@ public final class StateDict {
 
     /// The first tensor that was never read, if any.
     public var firstUnused: String? { file.names.first { !used.contains($0) } }
-}
-
-/// Maps a whole file into memory (read-only) for a decoder; a failure is bad input naming it.
-func withMappedFile<T>(_ path: String, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
-    let data: Data
-    data = try InputFiles.map(path)
-    return try data.withUnsafeBytes(body)
 }

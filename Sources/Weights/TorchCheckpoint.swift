@@ -7,7 +7,9 @@
 // what was saved and copies each of its tensors out of its storage, honouring offset and strides.
 //
 // Accepted objects: a bare state_dict (every value a tensor), or a dict holding one under
-// `model_state_dict` (scBERT's `save_ckpt`) or `state_dict` (PyTorch Lightning `.ckpt`).
+// `model_state_dict` (scBERT's `save_ckpt`) or `state_dict` (PyTorch Lightning `.ckpt`). A
+// Lightning checkpoint's scalar `hyper_parameters` become the TensorFile's metadata
+// (`hyper_parameters.<key>`), so a model loader reads them without parsing the file again.
 
 import Foundation
 import Kernels
@@ -52,6 +54,9 @@ public enum TorchCheckpoint {
         guard stateDict.count > 0 else { throw bad("the state_dict is empty") }
 
         var file = TensorFile()
+        if stateDict !== top, let hp = top["hyper_parameters"]?.dict {
+            file.metadata.merge(hyperParameters(hp), uniquingKeysWith: { a, _ in a })
+        }
         var checked = Set<String>()
         for (k, v) in zip(stateDict.keys, stateDict.values) {
             guard let key = k.string else { throw bad("a state_dict key is \(withArticle(k.kindName)), not a string") }
@@ -74,6 +79,26 @@ public enum TorchCheckpoint {
             file.set(key, try materialize(t, storage: storage, key: key, limit: raw.count, bad))
         }
         return file
+    }
+
+    /// A Lightning checkpoint's `hyper_parameters` as metadata: each entry whose value is a
+    /// number, a bool or a string becomes `hyper_parameters.<key>` (ints as decimal text, bools
+    /// as `True`/`False`, as Python prints them); other values (paths, lists, None) are left out.
+    static func hyperParameters(_ hp: PickleDict) -> [String: String] {
+        var out = [String: String]()
+        for (k, v) in zip(hp.keys, hp.values) {
+            guard let key = k.string else { continue }
+            let text: String
+            switch v {
+            case .int(let i): text = String(i)
+            case .float(let d): text = String(d)
+            case .bool(let b): text = b ? "True" : "False"
+            case .string(let s): text = s
+            default: continue
+            }
+            out["hyper_parameters." + key] = text
+        }
+        return out
     }
 
     static func bytes(_ raw: UnsafeRawBufferPointer, _ m: ZipArchive.Member) -> UnsafeRawBufferPointer {

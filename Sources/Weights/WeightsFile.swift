@@ -10,9 +10,7 @@ public enum WeightsFile {
     /// Loads the tensors of a PyTorch checkpoint or a safetensors file.
     /// - Throws: `ToolError.badInput` (exit 65) naming the file and the problem.
     public static func load(_ path: String) throws -> TensorFile {
-        let data: Data
-        data = try InputFiles.map(path)
-        let file = try data.withUnsafeBytes { raw -> TensorFile in
+        let file = try withMappedFile(path) { raw -> TensorFile in
             if raw.count >= 4 && raw[0] == 0x50 && raw[1] == 0x4B && raw[2] == 0x03 && raw[3] == 0x04 {
                 return try TorchCheckpoint.decode(raw, name: path)
             }

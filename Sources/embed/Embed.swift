@@ -66,77 +66,80 @@ struct Embed: ToolCommand {
             throw ToolError.usage("no input: give a CELL stream or pipe one in (tokenize … | embed --model FILE)\n" + Embed.helpMessage())
         }
         let weights = try WeightsFile.load(model)
-        if ExceiverModel.recognises(weights) { return try ExceiverRun(options: self, weights: weights).run() }
+        if ExceiverModel.recognises(weights) { return try runExceiver(weights) }
         if geneMap != nil || scaler != nil { throw ToolError.usage("--gene-map and --scaler apply to Exceiver checkpoints; \(model) is an scBERT model") }
         let net = try PerformerModel(weights, name: model)
         Diagnostics.verbose("model \(model): \(net.config)")
         let stream = try StreamReader(path: input)
         let plan = try SequencePlan(header: stream.header, model: net, modelPath: model, input: stream.name,
                                     datasetOnly: genes == .dataset)
+        let scbert = ScBERTEmbedding(model: net, plan: plan, attentionWeights: emit == .genes && pool == .attention)
+        try drive(scbert, stream: stream, inputs: [input, model], config: net.config.description) { header in
+            header.setMetadata("embed.sequence", genes == .dataset ? "dataset genes + final position (\(plan.length))"
+                               : "vocabulary + final position (\(plan.length))")
+            header.setMetadata("embed.vectors", "final encodings (after the last LayerNorm)")
+            if emit == .genes { header.setMetadata("pool", pool.rawValue) }
+            if emit == .cells { header.setMetadata("cellvec", "mean of the final encodings over all \(plan.length) positions") }
+        }
+    }
+
+    /// `embed` with an Exceiver checkpoint: checks its options, reads the gene map and the scaler.
+    func runExceiver(_ weights: TensorFile) throws {
+        guard let mapPath = geneMap, let scalerArgument = scaler else {
+            throw ToolError.usage("\(model) is an Exceiver checkpoint: give its gene order and scaler with "
+                                  + "--gene-map FILE and --scaler MEAN.npy,SCALE.npy (or a mean<TAB>scale TSV); see docs/EXCEIVER.md")
+        }
+        if pool != .mean { throw ToolError.usage("--pool attention is scBERT's (scTransNet's) pooling; Exceiver genes are mean-pooled") }
+        if genes != .vocabulary { throw ToolError.usage("--genes applies to scBERT models; Exceiver always reads all its genes") }
+
+        let net = try ExceiverModel(weights, name: model)
+        let c = net.config
+        if c.headsSource.hasPrefix("assumed") {
+            Diagnostics.warning("\(model): the process stack's head count is not recorded (no Lightning hyper_parameters "
+                                + "and no safetensors metadata nhead); assuming 4, as in the released Exceiver")
+        }
+        Diagnostics.verbose("model \(model): \(c)")
+        let map = try ExceiverGeneMap(path: mapPath, genes: c.genes)
+        let scalerValues = try ExceiverScaler(argument: scalerArgument, genes: c.genes)
+
+        let stream = try StreamReader(path: input)
+        let exceiver = try ExceiverEmbedding(model: net, scaler: scalerValues, map: map, mapPath: mapPath, header: stream.header,
+                                             input: stream.name, decodes: emit != .cells)
+        let scalerFiles = scalerArgument.split(separator: ",").map(String.init)
+        try drive(exceiver, stream: stream, inputs: [input, model, mapPath] + scalerFiles, config: c.description) { header in
+            header.setMetadata("exceiver.gene_map", "\(URL(fileURLWithPath: mapPath).lastPathComponent): "
+                               + "\(exceiver.mapped) of \(exceiver.datasetGenes) dataset genes mapped")
+            header.setMetadata("exceiver.scaler", scalerFiles.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ","))
+            header.setMetadata("exceiver.input", "ln(1 + c / (T/1e4)) over the model's \(c.genes) genes, standardised, min(z, 10) + 1; "
+                               + "mask 1 where c = 0, added to the encoder logits")
+            switch emit {
+            case .genes:
+                header.setMetadata("embed.vectors", "Exceiver decoder_out (\(c.geneDim) values) with the gene as decoder query")
+                header.setMetadata("pool", "mean")
+            case .cells:
+                header.setMetadata("cellvec", "Exceiver latent array after the process stack, flattened (\(c.latents) x \(c.latentDim))")
+            case .encodings:
+                header.setMetadata("embed.vectors", "Exceiver decoder_out per mapped gene; positions are Exceiver gene indices")
+            }
+        }
+    }
+
+    /// Opens the output, writes the stream header (the model's own entries added by `describe`)
+    /// and runs the model over every cell of `stream`.
+    /// - Parameter inputs: the files the output is made from (recorded by OutputFile).
+    func drive<M: EmbedModel>(_ m: M, stream: StreamReader, inputs: [String], config: String,
+                              describe: (inout StreamHeader) -> Void) throws {
         let threads = common.threadCount
         let workers = parallel == .cells ? threads : 1
         BLAS.setThreads(parallel == .cells ? 1 : threads)
-        let runner = CellRunner(model: net, plan: plan, workers: workers, scores: emit == .genes && pool == .attention)
-        let output = try OutputFile.open(common.output, binary: true, inputs: [input, model])
+        let output = try OutputFile.open(common.output, binary: true, inputs: inputs)
         var header = stream.header
         header.content = emit == .genes ? .gene : (emit == .cells ? .cellVector : .encoding)
         header.setMetadata("model", URL(fileURLWithPath: model).lastPathComponent)
-        header.setMetadata("model.config", net.config.description)
-        header.setMetadata("embed.sequence", genes == .dataset ? "dataset genes + final position (\(plan.length))"
-                           : "vocabulary + final position (\(plan.length))")
-        header.setMetadata("embed.vectors", "final encodings (after the last LayerNorm)")
-        if emit == .genes { header.setMetadata("pool", pool.rawValue) }
-        if emit == .cells { header.setMetadata("cellvec", "mean of the final encodings over all \(plan.length) positions") }
+        header.setMetadata("model.config", config)
+        describe(&header)
         header.appendProvenance()
         let writer = try FrameWriter(output, header: header)
-        let d = net.config.dim
-        let pooled = emit == .genes ? GenePool(slots: plan.length, dim: d) : nil
-        let progress = Progress(unit: "cells")
-
-        var batch = [CellRecord]()
-        func flush() throws {
-            if batch.isEmpty { return }
-            try runner.run(batch) { i, encodings, scores in
-                let cell = batch[i]
-                switch emit {
-                case .genes:
-                    pooled!.add(encodings, weights: scores)
-                case .cells:
-                    var mean = [Double](repeating: 0, count: d)
-                    for p in 0..<plan.length { for j in 0..<d { mean[j] += Double(encodings[p * d + j]) } }
-                    let v = mean.map { Float($0 / Double(plan.length)) }
-                    try writer.append(cellVector: CellVectorRecord(barcode: cell.barcode, vector: v), dim: d)
-                case .encodings:
-                    let values = Array(UnsafeBufferPointer(start: encodings, count: plan.length * d))
-                    try writer.append(encoding: EncodingRecord(barcode: cell.barcode, positions: plan.positionsU32, values: values), dim: d)
-                }
-            }
-            if emit == .genes {
-                for cell in batch {
-                    try writer.append(cell: CellRecord(barcode: cell.barcode, total: cell.total, genes: cell.genes, values: cell.values), flags: [])
-                }
-            }
-            progress.advance(by: batch.count)
-            batch.removeAll(keepingCapacity: true)
-        }
-        while let frame = try stream.next() {
-            guard case .cells(let flags, let cells) = frame else {
-                throw ToolError.data(stream.name, "expected CELL frames (from tokenize), found another kind of data frame")
-            }
-            guard flags.contains(.tokens) else {
-                throw ToolError.data(stream.name, "CELL frames without tokens: embed needs tokenize's binned tokens (tokenize --vocab <the model's vocabulary>)")
-            }
-            for cell in cells {
-                try plan.check(cell, input: stream.name)
-                batch.append(cell)
-                if batch.count == workers { try flush() }
-            }
-        }
-        try flush()
-        if let pooled {
-            try writer.write(genes: pooled.records(plan: plan), dim: d)
-        }
-        progress.finish()
-        try writer.finish()
+        try EmbedDriver(model: m, output: emit, workers: workers).run(stream, to: writer)
     }
 }

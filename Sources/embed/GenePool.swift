@@ -29,10 +29,11 @@ final class GenePool {
         }
     }
 
-    /// One record per dataset gene, in gene order.
-    func records(plan: SequencePlan) -> [GeneRecord] {
-        (0..<plan.vocabularyIndex.count).map { g in
-            let s = plan.slot(ofGene: g)
+    /// One record per dataset gene, in gene order; `slot(g)` is the slot of dataset gene g, or -1
+    /// when the model does not read it (its record: known = false, weight 0, a zero sum).
+    func records(genes count: Int, slot: (Int) -> Int) -> [GeneRecord] {
+        (0..<count).map { g in
+            let s = slot(g)
             guard s >= 0 else { return GeneRecord(gene: UInt32(g), known: false, weight: 0, sum: [Float](repeating: 0, count: dim)) }
             let o = sums.pointer + s * dim
             return GeneRecord(gene: UInt32(g), known: true, weight: weights[s], sum: (0..<dim).map { Float(o[$0]) })

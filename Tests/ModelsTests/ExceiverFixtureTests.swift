@@ -62,10 +62,21 @@ final class ExceiverFixtureTests: XCTestCase {
         XCTAssertEqual(Array(ckpt.geneEmbedding.array[(19_067 * 4)...]), [0, 0, 0, 0])
     }
 
+    /// The checkpoint is parsed once: its Lightning hyper_parameters arrive as the file's metadata.
     func testLightningHyperParameters() throws {
-        let hp = try ExceiverHyperParameters.read(ExceiverFixture.checkpoint)
-        XCTAssertEqual(hp, ExceiverHyperParameters(nhead: 4, seqLen: 19_067))
-        XCTAssertNil(try ExceiverHyperParameters.read(ExceiverFixture.safetensors))
+        let ckpt = try WeightsFile.load(ExceiverFixture.checkpoint)
+        XCTAssertEqual(ckpt.metadata["hyper_parameters.nhead"], "4")
+        XCTAssertEqual(ckpt.metadata["hyper_parameters.seq_len"], "19067")
+        XCTAssertNil(ckpt.metadata["hyper_parameters.logs"], "a PosixPath placeholder is not metadata")
+        let st = try WeightsFile.load(ExceiverFixture.safetensors)
+        XCTAssertTrue(st.metadata.keys.allSatisfy { !$0.hasPrefix("hyper_parameters.") })
+
+        var wrong = ckpt
+        wrong.metadata["hyper_parameters.seq_len"] = "19000"
+        XCTAssertThrowsError(try ExceiverModel(wrong, name: "m.ckpt")) { XCTAssertTrue("\($0)".contains("seq_len is 19000"), "\($0)") }
+        wrong = ckpt
+        wrong.metadata["hyper_parameters.nhead"] = "four"
+        XCTAssertThrowsError(try ExceiverModel(wrong, name: "m.ckpt")) { XCTAssertTrue("\($0)".contains("not an integer"), "\($0)") }
     }
 
     /// The real checkpoint's hyper_parameters hold pathlib.PosixPath objects: the restricted

@@ -149,6 +149,7 @@ final class TorchCheckpointTests: XCTestCase {
         p.str("epoch"); p.int(3)
         p.str("hyper_parameters"); p.op(0x7D)
         p.str("log_dir"); p.global("pathlib", "PosixPath"); p.op(0x28); p.str(".."); p.str("logs"); p.op(0x74); p.op(0x52); p.op(0x73)
+        p.str("nhead"); p.int(2); p.op(0x73)
         p.str("state_dict"); p.global("collections", "OrderedDict"); p.op(0x29); p.op(0x52)
         p.str("w"); p.tensor(key: "0", numel: 2, offset: 0, shape: [2], stride: [1], storage: "DoubleStorage"); p.op(0x73)
         p.op(0x75); p.stop()
@@ -157,6 +158,8 @@ final class TorchCheckpointTests: XCTestCase {
         XCTAssertEqual(f.names, ["w"])
         XCTAssertEqual(f["w"]?.dtype, .f64)
         XCTAssertEqual(f["w"]?.doubles, [1.5, -2])
+        // Scalar hyper-parameters become metadata; the path placeholder does not.
+        XCTAssertEqual(f.metadata, ["hyper_parameters.nhead": "2"])
     }
 
     // MARK: - Hostile files

@@ -23,8 +23,9 @@
 //
 // The number of heads is not visible in the tensors. The cross-attentions always have 4 (the
 // original CrossAttn's fixed default). The process stack's count comes from the Lightning
-// checkpoint's `hyper_parameters.nhead`, or a safetensors metadata entry `nhead`; when neither is
-// present the released model's 4 is assumed and `headsSource` says so.
+// checkpoint's `hyper_parameters.nhead` (TorchCheckpoint puts it in the file's metadata), or a
+// safetensors metadata entry `nhead`; when neither is present the released model's 4 is assumed
+// and `headsSource` says so. A recorded `hyper_parameters.seq_len` must match the gene table.
 
 import Foundation
 import Kernels
@@ -114,11 +115,10 @@ public final class ExceiverModel {
         return signature.allSatisfy { file[strip + $0] != nil }
     }
 
-    /// Builds the model from a state_dict; `name` names the file in errors.
-    /// - Parameter heads: the process stack's head count, when known from outside the tensors
-    ///   (Lightning hyper-parameters); nil reads the safetensors metadata `nhead`, else assumes 4.
-    /// - Throws: `ToolError.badInput` (exit 65) for missing, misshapen or unsupported tensors.
-    public init(_ file: TensorFile, name: String, heads givenHeads: Int? = nil, headsSource: String = "hyper_parameters.nhead") throws {
+    /// Builds the model from a state_dict and its metadata; `name` names the file in errors.
+    /// - Throws: `ToolError.badInput` (exit 65) for missing, misshapen or unsupported tensors, and
+    ///   for a head count or seq_len in the metadata that is not an integer or does not fit.
+    public init(_ file: TensorFile, name: String) throws {
         let dict = StateDict(file, name: name, expected: "an Exceiver checkpoint")
         let bad = dict.bad, tensor = dict.tensor, need = dict.need, floats = dict.floats
         func norm(_ p: String, _ d: Int) throws -> ExceiverNorm {
@@ -130,22 +130,24 @@ public final class ExceiverModel {
         }
         func attention(_ p: String, width w: Int, keyWidth kv: Int, heads h: Int) throws -> ExceiverAttention {
             guard h > 0, w % h == 0 else { throw bad("\(p): width \(w) is not divisible by \(h) heads") }
-            let q: [Float], kvw: [Float]
+            let q: FloatBuffer, kvw: FloatBuffer
             if let packed = tensor(p + ".in_proj_weight") {
                 guard kv == w else { throw bad("\(p).in_proj_weight is packed but the keys have width \(kv), not \(w)") }
                 guard packed.dtype.isFloatingPoint, packed.shape == [3 * w, w] else {
                     throw bad("tensor \(p).in_proj_weight has shape \(packed.shape), expected [\(3 * w), \(w)]")
                 }
-                let all = packed.floats
-                q = Array(all[0..<(w * w)])
-                kvw = Array(all[(w * w)...])
+                q = FloatBuffer(packed, 0..<(w * w))
+                kvw = FloatBuffer(packed, (w * w)..<(3 * w * w))
             } else {
-                q = try need(p + ".q_proj_weight", [w, w]).floats
-                kvw = try need(p + ".k_proj_weight", [w, kv]).floats + (try need(p + ".v_proj_weight", [w, kv]).floats)
+                q = try floats(p + ".q_proj_weight", [w, w])
+                let k = try need(p + ".k_proj_weight", [w, kv]), v = try need(p + ".v_proj_weight", [w, kv])
+                kvw = FloatBuffer(count: 2 * w * kv)
+                k.copyFloats(to: kvw.pointer)
+                v.copyFloats(to: kvw.pointer + w * kv)
             }
-            let b = try need(p + ".in_proj_bias", [3 * w]).floats
-            return ExceiverAttention(wq: FloatBuffer(q), bq: FloatBuffer(Array(b[0..<w])),
-                                     wkv: FloatBuffer(kvw), bkv: FloatBuffer(Array(b[w...])),
+            let b = try need(p + ".in_proj_bias", [3 * w])
+            return ExceiverAttention(wq: q, bq: FloatBuffer(b, 0..<w),
+                                     wkv: kvw, bkv: FloatBuffer(b, w..<(3 * w)),
                                      wo: try floats(p + ".out_proj.weight", [w, w]), bo: try floats(p + ".out_proj.bias", [w]),
                                      width: w, keyWidth: kv, heads: h)
         }
@@ -171,22 +173,31 @@ public final class ExceiverModel {
         let y = h1.shape[0]
         guard f > 0, y > 0 else { throw bad("empty feed-forward or head layer") }
 
+        func integer(_ key: String) throws -> Int? {
+            guard let text = file.metadata[key] else { return nil }
+            guard let i = Int(text) else {
+                throw bad("\(key.hasPrefix("hyper_parameters.") ? key : "metadata " + key) \"\(text)\" is not an integer")
+            }
+            return i
+        }
         var heads = 4, source = "assumed (4, as the released Exceiver; none recorded)"
-        if let g = givenHeads {
-            heads = g; source = headsSource
-        } else if let text = file.metadata["nhead"] {
-            guard let g = Int(text) else { throw bad("metadata nhead \"\(text)\" is not an integer") }
+        if let g = try integer("hyper_parameters.nhead") {
+            heads = g; source = "hyper_parameters.nhead"
+        } else if let g = try integer("nhead") {
             heads = g; source = "metadata nhead"
         }
         guard heads > 0, e % heads == 0 else { throw bad("\(heads) heads do not divide the latent width \(e)") }
         guard e % 4 == 0, k % 4 == 0 else {
             throw bad("widths \(e) and \(k) are not divisible by the cross-attentions' 4 heads")
         }
+        if let g = try integer("hyper_parameters.seq_len"), g != rows - 1 {
+            throw bad("hyper_parameters.seq_len is \(g) but gene_emb.weight has \(rows) rows (seq_len + 1)")
+        }
         config = ExceiverConfig(genes: rows - 1, geneDim: k, latents: l, latentDim: e, layers: depth, heads: heads,
                                 ffHidden: f, headHidden: y, headsSource: source)
 
-        geneEmbedding = FloatBuffer(table.floats)
-        queryEmbedding = FloatBuffer(query.floats)
+        geneEmbedding = FloatBuffer(table)
+        queryEmbedding = FloatBuffer(query)
         encoder = try cross("encoder_cross_attn", width: e, keyWidth: k)
         decoder = try cross("decoder_cross_attn", width: k, keyWidth: e)
         var layers = [ExceiverProcessLayer]()
@@ -211,15 +222,6 @@ public final class ExceiverModel {
 
     /// Loads an Exceiver from a Lightning `.ckpt`, a `.pth` or a `.safetensors` file.
     public static func load(_ path: String) throws -> ExceiverModel {
-        let file = try WeightsFile.load(path)
-        return try ExceiverModel(file, name: path, hyperParameters: try ExceiverHyperParameters.read(path))
-    }
-
-    /// Builds the model from a state_dict and the checkpoint's hyper-parameters (if any).
-    public convenience init(_ file: TensorFile, name: String, hyperParameters hp: ExceiverHyperParameters?) throws {
-        try self.init(file, name: name, heads: hp?.nhead)
-        if let g = hp?.seqLen, g != config.genes {
-            throw ToolError.data(name, "hyper_parameters.seq_len is \(g) but gene_emb.weight has \(config.genes + 1) rows (seq_len + 1)")
-        }
+        try ExceiverModel(try WeightsFile.load(path), name: path)
     }
 }

@@ -61,10 +61,8 @@ public struct ExceiverScaler {
 
     /// A 1-D little-endian float64 or float32 .npy array (format 1.0–3.0, C order).
     static func readNPY(_ path: String) throws -> [Double] {
-        let data: Data
-        data = try InputFiles.map(path)
         func bad(_ m: String) -> ToolError { .data(path, "not a 1-D float .npy array: \(m)") }
-        return try data.withUnsafeBytes { raw -> [Double] in
+        return try withMappedFile(path) { raw -> [Double] in
             let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
             guard raw.count >= 10, (0..<6).allSatisfy({ raw[$0] == magic[$0] }) else { throw bad("no .npy magic") }
             let major = raw[6]

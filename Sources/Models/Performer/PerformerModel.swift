@@ -7,16 +7,8 @@
 //   M random features per head (nb_features; 266)   F feed-forward width (ff_mult·D; 800)
 //   N sequence length of one run (≤ P)
 //
-// State-dict names (a leading `module.` is removed when every name has it):
-//   token_emb.weight [T,D] · pos_emb.emb.weight [P,D] (float64 in scBERT) · norm.{weight,bias} [D]
-//   to_out.{weight [T,D], bias [T]} (absent when tied: logits = encodings · token_embᵀ)
-//   performer.net.layers.{l}.0.norm.{weight,bias} [D]
-//   performer.net.layers.{l}.0.fn.fast_attention.projection_matrix [M,E]
-//   performer.net.layers.{l}.0.fn.to_{q,k,v}.weight [I,D] (+ .bias [I] when qkv_bias)
-//   performer.net.layers.{l}.0.fn.to_out.{weight [D,I], bias [D]}
-//   performer.net.layers.{l}.1.norm.{weight,bias} [D]
-//   performer.net.layers.{l}.1.fn.fn.w1.{weight [F,D], bias [F]} · .w2.{weight [D,F], bias [D]}
-//   performer.calls_since_last_redraw (a counter; ignored)
+// State-dict names and shapes: PerformerTensorNames (a leading `module.` is removed when every
+// name has it).
 // Anything else (local attention heads, GLU feed-forward, ReZero/ScaleNorm) is refused: those
 // are options scBERT does not use, and running them as if absent would give wrong numbers.
 
@@ -83,68 +75,68 @@ public final class PerformerModel {
     /// Builds the model from a state_dict; `name` names the file in errors.
     /// - Throws: `ToolError.badInput` (exit 65) for missing, misshapen or unsupported tensors.
     public init(_ file: TensorFile, name: String) throws {
+        typealias Names = PerformerTensorNames
         let dict = StateDict(file, name: name, expected: "an scBERT (PerformerLM) checkpoint")
         let bad = dict.bad, tensor = dict.tensor, need = dict.need, floats = dict.floats
 
-        let tok = try need("token_emb.weight", [nil, nil])
+        let tok = try need(Names.tokenEmbedding, [nil, nil])
         let (t, d) = (tok.shape[0], tok.shape[1])
-        guard t > 0, d > 0 else { throw bad("token_emb.weight has an empty shape \(tok.shape)") }
-        let pos = try need("pos_emb.emb.weight", [nil, d])
+        guard t > 0, d > 0 else { throw bad("\(Names.tokenEmbedding) has an empty shape \(tok.shape)") }
+        let pos = try need(Names.positionTable, [nil, d])
         let p = pos.shape[0]
-        guard p > 0 else { throw bad("pos_emb.emb.weight has no rows") }
+        guard p > 0 else { throw bad("\(Names.positionTable) has no rows") }
         var depth = 0
-        while tensor("performer.net.layers.\(depth).0.norm.weight") != nil { depth += 1 }
-        guard depth > 0 else { throw bad("missing tensor performer.net.layers.0.0.norm.weight: not an scBERT (PerformerLM) checkpoint") }
-        let l0 = "performer.net.layers.0."
-        let proj0 = try need(l0 + "0.fn.fast_attention.projection_matrix", [nil, nil])
+        while tensor(Names.layer(depth).norm1Weight) != nil { depth += 1 }
+        let l0 = Names.layer(0)
+        guard depth > 0 else { throw bad("missing tensor \(l0.norm1Weight): not an scBERT (PerformerLM) checkpoint") }
+        let proj0 = try need(l0.projection, [nil, nil])
         let (m, e) = (proj0.shape[0], proj0.shape[1])
-        let q0 = try need(l0 + "0.fn.to_q.weight", [nil, d])
+        let q0 = try need(l0.toQ, [nil, d])
         let inner = q0.shape[0]
         guard m > 0, e > 0, inner > 0, inner % e == 0 else {
             throw bad("to_q.weight [\(inner), \(d)] is not heads × dim_head \(e) rows")
         }
-        let w10 = try need(l0 + "1.fn.fn.w1.weight", [nil, d])
+        let w10 = try need(l0.w1Weight, [nil, d])
         let f = w10.shape[0]
-        let qkvBias = tensor(l0 + "0.fn.to_q.bias") != nil
-        let tied = tensor("to_out.weight") == nil
+        let qkvBias = tensor(l0.toQBias) != nil
+        let tied = tensor(Names.outWeight) == nil
         config = PerformerConfig(dim: d, depth: depth, heads: inner / e, dimHead: e, features: m, ffHidden: f,
                                  tokens: t, positions: p, qkvBias: qkvBias, tiedOutput: tied)
 
-        tokenEmbedding = FloatBuffer(tok.floats)
-        positionTable = DoubleBuffer(pos.doubles)
+        /// Tensors of one shape stacked into one buffer, in order.
+        func stacked(_ keys: [String], _ shape: [Int]) throws -> FloatBuffer {
+            let each = shape.reduce(1, *)
+            let out = FloatBuffer(count: keys.count * each)
+            for (i, key) in keys.enumerated() { try need(key, shape).copyFloats(to: out.pointer + i * each) }
+            return out
+        }
+        tokenEmbedding = FloatBuffer(tok)
+        positionTable = DoubleBuffer(pos)
         var layers = [PerformerLayer]()
         for l in 0..<depth {
-            let a = "performer.net.layers.\(l).0.", b = "performer.net.layers.\(l).1."
-            var qkv = try need(a + "fn.to_q.weight", [inner, d]).floats
-            qkv += try need(a + "fn.to_k.weight", [inner, d]).floats
-            qkv += try need(a + "fn.to_v.weight", [inner, d]).floats
-            var bias: FloatBuffer?
-            if qkvBias {
-                var bq = try need(a + "fn.to_q.bias", [inner]).floats
-                bq += try need(a + "fn.to_k.bias", [inner]).floats
-                bq += try need(a + "fn.to_v.bias", [inner]).floats
-                bias = FloatBuffer(bq)
-            }
+            let n = Names.layer(l)
+            let qkv = try stacked([n.toQ, n.toK, n.toV], [inner, d])
+            let bias = qkvBias ? try stacked([n.toQBias, n.toKBias, n.toVBias], [inner]) : nil
             layers.append(PerformerLayer(
-                norm1Weight: try floats(a + "norm.weight", [d]), norm1Bias: try floats(a + "norm.bias", [d]),
-                qkvWeight: FloatBuffer(qkv), qkvBias: bias,
-                projection: try floats(a + "fn.fast_attention.projection_matrix", [m, e]),
-                outWeight: try floats(a + "fn.to_out.weight", [d, inner]), outBias: try floats(a + "fn.to_out.bias", [d]),
-                norm2Weight: try floats(b + "norm.weight", [d]), norm2Bias: try floats(b + "norm.bias", [d]),
-                w1: try floats(b + "fn.fn.w1.weight", [f, d]), b1: try floats(b + "fn.fn.w1.bias", [f]),
-                w2: try floats(b + "fn.fn.w2.weight", [d, f]), b2: try floats(b + "fn.fn.w2.bias", [d])))
+                norm1Weight: try floats(n.norm1Weight, [d]), norm1Bias: try floats(n.norm1Bias, [d]),
+                qkvWeight: qkv, qkvBias: bias,
+                projection: try floats(n.projection, [m, e]),
+                outWeight: try floats(n.outWeight, [d, inner]), outBias: try floats(n.outBias, [d]),
+                norm2Weight: try floats(n.norm2Weight, [d]), norm2Bias: try floats(n.norm2Bias, [d]),
+                w1: try floats(n.w1Weight, [f, d]), b1: try floats(n.w1Bias, [f]),
+                w2: try floats(n.w2Weight, [d, f]), b2: try floats(n.w2Bias, [d])))
         }
         self.layers = layers
-        finalNormWeight = try floats("norm.weight", [d])
-        finalNormBias = try floats("norm.bias", [d])
+        finalNormWeight = try floats(Names.finalNormWeight, [d])
+        finalNormBias = try floats(Names.finalNormBias, [d])
         if tied {
             outWeight = tokenEmbedding
             outBias = FloatBuffer(count: t)
         } else {
-            outWeight = try floats("to_out.weight", [t, d])
-            outBias = try floats("to_out.bias", [t])
+            outWeight = try floats(Names.outWeight, [t, d])
+            outBias = try floats(Names.outBias, [t])
         }
-        _ = tensor("performer.calls_since_last_redraw")
+        _ = tensor(Names.redrawCounter)
         if let extra = dict.firstUnused {
             throw bad("unsupported tensor \(extra): this PerformerLM uses an option scgrn does not run "
                       + "(local attention, GLU feed-forward, ReZero or ScaleNorm), or it is not an scBERT checkpoint")

@@ -116,7 +116,8 @@ public final class PerformerNetwork: ParameterOwner {
     public init(_ file: TensorFile, name: String, learnPositions: Bool) throws {
         // PerformerModel checks names and shapes; the value head and optimiser state are not its business.
         var encoder = TensorFile()
-        for n in file.names where !n.hasPrefix("to_value.") && !n.hasPrefix("optimizer.") { encoder.set(n, file[n]!) }
+        for n in file.names where n != PerformerTensorNames.valueWeight && n != PerformerTensorNames.valueBias
+            && !n.hasPrefix("optimizer.") { encoder.set(n, file[n]!) }
         let model = try PerformerModel(encoder, name: name)
         let c = model.config
         guard !c.qkvBias, !c.tiedOutput else {
@@ -144,7 +145,7 @@ public final class PerformerNetwork: ParameterOwner {
         finalNorm.beta.data = model.finalNormBias.array
         toOut = t(model.outWeight, [c.tokens, d])
         toOutBias = t(model.outBias, [c.tokens])
-        if let w = file["to_value.weight"], let b = file["to_value.bias"] {
+        if let w = file[PerformerTensorNames.valueWeight], let b = file[PerformerTensorNames.valueBias] {
             guard w.shape == [1, d], b.shape == [1], w.dtype.isFloatingPoint, b.dtype.isFloatingPoint else {
                 throw ToolError.data(name, "to_value.weight/bias have shapes \(w.shape)/\(b.shape), expected [1, \(d)]/[1]")
             }
@@ -159,44 +160,45 @@ public final class PerformerNetwork: ParameterOwner {
 
     /// The trainable tensors under scBERT's state-dict names, in a fixed order.
     public var parameters: [NamedParameter] {
-        var p = [NamedParameter("token_emb.weight", tokenEmbedding)]
-        if positionTable.requiresGrad { p.append(NamedParameter("pos_emb.emb.weight", positionTable)) }
+        typealias Names = PerformerTensorNames
+        var p = [NamedParameter(Names.tokenEmbedding, tokenEmbedding)]
+        if positionTable.requiresGrad { p.append(NamedParameter(Names.positionTable, positionTable)) }
         for (l, b) in blocks.enumerated() {
-            let a = "performer.net.layers.\(l).0.", f = "performer.net.layers.\(l).1."
-            p += [NamedParameter(a + "norm.weight", b.norm1.gamma), NamedParameter(a + "norm.bias", b.norm1.beta),
-                  NamedParameter(a + "fn.to_q.weight", b.toQ), NamedParameter(a + "fn.to_k.weight", b.toK),
-                  NamedParameter(a + "fn.to_v.weight", b.toV),
-                  NamedParameter(a + "fn.to_out.weight", b.attnOut), NamedParameter(a + "fn.to_out.bias", b.attnOutBias),
-                  NamedParameter(f + "norm.weight", b.norm2.gamma), NamedParameter(f + "norm.bias", b.norm2.beta),
-                  NamedParameter(f + "fn.fn.w1.weight", b.w1), NamedParameter(f + "fn.fn.w1.bias", b.b1),
-                  NamedParameter(f + "fn.fn.w2.weight", b.w2), NamedParameter(f + "fn.fn.w2.bias", b.b2)]
+            let n = Names.layer(l)
+            p += [NamedParameter(n.norm1Weight, b.norm1.gamma), NamedParameter(n.norm1Bias, b.norm1.beta),
+                  NamedParameter(n.toQ, b.toQ), NamedParameter(n.toK, b.toK), NamedParameter(n.toV, b.toV),
+                  NamedParameter(n.outWeight, b.attnOut), NamedParameter(n.outBias, b.attnOutBias),
+                  NamedParameter(n.norm2Weight, b.norm2.gamma), NamedParameter(n.norm2Bias, b.norm2.beta),
+                  NamedParameter(n.w1Weight, b.w1), NamedParameter(n.w1Bias, b.b1),
+                  NamedParameter(n.w2Weight, b.w2), NamedParameter(n.w2Bias, b.b2)]
         }
-        p += [NamedParameter("norm.weight", finalNorm.gamma), NamedParameter("norm.bias", finalNorm.beta),
-              NamedParameter("to_out.weight", toOut), NamedParameter("to_out.bias", toOutBias)]
-        if let w = toValue, let b = toValueBias { p += [NamedParameter("to_value.weight", w), NamedParameter("to_value.bias", b)] }
+        p += [NamedParameter(Names.finalNormWeight, finalNorm.gamma), NamedParameter(Names.finalNormBias, finalNorm.beta),
+              NamedParameter(Names.outWeight, toOut), NamedParameter(Names.outBias, toOutBias)]
+        if let w = toValue, let b = toValueBias { p += [NamedParameter(Names.valueWeight, w), NamedParameter(Names.valueBias, b)] }
         return p
     }
 
     /// Every tensor of the model under scBERT's names, in scBERT's order: the parameters, the
     /// fixed projection matrices and the position table (float32); the value head when asked.
     public func stateDict(includeValueHead: Bool = false) -> TensorFile {
+        typealias Names = PerformerTensorNames
         var file = TensorFile()
-        var trained = [String: Tensor]()
-        for p in parameters { trained[p.name] = p.tensor }
         func put(_ name: String, _ t: Tensor) { file.set(name, StoredTensor(t.data, shape: t.shape)) }
-        put("token_emb.weight", tokenEmbedding)
-        put("pos_emb.emb.weight", positionTable)
+        put(Names.tokenEmbedding, tokenEmbedding)
+        put(Names.positionTable, positionTable)
         for (l, b) in blocks.enumerated() {
-            let a = "performer.net.layers.\(l).0."
-            for p in parameters where p.name.hasPrefix("performer.net.layers.\(l).") {
-                put(p.name, p.tensor)
-                if p.name == a + "norm.bias" {
-                    file.set(a + "fn.fast_attention.projection_matrix", StoredTensor(b.projection, shape: [config.features, config.dimHead]))
-                }
-            }
+            let n = Names.layer(l)
+            put(n.norm1Weight, b.norm1.gamma); put(n.norm1Bias, b.norm1.beta)
+            file.set(n.projection, StoredTensor(b.projection, shape: [config.features, config.dimHead]))
+            put(n.toQ, b.toQ); put(n.toK, b.toK); put(n.toV, b.toV)
+            put(n.outWeight, b.attnOut); put(n.outBias, b.attnOutBias)
+            put(n.norm2Weight, b.norm2.gamma); put(n.norm2Bias, b.norm2.beta)
+            put(n.w1Weight, b.w1); put(n.w1Bias, b.b1)
+            put(n.w2Weight, b.w2); put(n.w2Bias, b.b2)
         }
-        for name in ["norm.weight", "norm.bias", "to_out.weight", "to_out.bias"] { put(name, trained[name]!) }
-        if includeValueHead, let w = toValue, let b = toValueBias { put("to_value.weight", w); put("to_value.bias", b) }
+        put(Names.finalNormWeight, finalNorm.gamma); put(Names.finalNormBias, finalNorm.beta)
+        put(Names.outWeight, toOut); put(Names.outBias, toOutBias)
+        if includeValueHead, let w = toValue, let b = toValueBias { put(Names.valueWeight, w); put(Names.valueBias, b) }
         return file
     }
 
