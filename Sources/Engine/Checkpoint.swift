@@ -9,11 +9,6 @@
 import ToolKit
 import Weights
 
-
-
-
-
-
 public enum Checkpoint {
     /// Writes `parameters` (and the optimiser's state) to `path`.
     public static func save(_ parameters: [NamedParameter], optimizer: Optimizer? = nil,

@@ -1,10 +1,6 @@
 // NeighbourGraph: a compressed sparse row (CSR) list of each node's neighbours, the structure
 // graph attention runs over in O(edges) — never a dense nodes × nodes matrix.
 
-
-
-
-
 /// Each node's neighbour list in CSR form: node i attends over `neighbours[offsets[i]..<offsets[i+1]]`.
 ///
 /// Edges are numbered 0..<edgeCount in (node, neighbour) order; per-edge tensors ([E, …]) use that

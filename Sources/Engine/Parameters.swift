@@ -3,9 +3,6 @@
 // Names are dotted paths ("encoder.layer1.weight"), unique within a model; checkpoints and
 // optimiser state are keyed by them, in the order listed.
 
-
-
-
 /// Something that owns trainable tensors.
 public protocol ParameterOwner: AnyObject {
     /// The owned parameters, names unique within the owner, in a fixed order.

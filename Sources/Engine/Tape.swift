@@ -98,9 +98,6 @@ public final class Tape {
         steps.removeAll(keepingCapacity: true)
     }
 
-    /// Forgets the recorded operations without running them.
-    public func reset() { steps.removeAll(keepingCapacity: true) }
-
     /// A result tensor that requires a gradient when `tracked`.
     @inline(__always)
     func result(_ data: [Float], _ shape: [Int], _ tracked: Bool) -> Tensor {

@@ -4,11 +4,8 @@
 // (reshape) copy the array header only, Swift's copy-on-write keeps them cheap. A tensor is a
 // class so the tape's backward closures and the optimisers can share it.
 //
-// Dimension legend used across Train/: N nodes or rows, E edges, H heads, D features per head,
-// B batch, C classes, V vocabulary.
-
-
-
+// Dimension legend of the engine (docs/ARCHITECTURE.md, "Dimensions"): N nodes or rows,
+// E edges, H heads, D features per head, B batch, C classes, V vocabulary.
 
 /// A dense float32 tensor in row-major order, with its gradient.
 ///

@@ -1,6 +1,6 @@
 // Records: what the frames carry, and how each payload is encoded and decoded.
 //
-// Dimension legend: G dataset genes, V vocabulary size, N nonzero entries of a cell,
+// Dimensions (docs/ARCHITECTURE.md): G dataset genes, V vocabulary size, N nonzero entries of a cell,
 // D embedding width, P positions of an encoded cell.
 
 import Foundation

@@ -46,18 +46,6 @@ public enum BLAS {
         cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(rows), Int32(cols), alpha,
                     a, Int32(lda), x, 1, beta, y, 1)
     }
-
-    /// y += alpha · x over n values.
-    @inline(__always)
-    public static func saxpy(n: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
-        if n > 0 { cblas_saxpy(Int32(n), alpha, x, 1, y, 1) }
-    }
-
-    /// The dot product of two n-vectors.
-    @inline(__always)
-    public static func sdot(n: Int, x: UnsafePointer<Float>, y: UnsafePointer<Float>) -> Float {
-        n > 0 ? cblas_sdot(Int32(n), x, 1, y, 1) : 0
-    }
 }
 
 extension BLAS {

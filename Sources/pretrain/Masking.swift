@@ -8,12 +8,6 @@
 
 import Kernels
 
-
-
-
-
-
-
 struct MaskedCell {
     /// The model input: the cell's tokens with the mask applied, [L].
     var input: [Int32]

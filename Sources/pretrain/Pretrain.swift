@@ -51,7 +51,7 @@ struct Pretrain: ToolCommand {
     @Option(help: "Random features per head (default: ⌊dim_head · ln dim_head⌋, performer-pytorch's).") var features: Int?
     @Option(help: "Feed-forward width as a multiple of the model width.") var ffMult = 4
 
-    @Option(help: "Training objective: mlm (masked tokens, scBERT) or mse (masked values, Exceiver-style).") var objective: String?
+    @Option(help: "Training objective: mlm (masked tokens, scBERT) or mse (masked values, Exceiver-style).") var objective: Objective?
     @Option(help: "Total optimiser steps.") var steps = 1000
     @Option(help: "Cells per step (default 8).") var batchSize: Int?
     @Option(help: "Peak learning rate of Adam (default 1e-3).") var lr: Double?
@@ -77,7 +77,6 @@ struct Pretrain: ToolCommand {
         guard common.output != nil, common.output != "-" else {
             throw ValidationError("give the model file with -o MODEL.safetensors")
         }
-        if let o = objective, Objective(rawValue: o) == nil { throw ValidationError("--objective must be mlm or mse") }
         guard dim > 0, depth > 0, heads > 0, dimHead > 0, ffMult > 0 else { throw ValidationError("model sizes must be positive") }
         if let f = features, f < 1 { throw ValidationError("--features must be positive") }
         guard steps > 0 else { throw ValidationError("--steps must be positive") }
@@ -113,7 +112,7 @@ struct Pretrain: ToolCommand {
             if settings.warmup > steps { throw ToolError.usage("--steps \(steps) is shorter than the checkpoint's warm-up") }
         } else {
             let s = steps
-            settings = TrainSettings(objective: Objective(rawValue: objective ?? "mlm")!, steps: s, batchSize: batchSize ?? 8,
+            settings = TrainSettings(objective: objective ?? .mlm, steps: s, batchSize: batchSize ?? 8,
                                      learningRate: lr ?? 1e-3, warmup: warmup ?? s / 10, seed: seed ?? 1,
                                      maskProb: maskProb ?? 0.15, replaceProb: replaceProb ?? 0.9,
                                      holdoutFraction: holdoutFraction ?? 0.05, clipNorm: clipNorm ?? 1,
@@ -220,7 +219,7 @@ struct Pretrain: ToolCommand {
     /// With --resume, explicit training options must agree with the checkpoint's.
     func checkSame(_ s: TrainSettings, path: String) throws {
         var clash = [String]()
-        if let o = objective, o != s.objective.rawValue { clash.append("--objective") }
+        if let o = objective, o != s.objective { clash.append("--objective") }
         if let b = batchSize, b != s.batchSize { clash.append("--batch-size") }
         if let l = lr, l != s.learningRate { clash.append("--lr") }
         if let w = warmup, w != s.warmup { clash.append("--warmup") }

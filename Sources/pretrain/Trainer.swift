@@ -7,6 +7,7 @@
 // identical to an uninterrupted one: the checkpoint stores parameters, Adam's moments and the
 // step; the "RNG state" is the step itself.
 
+import ArgumentParser
 import Engine
 import Foundation
 import Kernels
@@ -14,7 +15,7 @@ import Models
 import ToolKit
 import Weights
 
-enum Objective: String, CaseIterable {
+enum Objective: String, CaseIterable, ExpressibleByArgument {
     /// scBERT: cross-entropy of the masked tokens.
     case mlm
     /// Exceiver-style: mean squared error of the masked genes' normalised values.

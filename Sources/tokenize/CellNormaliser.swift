@@ -7,7 +7,8 @@
 // v = log2(1 + x) and token = min(floor(v), bins), all in float64, so that tokens equal
 // scanpy's normalize_total + log1p(base=2) + binning (for integer counts, exactly the integer
 // rule token ≥ k ⇔ c · target ≥ (2^k − 1) · T). The value is stored as float32.
-// For log2 input: v is the given value, token = min(floor(v), bins), T = 0.
+// For log2 input: v is the given value, token = min(floor(v), bins), T = 0. For ln input (scanpy's
+// log1p, ln(1 + x)): v = value · log2(e), the same quantity on scBERT's log2 scale.
 
 import Foundation
 import Frames
@@ -84,7 +85,7 @@ struct CellNormaliser {
                     let c = values[i]
                     var v: Double
                     if !isCounts {
-                        v = c
+                        v = c * scale.toLog2
                     } else if c >= 0 && c < Double(memoSize), case let k = Int(c), Double(k) == c {
                         // Small integer counts repeat within a cell: compute each v once.
                         v = memo[k]
@@ -242,9 +243,10 @@ struct CellNormaliser {
                     for i in 0..<n { slot.storeBytes(of: Float(counts[i]).bitPattern, toByteOffset: 4 * i, as: UInt32.self) }
                 }
             case .counts(let counts):
-                // log2 values that happen to be integers: taken as they are.
+                // Log values that happen to be integers: taken as they are (ln: converted).
+                let toLog2 = scale.toLog2
                 for i in 0..<n {
-                    let c = Double(counts[i])
+                    let c = Double(counts[i]) * toLog2
                     out.storeBytes(of: Float(c).bitPattern, toByteOffset: 4 * i, as: UInt32.self)
                     tok[i] = UInt8(min(c, maxToken))
                 }
@@ -252,13 +254,15 @@ struct CellNormaliser {
                     for i in 0..<n { slot.storeBytes(of: Float(counts[i]).bitPattern, toByteOffset: 4 * i, as: UInt32.self) }
                 }
             case .values(let values):
+                let toLog2 = scale.toLog2
                 for i in 0..<n {
                     let c = values[i]
                     let f: Float
                     let t: UInt8
                     if !isCounts {
-                        f = Float(c)
-                        t = UInt8(min(c, maxToken))
+                        let v = c * toLog2
+                        f = Float(v)
+                        t = UInt8(min(v, maxToken))
                     } else if c >= 0 && c < Double(memoSize), case let k = Int(c), Double(k) == c {
                         (f, t) = memoised(k)
                     } else {

@@ -97,7 +97,8 @@ final class BarcodeFile: BarcodeSource {
 }
 
 final class CellWriter {
-    let writer: FrameWriter
+    /// The output; nil for the statistics pass of --top-variable, which writes nothing.
+    let writer: FrameWriter?
     let normaliser: CellNormaliser
     let barcodes: BarcodeSource
     let minGenes: Int
@@ -113,6 +114,28 @@ final class CellWriter {
     private(set) var withoutTotal = 0
     private(set) var summedDuplicates = 0
     private(set) var outsideShard = 0
+
+    /// The input as given, for warnings.
+    var inputName = "-"
+    /// When set, cells are only added to these statistics (the first pass of --top-variable).
+    var statistics: GeneStatistics?
+    /// With a gene selection: per input gene, its dataset gene index or −1 (not written).
+    var outputIndex: [Int32]?
+    /// Whether to measure the share of the counts that fall on the total's genes (warned
+    /// about below 50%).
+    var measureCoverage = false
+    /// Whether a run in which no cell has counts on the total's genes fails (--species mouse).
+    var requireCellsWithTotal = false
+    /// Counts over the total's genes and over all genes, and cells with a total > 0.
+    private(set) var countsInTotal = 0.0
+    private(set) var countsAll = 0.0
+    private(set) var cellsWithTotal = 0
+    /// Values read as counts that are not integers, and the largest of them.
+    private(set) var nonIntegerValues = 0
+    private(set) var largestValue = 0.0
+    private var selectedGenes: [UInt32] = []
+    private var selectedCounts: [UInt32] = []
+    private var selectedValues: [Double] = []
 
     /// Per small count, its normalised value and token within the cell being written.
     let memo = CellNormaliser.Memo()
@@ -130,7 +153,7 @@ final class CellWriter {
 
     /// - Parameter threaded: write the cells on a second thread, overlapping the caller's
     ///   parsing; the caller must then end with `finish(cells:)`, or `cancel()` on failure.
-    init(writer: FrameWriter, normaliser: CellNormaliser, barcodes: BarcodeSource, minGenes: Int, totalCells: Int?,
+    init(writer: FrameWriter?, normaliser: CellNormaliser, barcodes: BarcodeSource, minGenes: Int, totalCells: Int?,
          shard: CellShard? = nil, threaded: Bool = false) {
         self.writer = writer
         self.shard = shard
@@ -264,14 +287,66 @@ final class CellWriter {
         }
         nextCell += 1
         let (total, counted) = normaliser.total(genes: genes, values: values)
-        if normaliser.scale == .counts && !(total > 0) { withoutTotal += 1 }
+        let isCounts = normaliser.scale == .counts
+        if isCounts && !(total > 0) { withoutTotal += 1 } else { cellsWithTotal += 1 }
+        if isCounts, case .values(let v) = values { checkCounts(v) }
+        if measureCoverage {
+            countsInTotal += total
+            switch values {
+            case .counts(let c): var s: UInt64 = 0; for x in c { s &+= UInt64(x) }; countsAll += Double(s)
+            case .values(let v): for x in v { countsAll += x }
+            }
+        }
         if counted < minGenes {
             droppedByMinGenes += 1
+        } else if let statistics {
+            statistics.add(genes: genes, values: values)
+        } else if let outputIndex {
+            try writeSelected(genes: genes, values: values, total: total, barcode: barcode, outputIndex: outputIndex)
         } else {
             try normaliser.write(genes: genes, values: values, total: total, barcode: barcode, flags: flags,
-                                 to: writer, memo: memo)
+                                 to: writer!, memo: memo)
             written += 1
         }
+    }
+
+    /// Notes values read as counts that are not integers (the input may be normalised already).
+    private func checkCounts(_ values: UnsafeBufferPointer<Double>) {
+        for x in values {
+            if x != x.rounded(.towardZero) { nonIntegerValues += 1 }
+            if x > largestValue { largestValue = x }
+        }
+    }
+
+    /// Writes a cell's selected genes (renumbered), normalised with the total over all its genes.
+    private func writeSelected(genes: UnsafeBufferPointer<UInt32>, values: CellNormaliser.Values, total: Double,
+                               barcode: UnsafeBufferPointer<UInt8>, outputIndex: [Int32]) throws {
+        selectedGenes.removeAll(keepingCapacity: true)
+        switch values {
+        case .counts(let c):
+            selectedCounts.removeAll(keepingCapacity: true)
+            for i in 0..<genes.count where outputIndex[Int(genes[i])] >= 0 {
+                selectedGenes.append(UInt32(outputIndex[Int(genes[i])]))
+                selectedCounts.append(c[i])
+            }
+            try selectedGenes.withUnsafeBufferPointer { g in
+                try selectedCounts.withUnsafeBufferPointer { v in
+                    try normaliser.write(genes: g, values: .counts(v), total: total, barcode: barcode, flags: flags, to: writer!, memo: memo)
+                }
+            }
+        case .values(let x):
+            selectedValues.removeAll(keepingCapacity: true)
+            for i in 0..<genes.count where outputIndex[Int(genes[i])] >= 0 {
+                selectedGenes.append(UInt32(outputIndex[Int(genes[i])]))
+                selectedValues.append(x[i])
+            }
+            try selectedGenes.withUnsafeBufferPointer { g in
+                try selectedValues.withUnsafeBufferPointer { v in
+                    try normaliser.write(genes: g, values: .values(v), total: total, barcode: barcode, flags: flags, to: writer!, memo: memo)
+                }
+            }
+        }
+        written += 1
     }
 
     /// Writes the empty cells up to `cells`, checks the barcodes, notes the policies applied,
@@ -285,6 +360,14 @@ final class CellWriter {
         try writeEmpty(upTo: cells)
         try barcodes.finish(cells: cells)
         progress.finish()
+        if statistics != nil { return }
+        if nonIntegerValues > 0 {
+            let largest = String(format: "%.4g", largestValue)
+            let looks = largestValue <= 30
+                ? "they look log-transformed (--input-scale log2, or ln for scanpy's log1p)"
+                : "they look normalised already, not raw counts"
+            Diagnostics.warning("\(inputName): \(nonIntegerValues) values read as counts are not integers (the largest is \(largest)): \(looks)")
+        }
         if withoutTotal > 0 {
             let what = normaliser.inTotal.allSatisfy { $0 } ? "no counts" : "no counts over the vocabulary genes"
             let fate = minGenes > 0 ? "dropped (--min-genes)" : "written with total 0 and no entries (--min-genes 1 drops them)"
@@ -293,6 +376,21 @@ final class CellWriter {
         if droppedByMinGenes > 0 {
             Diagnostics.note("\(droppedByMinGenes) of \(cells) cells have fewer than \(minGenes) nonzero genes in the total: dropped")
         }
+        if measureCoverage && countsAll > 0 {
+            let share = String(format: "%.1f%%", 100 * countsInTotal / countsAll)
+            if countsInTotal < 0.5 * countsAll {
+                Diagnostics.warning("\(inputName): only \(share) of the input's counts fall on vocabulary genes; the cell totals, "
+                    + "taken over those genes, mean little (check --species, --gene-key and the vocabulary)")
+            } else if requireCellsWithTotal {
+                Diagnostics.note("\(share) of the input's counts fall on vocabulary genes")
+            } else {
+                Diagnostics.verbose("\(share) of the input's counts fall on vocabulary genes")
+            }
+        }
+        if requireCellsWithTotal && cellsWithTotal == 0 && cells - outsideShard > 0 {
+            throw ToolError.data(inputName, "no cell has counts on a vocabulary gene: no token would carry information "
+                + "(check --species, --orthologs and the vocabulary)")
+        }
         if summedDuplicates > 0 {
             Diagnostics.warning("\(summedDuplicates) entries repeat a gene of their cell: summed")
         }
@@ -300,7 +398,7 @@ final class CellWriter {
             Diagnostics.verbose("shard \(shard): \(cells - outsideShard) of \(cells) cells")
         }
         Diagnostics.verbose("\(written) cells written")
-        try writer.finish()
+        try writer?.finish()
     }
 }
 

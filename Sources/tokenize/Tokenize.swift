@@ -26,7 +26,19 @@ struct Tokenize: ToolCommand {
         every entry becomes v = log2(1 + c * TARGET / T) and token = min(floor(v), BINS), v in \
         float64. Genes outside the vocabulary keep their entries, normalised with the same T. \
         --input-scale log2 takes already log-normalised values as they are (BEELINE): \
-        token = min(floor(v), BINS) and T = 0.
+        token = min(floor(v), BINS) and T = 0; --input-scale ln takes scanpy's log1p values, \
+        ln(1 + x), as v = value * log2(e). Counts that are not integers draw a warning.
+
+        Species: --species mouse maps mouse symbols onto a human vocabulary through the \
+        mouse-human ortholog table shipped with scgrn (or --orthologs FILE), then by name \
+        ignoring case; a warning when under 50% of the counts fall on vocabulary genes, and \
+        exit 65 when no cell has a count on one.
+
+        Gene selection: --keep-genes FILE, --tfs FILE and --top-variable N (scanpy's highly \
+        variable genes, flavour seurat, on ln(1 + count * TARGET / total over all genes)) keep \
+        the union of what they select as the dataset genes; totals still cover every vocabulary \
+        gene. --top-variable reads a file input twice; standard input is refused unless it is a \
+        genes-by-cells table (held in memory anyway).
 
         Policies:
           genes     every input gene is a dataset gene (a node of the network), in input order; \
@@ -81,13 +93,28 @@ struct Tokenize: ToolCommand {
     @Option(help: ArgumentHelp("Which name of a gene to match against the vocabulary: symbol or id (Ensembl).", valueName: "KEY"))
     var geneKey: GeneKey = .symbol
 
-    @Option(help: ArgumentHelp("Vocabulary matching: exact, or insensitive to ASCII case.", valueName: "MODE"))
-    var matchCase: MatchCase = .exact
+    @Option(help: ArgumentHelp("Vocabulary matching: exact (default), or insensitive to ASCII case.", valueName: "MODE"))
+    var matchCase: MatchCase?
+
+    @Option(help: ArgumentHelp("Species of the input genes: human (matched to the vocabulary by name) or mouse (mapped onto the human vocabulary through the ortholog table).", valueName: "SPECIES"))
+    var species: Species = .human
+
+    @Option(help: ArgumentHelp("Mouse-human ortholog table for --species mouse (mouse<TAB>human<TAB>type; default: the one shipped with scgrn).", valueName: "FILE"))
+    var orthologs: String?
+
+    @Option(help: ArgumentHelp("Keep only these genes (one name per line; with --top-variable or --tfs, kept in addition).", valueName: "FILE"))
+    var keepGenes: String?
+
+    @Option(help: ArgumentHelp("Regulators to keep whatever their variability (one name per line): the TFs of BEELINE's 'TFs + N'.", valueName: "FILE"))
+    var tfs: String?
+
+    @Option(help: ArgumentHelp("Keep the N most highly variable genes (scanpy's highly_variable_genes, flavour seurat); reads the input twice.", valueName: "N"))
+    var topVariable: Int?
 
     @Option(help: ArgumentHelp("Keep 10x v3 features of this type; 'all' keeps every feature.", valueName: "TYPE"))
     var featureType: String = "Gene Expression"
 
-    @Option(help: ArgumentHelp("Scale of the input values: counts (normalise) or log2 (take as they are).", valueName: "SCALE"))
+    @Option(help: ArgumentHelp("Scale of the input values: counts (normalise), log2 (log2(1+x), taken as they are) or ln (ln(1+x), as scanpy's log1p writes; converted to log2).", valueName: "SCALE"))
     var inputScale: InputScale = .counts
 
     @Option(help: ArgumentHelp("Highest token: token = min(floor(v), BINS).", valueName: "BINS"))
@@ -115,6 +142,14 @@ struct Tokenize: ToolCommand {
         if !(targetSum > 0) || !targetSum.isFinite { throw ValidationError("--target-sum must be a positive number") }
         if minGenes < 0 { throw ValidationError("--min-genes must not be negative") }
         if let shard, CellShard(shard) == nil { throw ValidationError("--shard takes I/N with 1 ≤ I ≤ N, e.g. --shard 2/4") }
+        if let topVariable, topVariable < 1 { throw ValidationError("--top-variable must be at least 1") }
+        if orthologs != nil && species != .mouse { throw ValidationError("--orthologs maps mouse genes: give it with --species mouse") }
+        if species == .mouse && matchCase != nil {
+            throw ValidationError("--match-case does not apply with --species mouse (orthologs first, then names ignoring case)")
+        }
+        if species == .mouse && geneKey == .id {
+            throw ValidationError("--species mouse maps gene symbols: it cannot be used with --gene-key id")
+        }
     }
 
     func run() throws {
@@ -122,12 +157,18 @@ struct Tokenize: ToolCommand {
         if input == "-" && isatty(0) != 0 && genes == nil {
             throw ToolError.usage("no input: give a 10x directory, an .mtx or a table (or pipe one in); see --help")
         }
+        var orthologTable: String?
+        if species == .mouse && vocab != nil {
+            orthologTable = try orthologs ?? BundledData.require("data/orthologs/mouse_human.tsv", what: "the mouse–human ortholog table")
+        }
         let settings = TokenizeSettings(
             vocabPath: vocab, genesPath: genes, barcodesPath: barcodes, layout: layout, geneKey: geneKey,
-            matchCase: matchCase, featureType: featureType, inputScale: inputScale, bins: bins,
+            matchCase: matchCase ?? .exact, featureType: featureType, inputScale: inputScale, bins: bins,
             targetSum: targetSum, minGenes: minGenes, keepCounts: keepCounts, forceBuffer: buffer,
-            prefetch: common.threadCount > 1, shard: shard.flatMap(CellShard.init))
-        let inputs = [input, vocab, genes, barcodes].compactMap { $0 }
+            prefetch: common.threadCount > 1, shard: shard.flatMap(CellShard.init),
+            species: species,
+            inputName: input, orthologsPath: orthologTable, keepGenesPath: keepGenes, tfsPath: tfs, topVariable: topVariable)
+        let inputs = [input, vocab, genes, barcodes, orthologs, keepGenes, tfs].compactMap { $0 }
         let output = try OutputFile.open(common.output, binary: true, inputs: inputs)
         try TokenizeRun(input: input, settings: settings, output: output).run()
     }
@@ -149,7 +190,18 @@ enum MatchCase: String, ExpressibleByArgument, CaseIterable {
 }
 
 enum InputScale: String, ExpressibleByArgument, CaseIterable {
-    case counts, log2
+    case counts, log2, ln
+
+    /// The factor that turns a log-scale input value into log2(1 + x): 1 for log2, log2(e) for
+    /// ln (ln(1 + x) · log2(e) = log2(1 + x)); 1 for counts (unused).
+    var toLog2: Double { self == .ln ? 1.4426950408889634 : 1 }
+
+    /// The factor that turns a log-scale input value into ln(1 + x) (for --top-variable).
+    var toLn: Double { self == .log2 ? 0.6931471805599453 : 1 }
+}
+
+enum Species: String, ExpressibleByArgument, CaseIterable {
+    case human, mouse
 }
 
 /// Every choice the command line makes, in one value for the readers.
@@ -169,4 +221,15 @@ struct TokenizeSettings {
     var forceBuffer: Bool
     var prefetch: Bool
     var shard: CellShard?
+    var species: Species = .human
+    /// The input as given (for messages).
+    var inputName = "-"
+    /// The ortholog table (--species mouse with a vocabulary).
+    var orthologsPath: String?
+    var keepGenesPath: String?
+    var tfsPath: String?
+    var topVariable: Int?
+
+    /// Whether the dataset genes are a selection of the input's.
+    var selects: Bool { keepGenesPath != nil || tfsPath != nil || topVariable != nil }
 }

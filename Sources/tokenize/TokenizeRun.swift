@@ -100,9 +100,22 @@ struct TokenizeRun {
         let cells = transposed ? header.rows : header.columns
         let barcodes = try BarcodeFile(path: barcodesPath, expected: cells)
         let layout: Layout = transposed ? .cellsByGenes : .genesByCells
-        let (vocab, writer) = try start(table: table, format: files.format, layout: layout)
+        let vocab = try mapVocabulary(table)
+        var statistics: GeneStatistics?
+        if settings.topVariable != nil {
+            // First pass: the genes' statistics, from the same file read again.
+            try refuseStandardInput()
+            let again = try ByteReader.open(files.matrix)
+            let banner = try again.nextLine().map { String(decoding: $0, as: UTF8.self) } ?? ""
+            let header2 = try MatrixMarketHeader.read(banner: banner, from: again)
+            let (stats, statsWriter) = makeStatisticsWriter(table: table, vocab: vocab)
+            try MatrixMarketReader(reader: again, header: header2, transposed: transposed, axisToGene: table.rowToGene,
+                                   writer: statsWriter, forceBuffer: settings.forceBuffer).run()
+            statistics = stats
+        }
+        let (selection, writer) = try start(table: table, vocab: vocab, statistics: statistics, format: files.format, layout: layout)
         // With threads, cells are normalised and written on a second thread while this one parses.
-        let cellWriter = makeCellWriter(writer: writer, vocab: vocab, barcodes: barcodes, cells: cells,
+        let cellWriter = makeCellWriter(writer: writer, vocab: vocab, selection: selection, barcodes: barcodes, cells: cells,
                                         threaded: settings.prefetch)
         let body = MatrixMarketReader(reader: reader, header: header, transposed: transposed, axisToGene: table.rowToGene,
                                       writer: cellWriter, forceBuffer: settings.forceBuffer)
@@ -117,6 +130,10 @@ struct TokenizeRun {
     // MARK: - Dense tables
 
     func runDense(reader: ByteReader, header: [UInt8]) throws {
+        if settings.genesPath != nil || settings.barcodesPath != nil {
+            throw ToolError.usage("\(reader.name) is a dense table, which names its genes and cells itself: --genes and --barcodes "
+                + "apply to a MatrixMarket matrix only (to keep some genes, use --keep-genes FILE)")
+        }
         let table = try DenseTableReader(reader: reader, headerLine: header)
         let format = table.delimiter == 0x09 ? "tsv" : "csv"
         let layout: Layout
@@ -131,9 +148,23 @@ struct TokenizeRun {
         switch layout {
         case .cellsByGenes:
             let genes = try GeneTable.fromNames(table.columns, geneKey: settings.geneKey, source: reader.name)
-            let (vocab, writer) = try start(table: genes, format: format, layout: layout)
+            let vocab = try mapVocabulary(genes)
+            var statistics: GeneStatistics?
+            if settings.topVariable != nil {
+                // First pass: the genes' statistics, from the same file read again.
+                try refuseStandardInput()
+                let again = try ByteReader.open(input)
+                let line = try again.nextLine().map { Array($0) } ?? []
+                let (stats, statsWriter) = makeStatisticsWriter(table: genes, vocab: vocab)
+                try DenseTableReader(reader: again, headerLine: line).forEachRow { index, _, cols, vals in
+                    try statsWriter.write(cell: index, genes: cols, values: vals, ascending: true)
+                }
+                try statsWriter.finish(cells: statsWriter.nextCell)
+                statistics = stats
+            }
+            let (selection, writer) = try start(table: genes, vocab: vocab, statistics: statistics, format: format, layout: layout)
             let barcodes = PushedBarcode()
-            let cellWriter = makeCellWriter(writer: writer, vocab: vocab, barcodes: barcodes, cells: nil)
+            let cellWriter = makeCellWriter(writer: writer, vocab: vocab, selection: selection, barcodes: barcodes, cells: nil)
             try table.forEachRow { index, name, cols, vals in
                 barcodes.pending = name
                 try cellWriter.write(cell: index, genes: cols, values: vals, ascending: true)
@@ -147,8 +178,18 @@ struct TokenizeRun {
                 for (c, v) in zip(cols, vals) { held.append(gene: UInt32(index), cell: c, value: v) }
             }
             let genes = try GeneTable.fromNames(names, geneKey: settings.geneKey, source: reader.name)
-            let (vocab, writer) = try start(table: genes, format: format, layout: layout)
-            let cellWriter = makeCellWriter(writer: writer, vocab: vocab, barcodes: BarcodeList(table.columns), cells: table.columns.count)
+            let vocab = try mapVocabulary(genes)
+            var statistics: GeneStatistics?
+            if settings.topVariable != nil {
+                // The table is held in memory: its first pass reads the held entries.
+                let (stats, statsWriter) = makeStatisticsWriter(table: genes, vocab: vocab, cells: table.columns.count)
+                try held.writeByCell(cellCount: table.columns.count, to: statsWriter)
+                try statsWriter.finish(cells: table.columns.count)
+                statistics = stats
+            }
+            let (selection, writer) = try start(table: genes, vocab: vocab, statistics: statistics, format: format, layout: layout)
+            let cellWriter = makeCellWriter(writer: writer, vocab: vocab, selection: selection, barcodes: BarcodeList(table.columns),
+                                            cells: table.columns.count)
             try held.writeByCell(cellCount: table.columns.count, to: cellWriter)
             try cellWriter.finish(cells: table.columns.count)
         }
@@ -156,10 +197,23 @@ struct TokenizeRun {
 
     // MARK: - HEAD
 
-    /// Maps the genes onto the vocabulary, reports coverage and duplicates, and writes the HEAD.
-    func start(table: GeneTable, format: String, layout: Layout) throws -> (VocabularyMap, FrameWriter) {
+    /// Maps the genes onto the vocabulary (by name, or through the orthologs for --species
+    /// mouse) and reports coverage and duplicates.
+    func mapVocabulary(_ table: GeneTable) throws -> VocabularyMap {
         let vocab: VocabularyMap
-        if let path = settings.vocabPath {
+        if let path = settings.vocabPath, let orthologPath = settings.orthologsPath {
+            let orthologs = try OrthologTable.read(path: orthologPath)
+            let (map, how) = try VocabularyMap.buildMouse(path: path, genes: table, orthologs: orthologs)
+            vocab = map
+            Diagnostics.note("species mouse: \(how.byOrtholog) of \(table.genes.count) input genes mapped through the orthologs "
+                + "(\(orthologPath)), \(how.byName) more by name ignoring case; \(how.notInTable) have no ortholog, "
+                + "\(how.orthologsOutside) only orthologs outside the vocabulary, \(how.orthologsTaken) only orthologs taken by another gene")
+            vocab.report(path: path, genes: table, matchCase: .insensitive)
+            if vocab.mappedGenes == 0 {
+                throw ToolError.data(settings.inputName, "no input gene maps onto the vocabulary \(path) through the orthologs "
+                    + "or by name: no token would carry information (are these mouse gene symbols? see --gene-key)")
+            }
+        } else if let path = settings.vocabPath {
             vocab = try VocabularyMap.build(path: path, genes: table, matchCase: settings.matchCase)
             vocab.report(path: path, genes: table, matchCase: settings.matchCase)
         } else {
@@ -173,39 +227,100 @@ struct TokenizeRun {
         if table.droppedFeatures > 0 {
             Diagnostics.note("\(table.droppedFeatures) features not of type '\(settings.featureType)' dropped")
         }
-        var head = StreamHeader(content: .cell, genes: table.genes, vocabulary: vocab.vocabulary, vocabularyIndex: vocab.index)
+        return vocab
+    }
+
+    /// A second pass needs the input again: standard input cannot be read twice.
+    func refuseStandardInput() throws {
+        if input == "-" {
+            throw ToolError.usage("--top-variable reads the input twice (statistics, then cells), which standard input "
+                + "cannot be: save it to a file first (a genes-by-cells table, held in memory, is the exception)")
+        }
+    }
+
+    /// A CellWriter for the statistics pass of --top-variable: every cell (no shard) that
+    /// --min-genes keeps, into the returned statistics; nothing is written.
+    func makeStatisticsWriter(table: GeneTable, vocab: VocabularyMap, cells: Int? = nil) -> (GeneStatistics, CellWriter) {
+        let statistics = GeneStatistics(geneCount: table.genes.count, targetSum: settings.targetSum, scale: settings.inputScale)
+        let normaliser = CellNormaliser(inTotal: vocab.inTotal, targetSum: settings.targetSum, bins: settings.bins,
+                                        scale: settings.inputScale, keepCounts: false)
+        let writer = CellWriter(writer: nil, normaliser: normaliser, barcodes: NoBarcodes(), minGenes: settings.minGenes,
+                                totalCells: cells)
+        writer.statistics = statistics
+        return (statistics, writer)
+    }
+
+    /// Chooses the dataset genes (--keep-genes, --tfs, --top-variable) and writes the HEAD.
+    func start(table: GeneTable, vocab: VocabularyMap, statistics: GeneStatistics?, format: String,
+               layout: Layout) throws -> (GeneSelection?, FrameWriter) {
+        var selection: GeneSelection?
+        var genes = table.genes
+        var vocabularyIndex = vocab.index
+        if settings.selects {
+            let chosen = try GeneSelection.make(settings: settings, genes: table, statistics: statistics)
+            Diagnostics.note("dataset genes: \(chosen.summary)")
+            genes = chosen.kept.map { table.genes[$0] }
+            if !vocabularyIndex.isEmpty { vocabularyIndex = chosen.kept.map { vocab.index[$0] } }
+            selection = chosen
+        }
+        var head = StreamHeader(content: .cell, genes: genes, vocabulary: vocab.vocabulary, vocabularyIndex: vocabularyIndex)
         head.setMetadata("input", input == "-" ? "-" : input)
         head.setMetadata("input_format", format)
         head.setMetadata("layout", layout.rawValue)
         head.setMetadata("input_scale", settings.inputScale.rawValue)
-        if settings.inputScale == .counts {
+        switch settings.inputScale {
+        case .counts:
             head.setMetadata("normalisation", "log2(1 + count * target_sum / total)")
             head.setMetadata("target_sum", TokenizeRun.number(settings.targetSum))
             head.setMetadata("total_over", settings.vocabPath == nil ? "all genes" : "vocabulary genes")
-        } else {
+        case .log2:
             head.setMetadata("normalisation", "none")
+        case .ln:
+            head.setMetadata("normalisation", "value * log2(e)")
         }
         head.setMetadata("bins", String(settings.bins))
         head.setMetadata("token", "min(floor(value), bins)")
         head.setMetadata("min_genes", String(settings.minGenes))
         head.setMetadata("gene_key", settings.geneKey.rawValue)
+        head.setMetadata("species", settings.species.rawValue)
         if let shard = settings.shard { head.setMetadata("shard", shard.description) }
         if let v = settings.vocabPath {
             head.setMetadata("vocab", v)
-            head.setMetadata("match_case", settings.matchCase.rawValue)
-            head.setMetadata("vocab_genes_present", String(vocab.mappedGenes))
+            if let orthologs = settings.orthologsPath {
+                head.setMetadata("match_case", "orthologs")
+                head.setMetadata("orthologs", orthologs)
+            } else {
+                head.setMetadata("match_case", settings.matchCase.rawValue)
+            }
+            head.setMetadata("vocab_genes_present", String(vocabularyIndex.filter { $0 >= 0 }.count))
+        }
+        if let selection {
+            head.setMetadata("input_genes", String(table.genes.count))
+            head.setMetadata("selection", selection.summary)
+            if let k = settings.keepGenesPath { head.setMetadata("keep_genes", k) }
+            if let t = settings.tfsPath { head.setMetadata("tfs", t) }
+            if let n = settings.topVariable {
+                head.setMetadata("top_variable", String(n))
+                head.setMetadata("top_variable_on", settings.inputScale == .counts
+                    ? "ln(1 + count * target_sum / total over all genes), seurat dispersion" : "ln(1 + x), seurat dispersion")
+            }
         }
         if format == "10x-v3" { head.setMetadata("feature_type", settings.featureType) }
         head.appendProvenance()
-        return (vocab, try FrameWriter(output, header: head))
+        return (selection, try FrameWriter(output, header: head))
     }
 
-    func makeCellWriter(writer: FrameWriter, vocab: VocabularyMap, barcodes: BarcodeSource, cells: Int?,
+    func makeCellWriter(writer: FrameWriter, vocab: VocabularyMap, selection: GeneSelection?, barcodes: BarcodeSource, cells: Int?,
                         threaded: Bool = false) -> CellWriter {
         let normaliser = CellNormaliser(inTotal: vocab.inTotal, targetSum: settings.targetSum, bins: settings.bins,
                                         scale: settings.inputScale, keepCounts: settings.keepCounts)
-        return CellWriter(writer: writer, normaliser: normaliser, barcodes: barcodes, minGenes: settings.minGenes,
-                          totalCells: cells, shard: settings.shard, threaded: threaded)
+        let cellWriter = CellWriter(writer: writer, normaliser: normaliser, barcodes: barcodes, minGenes: settings.minGenes,
+                                    totalCells: cells, shard: settings.shard, threaded: threaded)
+        cellWriter.inputName = settings.inputName
+        cellWriter.outputIndex = selection?.outputIndex
+        cellWriter.measureCoverage = settings.vocabPath != nil && settings.inputScale == .counts
+        cellWriter.requireCellsWithTotal = settings.orthologsPath != nil && settings.inputScale == .counts
+        return cellWriter
     }
 
     /// A number for metadata: integers without a fraction ("10000"), others as Swift prints them.

@@ -184,7 +184,7 @@ final class PretrainTests: XCTestCase {
         // Usage errors.
         try expect(64, [cells, "--steps", "2"], "-o MODEL")
         try expect(64, [cells, "-o", model.path, "--resume", ck.path, "--steps", "4", "--seed", "99"], "--seed cannot change")
-        try expect(64, [cells, "-o", model.path, "--objective", "bert"], "mlm or mse")
+        try expect(64, [cells, "-o", model.path, "--objective", "bert"], "one of 'mlm' and 'mse'")
         // A corrupt checkpoint.
         let junk = dir.appendingPathComponent("junk.safetensors")
         try Data([1, 2, 3]).write(to: junk)

@@ -30,6 +30,9 @@ public struct ToolRun {
     public let stdout: Data
     public let stderr: String
     public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+    public init(status: Int32, stdout: Data, stderr: String) {
+        self.status = status; self.stdout = stdout; self.stderr = stderr
+    }
 }
 
 /// Runs the package's executables (built beside the test bundle).

@@ -17,11 +17,6 @@
 
 import Kernels
 
-
-
-
-
-
 /// How a multi-head layer combines its heads.
 public enum HeadMerge {
     /// [N, H·D], head k in columns k·D..<(k+1)·D.

@@ -2,11 +2,6 @@
 
 import Kernels
 
-
-
-
-
-
 /// Layer normalisation over the last axis with learned gamma (ones) and beta (zeros), both [D].
 public final class LayerNorm: ParameterOwner {
     public let gamma: Tensor, beta: Tensor

@@ -5,10 +5,6 @@
 // vector [H,D] on [N,H,D]). Everything else goes through a strided index map. Gradients sum over
 // the broadcast axes in a fixed order (row by row), so they are the same on every run.
 
-
-
-
-
 extension Tape {
     public func add(_ a: Tensor, _ b: Tensor) -> Tensor { binary(a, b, .add) }
     public func sub(_ a: Tensor, _ b: Tensor) -> Tensor { binary(a, b, .sub) }

@@ -1,10 +1,6 @@
 // Shape: reshape, concatenation, slicing and axis permutation — operations that move values
 // without computing on them. Their gradients move the gradient back the same way.
 
-
-
-
-
 extension Tape {
     // MARK: - Reshape
 

@@ -3,11 +3,6 @@
 
 import LinearAlgebra
 
-
-
-
-
-
 extension EngineLoops {
     /// Σ a[i]·b[i] over n values: eight lanes of products accumulated in index order, lanes summed
     /// in a fixed order, then the tail.

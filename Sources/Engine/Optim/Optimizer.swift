@@ -4,11 +4,6 @@
 import ToolKit
 import Weights
 
-
-
-
-
-
 /// Updates parameters from their gradients.
 public protocol Optimizer: AnyObject {
     /// The parameters updated, in checkpoint order.

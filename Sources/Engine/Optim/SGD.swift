@@ -8,11 +8,6 @@
 import ToolKit
 import Weights
 
-
-
-
-
-
 /// Stochastic gradient descent with optional momentum, dampening, Nesterov and weight decay.
 public final class SGD: Optimizer {
     public let parameters: [NamedParameter]

@@ -1,6 +1,6 @@
 // ExceiverModel: the Exceiver (a Perceiver IO over genes), its sizes read from a state_dict.
 //
-// Dimension legend (used by every Exceiver file):
+// Dimension legend (used by every Exceiver file; docs/ARCHITECTURE.md, "Dimensions"):
 //   G genes the model knows (seq_len; released model 19,067); the gene table has G + 1 rows,
 //     row G being the zero padding row that masked inputs point to
 //   K gene width (seq_dim; 4)      L latents (query_len; 128)      E latent width (query_dim; 4)

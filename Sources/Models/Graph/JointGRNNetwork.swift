@@ -26,11 +26,6 @@
 import Engine
 import Kernels
 
-
-
-
-
-
 /// The shape of a JointGRNNetwork.
 public struct JointGRNConfiguration: Equatable {
     public enum Decoder: Equatable {

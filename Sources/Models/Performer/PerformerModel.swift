@@ -1,6 +1,6 @@
 // PerformerModel: scBERT's PerformerLM, its sizes read from the tensors of a state_dict.
 //
-// Dimension legend (used by every Performer file):
+// Dimension legend (used by every Performer file; docs/ARCHITECTURE.md, "Dimensions"):
 //   T token ids (num_tokens; scBERT: 7 = bins 0…5 plus mask)   D model width (dim; scBERT 200)
 //   P positions of the gene2vec table (scBERT 16,907 = 16,906 genes + 1 zero row)
 //   L layers (depth; 6)   H heads (10)   E head width (dim_head; 64)   I = H·E inner width (640)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Prints the scikit-learn values that Tests/SharedTests/BinaryRankingTests.swift holds as goldens.
+"""Prints the scikit-learn values that Tests/MetricsTests/BinaryRankingTests.swift holds as goldens.
 
 Run: python3 make_golden_metrics.py   (needs numpy and scikit-learn; printed with repr, 17 digits)
 """
