@@ -4,6 +4,9 @@
 #   make test    build and run every test (optimised, with testing enabled)
 #   make bench   the benchmarks (minutes; see BENCHMARKS.md)
 #   make model   rebuild the default model models/default/ bit for bit (about 15 minutes)
+#   make install PREFIX=/opt/scgrn
+#                the tools to PREFIX/bin, the bundled model, priors and ortholog table to
+#                PREFIX/share/scgrn (where the tools look for them; default PREFIX /usr/local)
 
 SWIFT   ?= swift
 BIN     := .build/release
@@ -11,8 +14,13 @@ BIN     := .build/release
 # `make demo` do not rebuild each other's binaries.
 TESTBUILD := -c release -Xswiftc -enable-testing --scratch-path .build/test
 TOOLS   := tokenize embed graphify score frames
+PREFIX  ?= /usr/local
+SHARE   := $(DESTDIR)$(PREFIX)/share/scgrn
+# The data the tools find through BundledData (Sources/ToolKit/BundledData.swift), with its notes.
+BUNDLED := models/default/model.safetensors models/default/genes.txt models/default/MODEL_CARD.md \
+           $(wildcard priors/*.tsv) priors/README.md data/orthologs/mouse_human.tsv data/orthologs/README.md LICENSE
 
-.PHONY: all build test demo bench deps clean model
+.PHONY: all build test demo bench deps clean model install
 
 all: build
 
@@ -36,6 +44,12 @@ build: deps
 test: deps
 	$(SWIFT) build $(TESTBUILD)
 	$(SWIFT) test $(TESTBUILD) --disable-swift-testing
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(addprefix $(BIN)/,$(TOOLS) pretrain) $(DESTDIR)$(PREFIX)/bin/
+	for f in $(BUNDLED); do install -D -m 644 $$f $(SHARE)/$$f || exit 1; done
+	@echo "installed $(TOOLS) pretrain to $(DESTDIR)$(PREFIX)/bin and the bundled data to $(SHARE)"
 
 demo: build
 	bash pipelines/demo.sh $(BIN)

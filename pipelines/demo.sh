@@ -36,7 +36,7 @@ echo "[demo] 4/4 score: the held-out test pairs against the ground truth"
 echo
 echo "Top 20 edges of the inferred network:"
 head -n 21 "$OUT/edges.tsv" | column -t
-metric() { sed -n "s/^ *\"$1\": *\([0-9.eE+-]*\).*/\1/p" "$OUT/metrics.json"; }
+metric() { sed -n "s/^  \"$1\": *\([0-9.eE+-]*\).*/\1/p" "$OUT/metrics.json"; }
 echo
 echo "Held-out test pairs ($(($(wc -l < "$DATA/Test.tsv") - 1)) pairs; ROC and PR curves in $OUT/curves.svg):"
 printf '  %-48s %8s %8s\n' "" AUROC AUPRC

@@ -1,16 +1,29 @@
 // ToolCommand: the entry point every tool uses, so all of them end the same way.
 //
 // It turns a thrown ToolError into `tool: message` and its exit code, leaves argument errors
-// (exit 64), --help and --version to swift-argument-parser, and with -v prints one closing line
+// (exit 64), --help and --version to swift-argument-parser (appending the tool's EXAMPLES to --help), and with -v prints one closing line
 // of version, command line, real time, CPU time and peak memory (as minimap2 does).
 
 import ArgumentParser
 import Foundation
 
 /// A ParsableCommand whose errors end the process in scgrn's one voice.
-public protocol ToolCommand: ParsableCommand {}
+public protocol ToolCommand: ParsableCommand {
+    /// Command lines that end `--help`, under EXAMPLES (after the option list).
+    static var examples: [String] { get }
+}
 
 extension ToolCommand {
+    public static var examples: [String] { [] }
+
+    /// The help text of a help request with the EXAMPLES section appended, or nil for any other error.
+    static func helpWithExamples(_ error: Error) -> String? {
+        guard !examples.isEmpty, exitCode(for: error) == .success else { return nil }
+        let message = fullMessage(for: error)
+        guard message.hasPrefix("OVERVIEW:") || message.hasPrefix("USAGE:") else { return nil }  // not --version
+        return message + "\n\nEXAMPLES:\n" + examples.map { "  " + $0 }.joined(separator: "\n")
+    }
+
     public static func main() {
         let start = Date()
         Diagnostics.tool = URL(fileURLWithPath: CommandLine.arguments.first ?? "scgrn").lastPathComponent
@@ -18,6 +31,10 @@ extension ToolCommand {
         do {
             command = try parseAsRoot()
         } catch {
+            if let help = helpWithExamples(error) {
+                print(help)
+                Foundation.exit(0)
+            }
             exit(withError: error)
         }
         do {
@@ -33,6 +50,11 @@ extension ToolCommand {
             Foundation.exit(64)
         } catch {
             OutputFile.abandonAll()
+            // --help arrives here too: parsing returns a help command whose run() throws the request.
+            if let help = helpWithExamples(error) {
+                print(help)
+                Foundation.exit(0)
+            }
             exit(withError: error)
         }
         if Diagnostics.verbosity >= 1 { RunSummary.print(since: start) }

@@ -35,8 +35,18 @@ struct Embed: ToolCommand {
             MODEL may also be Exceiver's Lightning checkpoint (.ckpt, or its state_dict as \
             .safetensors), recognised by its tensors. It reads raw counts (tokenize --keep-counts) \
             and needs --gene-map and --scaler; see docs/EXCEIVER.md.
+
+            Without --model, the default model bundled with scgrn is used (models/default, \
+            trained by scgrn's pretrain on real data; its MODEL_CARD.md says on what). Its \
+            vocabulary is models/default/genes.txt: tokenize with --vocab that file.
             """,
-        version: scgrnVersion)
+        version: "embed " + scgrnVersion)
+
+    static let examples = [
+        "tokenize counts/ --vocab models/default/genes.txt | embed | graphify -o model.sgrf",
+        "tokenize counts/ --vocab scbert_genes.txt | embed --model panglao_pretrain.pth --genes dataset > genes.sgrf",
+        "embed cells.sgrf --emit cells -o cellvec.sgrf && frames view cellvec.sgrf | head",
+    ]
 
     enum Emit: String, ExpressibleByArgument, CaseIterable { case genes, cells, encodings }
     enum Pool: String, ExpressibleByArgument, CaseIterable { case mean, attention }
@@ -44,7 +54,10 @@ struct Embed: ToolCommand {
     enum Parallel: String, ExpressibleByArgument, CaseIterable { case cells, kernels }
 
     @Argument(help: "Input CELL stream, or - for standard input.") var input = "-"
-    @Option(help: ArgumentHelp("scBERT checkpoint (.pth), Exceiver checkpoint (.ckpt) or .safetensors.", valueName: "FILE")) var model: String
+    @Option(name: .customLong("model"),
+            help: ArgumentHelp("scBERT checkpoint (.pth), Exceiver checkpoint (.ckpt) or .safetensors (default: the bundled models/default).",
+                               valueName: "FILE"))
+    var modelOption: String?
     @Option(help: "What to write: genes, cells or encodings.") var emit: Emit = .genes
     @Option(help: "How cells are pooled into gene embeddings: mean or attention (scTransNet).") var pool: Pool = .mean
     @Option(help: "Sequence: the whole model vocabulary, or only the dataset's vocabulary genes.") var genes: GeneSet = .vocabulary
@@ -56,6 +69,12 @@ struct Embed: ToolCommand {
     var scaler: String?
     @OptionGroup var common: CommonOptions
 
+    /// The bundled default model (models/default/MODEL_CARD.md), used when --model is not given.
+    static let defaultModel = "models/default/model.safetensors"
+
+    /// The model file: --model, else the bundled default (`run` checks first that it exists).
+    var model: String { modelOption ?? BundledData.locate(Embed.defaultModel) ?? Embed.defaultModel }
+
     func validate() throws {
         if pool == .attention && emit != .genes { throw ValidationError("--pool applies to --emit genes only") }
     }
@@ -63,7 +82,11 @@ struct Embed: ToolCommand {
     func run() throws {
         common.apply()
         if input == "-" && isatty(0) != 0 {
-            throw ToolError.usage("no input: give a CELL stream or pipe one in (tokenize … | embed --model FILE)\n" + Embed.helpMessage())
+            throw ToolError.usage("no input: give a CELL stream or pipe one in (tokenize … | embed)\n" + Embed.helpMessage())
+        }
+        if modelOption == nil {
+            let path = try BundledData.require(Embed.defaultModel, what: "the default model")
+            Diagnostics.verbose("no --model: using the bundled default model \(path)")
         }
         let weights = try WeightsFile.load(model)
         if ExceiverModel.recognises(weights) { return try runExceiver(weights) }

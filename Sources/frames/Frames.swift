@@ -18,8 +18,14 @@ struct Frames: ToolCommand {
             Every scgrn stage reads and writes a stream of frames: HEAD, data frames, END \
             (docs/FRAMES.md). Streams may be concatenated; they are shards of one dataset.
             """,
-        version: scgrnVersion,
+        version: "frames " + scgrnVersion,
         subcommands: [View.self, Check.self, Cat.self])
+
+    static let examples = [
+        "frames view cells.sgrf | head                 # any stream as TSV",
+        "frames check model.sgrf && echo complete      # exit 65 with the reason if not",
+        "frames cat shard1.genes shard2.genes | graphify -o model.sgrf",
+    ]
 }
 
 struct View: ParsableCommand {

@@ -1,7 +1,7 @@
 // graphify: trains GENELink's graph-attention network (joined with transformer gene embeddings as
 // scTransNet joins them) on a prior network, and writes the trained model as a MODEL stream.
 //
-//   tokenize counts/ | graphify --prior prior.tsv | score --tfs tfs.txt > edges.tsv
+//   tokenize counts/ | graphify | score --tfs tfs.txt > edges.tsv         (the bundled prior of the species)
 //   graphify cells.frames --prior Train.tsv --train Train.tsv --valid Valid.tsv -o model.frames
 //
 // Model, protocol, defaults and formats: docs/GRAPHIFY.md.
@@ -30,14 +30,31 @@ struct Graphify: ToolCommand {
             positives, negatives are sampled from regulator × gene pairs, and a share of both is \
             held out. The epoch with the best validation AUROC is kept; test pairs are never read.
 
+            Prior: --prior FILE, or a network bundled with scgrn by name (collectri, dorothea, \
+            trrust; priors/README.md). Without --prior, the bundled CollecTRI network of the data's \
+            species is used: the species is --species, else the stream's (tokenize --species), else \
+            told from the gene symbols, with a note. The MODEL records which prior it was trained \
+            on (name, SHA-256 and its edges), so score can tell prior edges from novel ones.
+
             Output (stdout or -o): a MODEL stream for score (… | score --tfs tfs.txt). \
             --seed makes a run reproducible byte for byte, whatever -t. See docs/GRAPHIFY.md.
             """,
-        version: scgrnVersion)
+        version: "graphify " + scgrnVersion)
+
+    static let examples = [
+        "tokenize counts/ | graphify -o model.sgrf                 # bundled CollecTRI prior",
+        "tokenize counts/ | embed | graphify --prior dorothea --epochs 40 -o model.sgrf",
+        "graphify cells.sgrf --prior Train.tsv --train Train.tsv --valid Valid.tsv -o model.sgrf",
+    ]
 
     @Argument(help: "CELL or GENE stream, or - for standard input.") var input = "-"
-    @Option(help: ArgumentHelp("Prior network: regulator<TAB>target[<TAB>0|1]; labelled files give their label-1 rows.", valueName: "EDGES"))
-    var prior: String
+    @Option(help: ArgumentHelp("Prior network: an edge file (regulator<TAB>target[<TAB>0|1]; labelled files give their label-1 rows), "
+                               + "or a bundled network by name: collectri (the default), dorothea, trrust, for the data's species.",
+                               valueName: "EDGES|NAME"))
+    var prior: String?
+    @Option(help: ArgumentHelp("Species of the data, for the bundled priors: human or mouse (default: the stream's, else told from the gene symbols).",
+                               valueName: "NAME"))
+    var species: String?
     @Option(help: ArgumentHelp("Labelled training pairs (regulator, target, 0/1).", valueName: "PAIRS"))
     var train: String?
     @Option(help: ArgumentHelp("Labelled validation pairs, for model selection and early stopping.", valueName: "PAIRS"))
@@ -73,6 +90,9 @@ struct Graphify: ToolCommand {
         guard maxProfileCells >= 1 else { throw ValidationError("--max-profile-cells must be at least 1") }
         guard sketchWidth >= 1 else { throw ValidationError("--sketch-width must be at least 1") }
         if valid != nil && train == nil { throw ValidationError("--valid needs --train (without --train, validation pairs are held out of the prior)") }
+        if let species, Species(name: species) == nil {
+            throw ValidationError("--species: '\(species)' has no bundled prior (human or mouse); give --prior FILE")
+        }
         if tfs != nil && train != nil { throw ValidationError("--tfs chooses regulators for sampled negatives; it does not apply with --train") }
     }
 
@@ -97,8 +117,10 @@ struct Graphify: ToolCommand {
         if noGnn && !useTransformer && features.cellCount == 0 {
             throw ToolError.data(stream.name, "has no CELL frames and no usable embeddings: nothing to train on")
         }
+        let priorChoice = try PriorChoice.resolve(prior: prior, species: species,
+                                                  metadataSpecies: features.header.metadata("species"), genes: genes)
         let pairs = try TrainingPairs.make(
-            .init(prior: prior, train: train, valid: valid, tfs: tfs, validFraction: validFraction,
+            .init(prior: priorChoice.path, priorName: priorChoice.name, train: train, valid: valid, tfs: tfs, validFraction: validFraction,
                   negativesPerPositive: negativesPerPositive, selfLoops: selfLoops, seed: seed), genes: genes)
         let isolated = IsolatedNodes(pairs.graph)
         Diagnostics.verbose("\(stream.name): \(genes.count) genes, \(features.cellCount) cells (\(features.profileKind) profiles, "
@@ -142,6 +164,8 @@ struct Graphify: ToolCommand {
         ]
         if useTransformer { meta.append(("graphify.embedding_dim", String(features.embeddingDim))) }
         for (k, v) in meta { header.setMetadata(k, v) }
+        let digest = try priorChoice.path == "-" ? "" : SHA256.hex(file: priorChoice.path)
+        TrainingPrior(name: priorChoice.name, sha256: digest, pairs: pairs.priorPairs).record(in: &header)
         header.appendProvenance()
         var tensors = [ModelTensor(name: "regulator", shape: [g, d], data: regulator.data),
                        ModelTensor(name: "target", shape: [g, d], data: target.data)]
@@ -156,7 +180,7 @@ struct Graphify: ToolCommand {
         if let bad = tensors.first(where: { $0.data.contains { !$0.isFinite } }) {
             throw ToolError.runtime("training diverged: tensor '\(bad.name)' holds non-finite values (try a smaller --lr)")
         }
-        let out = try OutputFile.open(common.output, binary: true, inputs: [input, prior] + [train, valid, tfs].compactMap { $0 })
+        let out = try OutputFile.open(common.output, binary: true, inputs: [input, priorChoice.path] + [train, valid, tfs].compactMap { $0 })
         let writer = try FrameWriter(out, header: header)
         try writer.write(model: tensors)
         try writer.finish()

@@ -8,6 +8,7 @@
 // dropout) and the validation pairs' AUROC (scikit-learn's definition) is computed. The
 // parameters of the epoch with the best validation AUROC are kept (the earliest on ties); with
 // --patience N, training stops after N epochs without improvement. Test pairs are never seen.
+// Progress (batches done of all epochs', rate, ETA) goes to stderr when it is a terminal or with -v.
 
 import Engine
 import Foundation
@@ -56,6 +57,9 @@ enum Trainer {
         var steps = 0
         var lastLoss = 0.0
         var epochsRun = 0
+        let batchesPerEpoch = (train.count + o.batchSize - 1) / o.batchSize
+        // Per batch, with an ETA over every epoch (a --patience stop ends it early).
+        let progress = ToolKit.Progress(unit: "batches", total: o.epochs * batchesPerEpoch)
         for epoch in 1...o.epochs {
             epochsRun = epoch
             let permutation = order.shuffled(Array(0..<train.count))
@@ -77,6 +81,7 @@ enum Trainer {
                 schedule.apply(to: optimizer, step: steps)
                 lossSum += Double(loss.item)
                 batches += 1
+                progress.advance()
             }
             lastLoss = lossSum / Double(max(batches, 1))
             let ranking = validate(network, inputs: inputs, pairs: pairs.valid)
@@ -90,6 +95,7 @@ enum Trainer {
                 break
             }
         }
+        progress.finish()
         for (p, v) in zip(parameters, best!.values) { p.tensor.data = v }
         return TrainingResult(bestEpoch: best!.epoch, epochsRun: epochsRun, validAUROC: best!.auroc,
                               validAUPRC: best!.auprc, finalLoss: lastLoss)

@@ -49,9 +49,14 @@ struct TrainingPairs {
     var graphEdges: Int
     /// How the pairs were made, for messages and metadata.
     var source: String
+    /// The prior's distinct directed edges between two different dataset genes (before holding
+    /// out validation positives): what the MODEL records as its training prior.
+    var priorPairs: [(regulator: Int, target: Int)]
 
     struct Options {
         var prior: String
+        /// How the prior is named in messages (the path as given, or a bundled prior's name).
+        var priorName: String
         var train: String?
         var valid: String?
         var tfs: String?
@@ -81,6 +86,10 @@ struct TrainingPairs {
             throw ToolError.data(priorTable.name, "the prior has no edge between two different dataset genes"
                                  + (priorTable.valueKind == .label ? " labelled 1" : "") + ": the graph would be empty")
         }
+        let priorRegulators = Set(priorPairs.map(\.0)).count
+        let priorGenes = Set(priorPairs.flatMap { [$0.0, $0.1] }).count
+        Diagnostics.note("prior \(o.priorName): \(priorPairs.count) of its \(priorTable.edges.count) edges join two dataset genes "
+                         + "(\(priorRegulators) regulators, \(priorGenes) of the \(g) genes)")
 
         var train = LabelledPairs(), valid = LabelledPairs()
         var heldOut = Set<Int>()   // undirected keys of validation positives removed from the graph
@@ -148,7 +157,22 @@ struct TrainingPairs {
             throw ToolError.data(priorTable.name, "no prior edge is left in the graph after holding out the validation positives")
         }
         let graph = NeighbourGraph.undirected(nodeCount: g, pairs: graphPairs, selfLoops: o.selfLoops)
-        return TrainingPairs(graph: graph, train: train, valid: valid, graphEdges: graphPairs.count, source: source)
+        warnIfSmall(valid, what: o.valid ?? "the held-out validation pairs")
+        return TrainingPairs(graph: graph, train: train, valid: valid, graphEdges: graphPairs.count, source: source,
+                             priorPairs: priorPairs.map { (regulator: $0.0, target: $0.1) })
+    }
+
+    /// Below these counts a validation AUROC is too noisy to select a model by (its standard error
+    /// is about 0.05 or more), so graphify says so.
+    static let smallSet = (pairs: 100, perClass: 20)
+
+    /// Warns when a validation set is too small to select a model by.
+    static func warnIfSmall(_ pairs: LabelledPairs, what: String) {
+        let p = pairs.positives, n = pairs.count - pairs.positives
+        if pairs.count < smallSet.pairs || p < smallSet.perClass || n < smallSet.perClass {
+            Diagnostics.warning("\(what): only \(pairs.count) validation pairs (\(p) positive, \(n) negative): "
+                                + "the best epoch is chosen on a noisy AUROC; a larger --valid (or --valid-fraction) is steadier")
+        }
     }
 
     static func key(_ a: Int32, _ b: Int32) -> Int { Int(a) << 32 | Int(b) }

@@ -34,7 +34,13 @@ struct Pretrain: ToolCommand {
             it); --checkpoint FILE also keeps Adam's state and the step, for --resume FILE. The \
             same inputs, options and --seed give byte-identical files whatever -t.
             """,
-        version: scgrnVersion)
+        version: "pretrain " + scgrnVersion)
+
+    static let examples = [
+        "tokenize counts/ --vocab genes.txt -o cells.sgrf && pretrain cells.sgrf -o model.safetensors",
+        "pretrain a.sgrf b.sgrf --checkpoint run.ckpt -o model.safetensors   # later: --resume run.ckpt",
+        "tokenize new/ --vocab genes.txt | embed --model model.safetensors | graphify -o grn.sgrf",
+    ]
 
     @Argument(help: "Input CELL streams (- for standard input).") var inputs: [String] = ["-"]
 

@@ -5,6 +5,8 @@
 // is the average precision (precision Pₙ held over the recall interval (Rₙ₋₁, Rₙ]), with the
 // positive fraction (a random ranking) as a dashed line. Points closer than half a pixel to the
 // last drawn one are skipped, so large runs stay small files; the output is deterministic.
+// The title names the data and the truth; a line under it gives the counts; each panel has a
+// legend (the method and its AUROC, or its AUPRC and EPR; the random baseline).
 
 import Foundation
 import Metrics
@@ -13,10 +15,13 @@ enum CurvePlot {
     static let panel = 360.0       // plot area side, px
     static let margin = 56.0       // left and bottom margin for axes
     static let gap = 48.0          // between the panels
-    static let top = 40.0          // above the plot areas (titles)
+    static let top = 64.0          // above the plot areas (title, counts, panel titles)
 
     /// The SVG document for a ranking's curves.
-    static func svg(_ ranking: BinaryRanking, title: String) -> String {
+    /// - Parameters:
+    ///   - title: names the data and the truth.
+    ///   - method: the ranked method's name in the legends ("model", or a --ranked file's name).
+    static func svg(_ ranking: BinaryRanking, title: String, method: String = "model") -> String {
         let s = ranking.summary
         let width = margin + panel + gap + margin + panel + 16
         let height = top + panel + margin
@@ -30,11 +35,17 @@ enum CurvePlot {
         let rocX = margin, prX = margin + panel + gap + margin
         out += axes(x0: rocX, xLabel: "false positive rate", yLabel: "true positive rate",
                     title: "ROC  (AUROC \(MetricsReport.number(s.auroc)))")
+        out += legend(x0: rocX, y0: top + panel - 48, [
+            ("#1f77b4", "", "\(method) (AUROC \(MetricsReport.number(s.auroc, digits: 3)))"),
+            ("#999", "4 4", "random (AUROC 0.500)")])
         out += line(x0: rocX, [(0, 0), (1, 1)], style: "stroke=\"#999\" stroke-dasharray=\"4 4\"")
         out += polyline(x0: rocX, thin(ranking.rocCurve.map { ($0.fpr, $0.tpr) }), color: "#1f77b4")
 
         out += axes(x0: prX, xLabel: "recall", yLabel: "precision",
-                    title: "Precision–recall  (AUPRC \(MetricsReport.number(s.auprc)))")
+                    title: "Precision–recall  (AUPRC \(MetricsReport.number(s.auprc)), EPR \(MetricsReport.number(s.earlyPrecisionRatio, digits: 2)))")
+        out += legend(x0: prX, y0: top + 8, [
+            ("#d62728", "", "\(method) (AUPRC \(MetricsReport.number(s.auprc, digits: 3)), EPR \(MetricsReport.number(s.earlyPrecisionRatio, digits: 2)))"),
+            ("#999", "4 4", "random (precision \(MetricsReport.number(s.positiveFraction, digits: 3)))")])
         let base = s.positiveFraction ?? 0
         out += line(x0: prX, [(0, base), (1, base)], style: "stroke=\"#999\" stroke-dasharray=\"4 4\"")
         var steps = [(Double, Double)]()
@@ -44,11 +55,26 @@ enum CurvePlot {
         }
         out += polyline(x0: prX, thin(steps), color: "#d62728")
         out += "<text x=\"\(f(width / 2))\" y=\"16\" text-anchor=\"middle\" font-size=\"13\">\(xml(title))</text>\n"
+        let counts = "\(s.count) pairs evaluated: \(s.positives) positive, \(s.negatives) negative"
+        out += "<text x=\"\(f(width / 2))\" y=\"34\" text-anchor=\"middle\" fill=\"#444\">\(xml(counts))</text>\n"
         out += "</svg>\n"
         return out
     }
 
     static func f(_ x: Double) -> String { String(format: "%.2f", x) }
+
+    /// A legend box at (x0 + 10, y0) inside a panel: one sample line and label per entry.
+    static func legend(x0: Double, y0: Double, _ entries: [(color: String, dash: String, label: String)]) -> String {
+        let x = x0 + panel - 250, h = 8.0 + 18 * Double(entries.count)
+        var s = "<rect x=\"\(f(x))\" y=\"\(f(y0))\" width=\"240\" height=\"\(f(h))\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#ccc\"/>\n"
+        for (i, e) in entries.enumerated() {
+            let y = y0 + 15 + 18 * Double(i)
+            let dash = e.dash.isEmpty ? "" : " stroke-dasharray=\"\(e.dash)\""
+            s += "<line x1=\"\(f(x + 8))\" y1=\"\(f(y - 4))\" x2=\"\(f(x + 32))\" y2=\"\(f(y - 4))\" stroke=\"\(e.color)\" stroke-width=\"1.5\"\(dash)/>"
+            s += "<text x=\"\(f(x + 38))\" y=\"\(f(y))\" font-size=\"11\">\(xml(e.label))</text>\n"
+        }
+        return s
+    }
 
     static func xml(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")

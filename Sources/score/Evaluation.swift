@@ -1,11 +1,13 @@
 // Evaluation: ranked candidates against a ground truth (--truth) — AUROC, AUPRC, their ratios and
-// BEELINE's early precision ratio, as a summary line and as JSON.
+// BEELINE's early precision ratio, pooled and per regulator, over all pairs and split into pairs
+// that are edges of the model's training prior and novel ones; as summary lines and as JSON.
 //
 // A truth file with labels (regulator, target, 0/1) evaluates only the labelled candidates; a
 // positive-only edge list makes every candidate not in it a negative. Metrics are computed on the
-// logits (the order score ranks by), so ties are exact ties of the model's output.
+// scores the output ranks by (a model's logits, or a --ranked file's scores), so ties are exact ties.
 
 import Foundation
+import Frames
 import Metrics
 import ToolKit
 
@@ -37,30 +39,123 @@ struct Truth {
     }
 
     /// Labels the candidates and computes the metrics.
-    /// - Returns: the ranking of the evaluated candidates and how many truth pairs are no candidate.
+    /// - Parameters:
+    ///   - scores: one score per candidate, higher is better (no NaN).
+    ///   - prior: the keys of the model's training prior edges, when the model records them.
     /// - Throws: `ToolError.badInput` (65) when the evaluated candidates hold no positive or no negative.
-    func evaluate(_ pairs: [GenePair], logits: [Float]) throws -> (ranking: BinaryRanking, notCandidates: Int) {
-        var scores = [Float](), ys = [Bool]()
+    func evaluate(_ pairs: [GenePair], scores: [Double], prior: Set<Int>?) throws -> Evaluation {
+        var e = Evaluation(truth: self)
         var matched = 0
         for (i, p) in pairs.enumerated() {
             let key = Int(p.regulator) << 32 | Int(p.target)
-            if let y = labels[key] {
+            let y: Bool
+            if let label = labels[key] {
                 matched += 1
-                scores.append(logits[i]); ys.append(y)
+                y = label
             } else if !labelled {
-                scores.append(logits[i]); ys.append(false)
+                y = false
+            } else {
+                continue
             }
+            e.scores.append(scores[i]); e.labels.append(y); e.regulators.append(p.regulator)
+            e.inPrior.append(prior?.contains(key) ?? false)
         }
-        let notCandidates = labels.count - matched
-        let ranking = BinaryRanking(scores: scores, labels: ys)
-        if ranking.count == 0 {
+        e.notCandidates = labels.count - matched
+        e.ranking = BinaryRanking(scores: e.scores, labels: e.labels)
+        if e.ranking.count == 0 {
             throw ToolError.data(name, "no candidate pair is labelled here: nothing to evaluate")
         }
-        if ranking.positives == 0 || ranking.negatives == 0 {
-            throw ToolError.data(name, "the \(ranking.count) evaluated candidates are all \(ranking.positives == 0 ? "negative" : "positive"): "
+        if e.ranking.positives == 0 || e.ranking.negatives == 0 {
+            throw ToolError.data(name, "the \(e.ranking.count) evaluated candidates are all \(e.ranking.positives == 0 ? "negative" : "positive"): "
                                  + "AUROC and AUPRC are undefined")
         }
-        return (ranking, notCandidates)
+        if let prior {
+            e.positivesInPrior = labels.filter { $0.value && prior.contains($0.key) }.count
+            e.positivesTotal = labels.values.filter { $0 }.count
+        }
+        return e
+    }
+}
+
+/// The evaluated pairs of a --truth run and the metrics over them.
+struct Evaluation {
+    let truth: Truth
+    var scores = [Double]()
+    var labels = [Bool]()
+    var regulators = [Int32]()
+    /// Per evaluated pair: whether it is an edge of the model's training prior.
+    var inPrior = [Bool]()
+    var ranking = BinaryRanking(scores: [Double](), labels: [])
+    /// Truth pairs that are not candidates (not evaluated).
+    var notCandidates = 0
+    /// With a recorded prior: truth positives that are prior edges, and all truth positives.
+    var positivesInPrior: Int? = nil
+    var positivesTotal = 0
+
+    /// The metrics over the evaluated pairs that are (true) or are not (false) prior edges; nil
+    /// when that part is empty.
+    func split(inPrior wanted: Bool) -> BinaryRanking? {
+        var s = [Double](), y = [Bool]()
+        for i in scores.indices where inPrior[i] == wanted { s.append(scores[i]); y.append(labels[i]) }
+        return s.isEmpty ? nil : BinaryRanking(scores: s, labels: y)
+    }
+
+    /// Per-regulator (macro) metrics: the mean over the regulators whose evaluated pairs hold both
+    /// a positive and a negative of that regulator's AUROC and average precision (each computed as
+    /// the pooled metrics are). Ranking whole regulators above others cannot raise them.
+    var perRegulator: PerRegulator {
+        var groups = [Int32: (scores: [Double], labels: [Bool])]()
+        for i in scores.indices { groups[regulators[i], default: ([], [])].scores.append(scores[i]); groups[regulators[i]]!.labels.append(labels[i]) }
+        var auroc = 0.0, ap = 0.0, used = 0
+        // Summed in regulator-index order, so the figure does not depend on dictionary order.
+        for r in groups.keys.sorted() {
+            let g = groups[r]!
+            let ranking = BinaryRanking(scores: g.scores, labels: g.labels)
+            guard let a = ranking.auroc, let p = ranking.averagePrecision else { continue }
+            auroc += a; ap += p; used += 1
+        }
+        return PerRegulator(regulators: groups.count, evaluatedRegulators: used,
+                            auroc: used > 0 ? auroc / Double(used) : nil, auprc: used > 0 ? ap / Double(used) : nil)
+    }
+}
+
+struct PerRegulator {
+    /// Regulators among the evaluated pairs, and those with both classes (the ones averaged).
+    var regulators: Int
+    var evaluatedRegulators: Int
+    var auroc: Double?
+    var auprc: Double?
+}
+
+// MARK: - Warnings
+
+enum EvaluationWarnings {
+    /// Below these counts AUROC and AUPRC are too noisy to compare methods by.
+    static let small = (pairs: 100, perClass: 20)
+
+    /// The standard error of an AUROC (Hanley & McNeil 1982), for the small-set warning.
+    static func aurocStandardError(_ a: Double, positives p: Int, negatives n: Int) -> Double {
+        let q1 = a / (2 - a), q2 = 2 * a * a / (1 + a)
+        let v = (a * (1 - a) + Double(p - 1) * (q1 - a * a) + Double(n - 1) * (q2 - a * a)) / Double(p * n)
+        return v > 0 ? v.squareRoot() : 0
+    }
+
+    static func warnIfSmall(_ e: Evaluation) {
+        let r = e.ranking
+        guard r.count < small.pairs || r.positives < small.perClass || r.negatives < small.perClass else { return }
+        let se = r.auroc.map { aurocStandardError($0, positives: r.positives, negatives: r.negatives) } ?? 0
+        Diagnostics.warning("\(e.truth.name): only \(r.count) pairs evaluated (\(r.positives) positive, \(r.negatives) negative): "
+                            + String(format: "AUROC has a standard error of about %.2f here; compare methods on a larger test set", se))
+    }
+
+    /// Warns when the truth's positives are edges the model was trained on.
+    static func warnIfPriorOverlap(_ e: Evaluation, prior: TrainingPrior) {
+        guard let k = e.positivesInPrior, k > 0 else { return }
+        let share = Double(k) / Double(max(e.positivesTotal, 1))
+        var text = "\(e.truth.name): \(k) of its \(e.positivesTotal) positive pairs are edges of the prior the model was trained on "
+            + "(\(prior.name)): the figures over all pairs are optimistic; the 'novel' line scores only pairs outside the prior"
+        if share >= 0.9 { text += String(format: " (%.0f%% overlap: this truth is largely the training prior itself)", share * 100) }
+        Diagnostics.warning(text)
     }
 }
 
@@ -82,13 +177,45 @@ enum MetricsReport {
         return line
     }
 
+    /// The per-regulator line.
+    static func perRegulatorLine(_ p: PerRegulator) -> String {
+        "per regulator (mean over the \(p.evaluatedRegulators) of \(p.regulators) regulators with positive and negative pairs): "
+            + "AUROC \(number(p.auroc)) AUPRC \(number(p.auprc))"
+    }
+
+    /// The line for the prior or novel part of the evaluated pairs.
+    static func partLine(_ what: String, _ r: BinaryRanking?) -> String {
+        guard let r else { return "\(what): no evaluated pair" }
+        let s = r.summary
+        if s.positives == 0 || s.negatives == 0 {
+            return "\(what): \(s.count) pairs, \(s.positives) positive: AUROC and AUPRC undefined (one class only)"
+        }
+        return "\(what): \(s.count) pairs, \(s.positives) positive (\(number(s.positiveFraction))): AUROC \(number(s.auroc)) "
+            + "AUPRC \(number(s.auprc)) (ratio \(number(s.auprcRatio, digits: 3))) EPR \(number(s.earlyPrecisionRatio, digits: 3))"
+    }
+
     static func json(_ x: Double?) -> String {
         guard let x, x.isFinite else { return "null" }
         return x.description
     }
 
+    static func object(_ fields: [(String, String)], indent: String = "  ") -> String {
+        "{\n" + fields.map { "\(indent)  \"\($0.0)\": \($0.1)" }.joined(separator: ",\n") + "\n\(indent)}"
+    }
+
+    /// A part's metrics as a nested JSON object, or null.
+    static func partJSON(_ r: BinaryRanking?) -> String {
+        guard let r else { return "null" }
+        let s = r.summary
+        return object([("evaluated", String(s.count)), ("positives", String(s.positives)), ("negatives", String(s.negatives)),
+                       ("auroc", json(s.auroc)), ("auprc", json(s.auprc)), ("auprc_ratio", json(s.auprcRatio)),
+                       ("early_precision_ratio", json(s.earlyPrecisionRatio))])
+    }
+
     /// The metrics as a JSON object (keys in a fixed order, numbers in shortest round-trip form).
-    static func json(_ s: RankingSummary, truth: Truth, candidates: Int, notCandidates: Int) -> String {
+    static func json(_ e: Evaluation, candidates: Int, prior: TrainingPrior?) -> String {
+        let s = e.ranking.summary
+        let truth = e.truth
         var f = [(String, String)]()
         f.append(("truth", JSONText.quoted(truth.name)))
         f.append(("truth_kind", truth.labelled ? "\"labelled\"" : "\"positive_edges\""))
@@ -96,7 +223,7 @@ enum MetricsReport {
         f.append(("evaluated", String(s.count)))
         f.append(("positives", String(s.positives)))
         f.append(("negatives", String(s.negatives)))
-        f.append(("truth_not_candidates", String(notCandidates)))
+        f.append(("truth_not_candidates", String(e.notCandidates)))
         f.append(("positive_fraction", json(s.positiveFraction)))
         f.append(("auroc", json(s.auroc)))
         f.append(("auprc", json(s.auprc)))
@@ -106,6 +233,16 @@ enum MetricsReport {
         f.append(("early_precision_true_positives", s.earlyPrecision.map { String($0.truePositives) } ?? "null"))
         f.append(("early_precision", json(s.earlyPrecision?.precision)))
         f.append(("early_precision_ratio", json(s.earlyPrecisionRatio)))
-        return "{\n" + f.map { "  \"\($0.0)\": \($0.1)" }.joined(separator: ",\n") + "\n}\n"
+        let p = e.perRegulator
+        f.append(("per_regulator_regulators", String(p.regulators)))
+        f.append(("per_regulator_evaluated_regulators", String(p.evaluatedRegulators)))
+        f.append(("per_regulator_auroc", json(p.auroc)))
+        f.append(("per_regulator_auprc", json(p.auprc)))
+        f.append(("prior", prior.map { JSONText.quoted($0.name) } ?? "null"))
+        f.append(("prior_sha256", prior.map { JSONText.quoted($0.sha256) } ?? "null"))
+        f.append(("truth_positives_in_prior", e.positivesInPrior.map(String.init) ?? "null"))
+        f.append(("in_prior", prior == nil ? "null" : partJSON(e.split(inPrior: true))))
+        f.append(("novel", prior == nil ? "null" : partJSON(e.split(inPrior: false))))
+        return object(f, indent: "") + "\n"
     }
 }

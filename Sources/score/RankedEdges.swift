@@ -83,13 +83,28 @@ enum RankedEdges {
         1 / (1 + exp(-Double(logit)))
     }
 
+    /// The ranked pairs kept when each regulator keeps only its `k` best targets (rank order kept).
+    static func perRegulator(_ order: [Int], pairs: [GenePair], k: Int, genes: Int) -> [Int] {
+        var kept = [Int32](repeating: 0, count: genes)
+        var out = [Int]()
+        for p in order {
+            let r = Int(pairs[p].regulator)
+            if kept[r] < k { kept[r] += 1; out.append(p) }
+        }
+        return out
+    }
+
     /// Writes the header and the first `top` ranked pairs (all when nil).
     ///
     /// Lines are formatted in chunks on `threads` threads and written in rank order, so the bytes
-    /// do not depend on the thread count.
+    /// do not depend on the thread count. With `prior` (the keys of the model's training prior
+    /// edges) the tsv layout gains a fourth column `in_prior`: 1 for a prior edge, else 0.
     static func write(_ out: OutputFile, format: EdgeFormat, pairs: [GenePair], logits: [Float],
-                      order: [Int], genes: [GeneName], top: Int?, threads: Int = 1) throws {
-        try out.write(format.header)
+                      order: [Int], genes: [GeneName], top: Int?, prior: Set<Int>? = nil, threads: Int = 1) throws {
+        let marks = format == .tsv ? prior : nil
+        var header = format.header
+        if marks != nil { header.removeLast(); header += "\tin_prior\n" }
+        try out.write(header)
         // All symbols in one byte array: gene g is bytes[offsets[g]..<offsets[g + 1]].
         var bytes = [UInt8](), offsets = [0]
         for g in genes { bytes.append(contentsOf: g.symbol.utf8); offsets.append(bytes.count) }
@@ -117,6 +132,10 @@ enum RankedEdges {
                                 buffer.append(0x09)
                                 var text = probability(logits[p]).description
                                 text.withUTF8 { buffer.append(contentsOf: $0) }
+                                if let marks {
+                                    buffer.append(0x09)
+                                    buffer.append(marks.contains(i << 32 | j) ? UInt8(ascii: "1") : UInt8(ascii: "0"))
+                                }
                                 buffer.append(0x0A)
                             }
                         }

@@ -71,7 +71,13 @@ struct Tokenize: ToolCommand {
         Exit status: 0 success, 64 usage error, 65 malformed or inconsistent input (one line on \
         stderr naming the file, line and problem; the stream then has no END frame), 1 I/O failure.
         """,
-        version: scgrnVersion)
+        version: "tokenize " + scgrnVersion)
+
+    static let examples = [
+        "tokenize filtered_feature_bc_matrix/ --vocab models/default/genes.txt | embed | graphify -o model.sgrf",
+        "tokenize ExpressionData.csv.gz --input-scale log2 -o cells.sgrf     # BEELINE, log2 already",
+        "tokenize counts/ --shard 1/4 -o part1.sgrf                          # a quarter of the cells",
+    ]
 
     @Argument(help: ArgumentHelp("10x directory, .mtx[.gz], CSV/TSV[.gz], .h5ad, .loom, 10x .h5, or - for standard input.", valueName: "INPUT"))
     var input: String = "-"

@@ -32,10 +32,11 @@ struct SyntheticModel {
     ///   - decoderOverride: the `decoder` metadata to write instead ("" writes none).
     ///   - withModelFrame: false writes HEAD and END only.
     func write(to path: String, decoderOverride: String? = nil, withModelFrame: Bool = true,
-               extraTensors: [ModelTensor] = []) throws {
+               extraTensors: [ModelTensor] = [], metadata: [(key: String, value: String)] = []) throws {
         var meta = [(key: String, value: String)]()
         let dec = decoderOverride ?? decoder!
         if !dec.isEmpty { meta.append((key: "decoder", value: dec)) }
+        meta += metadata
         let header = StreamHeader(content: .model, genes: genes.map { GeneName(symbol: $0) }, metadata: meta)
         let w = try FrameWriter(try OutputFile.open(path, binary: true), header: header)
         if withModelFrame {

@@ -41,3 +41,22 @@ for name, (y, s) in CASES.items():
     if name == "seeded200":
         print("  labels", "".join(str(v) for v in y))
         print("  scores", ", ".join(repr(v) for v in s))
+
+# Per-regulator (macro) metrics, score --truth's per_regulator_auroc / per_regulator_auprc
+# (Tests/ScoreTests/ScoreEvaluationTests.swift): the mean over the regulators whose pairs hold both
+# classes of sklearn's metrics over that regulator's pairs; TF3 (negatives only) is left out.
+PER_REGULATOR = {
+    "TF1": ([1, 0, 1, 0, 0, 1], [5.0, 4.5, 4.5, 3.0, 2.5, 2.0]),
+    "TF2": ([0, 1, 0, 0, 1, 0], [1.5, 1.0, 1.0, 0.5, -1.0, -2.0]),
+    "TF3": ([0, 0, 0, 0, 0, 0], [0.25, 0.25, 0.0, -0.5, -0.5, -3.0]),
+}
+aurocs, aps = [], []
+for name, (y, s) in PER_REGULATOR.items():
+    if 0 < sum(y) < len(y):
+        aurocs.append(roc_auc_score(y, s))
+        aps.append(average_precision_score(y, s))
+ys = sum((v[0] for v in PER_REGULATOR.values()), [])
+ss = sum((v[1] for v in PER_REGULATOR.values()), [])
+print("per_regulator macro auroc", repr(float(np.mean(aurocs))), "macro ap", repr(float(np.mean(aps))),
+      "over", len(aurocs), "regulators; pooled auroc", repr(float(roc_auc_score(ys, ss))),
+      "pooled ap", repr(float(average_precision_score(ys, ss))))
