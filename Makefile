@@ -4,6 +4,7 @@
 #   make test    build and run every test (optimised, with testing enabled)
 #   make bench   the benchmarks (minutes; see BENCHMARKS.md)
 #   make model   rebuild the default model models/default/ bit for bit (about 15 minutes)
+#   make fuzz    fuzz the parsers, FUZZ_SECONDS (60) per target (docs/FUZZING.md)
 
 SWIFT   ?= swift
 BIN     := .build/release
@@ -12,7 +13,7 @@ BIN     := .build/release
 TESTBUILD := -c release -Xswiftc -enable-testing --scratch-path .build/test
 TOOLS   := tokenize embed graphify score frames
 
-.PHONY: all build test demo bench deps clean model
+.PHONY: all build test demo bench deps clean model fuzz
 
 all: build
 
@@ -55,6 +56,13 @@ bench: build
 	$(if $(MOUSE10X),bash bench/tokenize.sh $(MOUSE10X),@echo "bench: tokenize skipped (set MOUSE10X=<mouse-brain 10x dir>)")
 	$(if $(BEELINE),bash bench/engine_bench.sh $(BEELINE)/beeline,@echo "bench: engine skipped (set BEELINE=<folder holding beeline/>)")
 	$(if $(BEELINE),python3 bench/beeline_prepare.py $(BEELINE) bench/work/beeline && bash bench/graphify_speed.sh bench/work/beeline/hHEP_TFs500_Specific_sample1,@echo "bench: graphify skipped (set BEELINE=<folder holding beeline/>)")
+
+# The fuzz targets (docs/FUZZING.md): the parsers built with libFuzzer and AddressSanitizer in
+# .build/fuzz, then each run for FUZZ_SECONDS; a crash fails with the input under .build/fuzz/artifacts.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	bash Fuzz/fuzz.sh build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash Fuzz/fuzz.sh run
 
 clean:
 	rm -rf .build bench/work out
