@@ -108,9 +108,11 @@ run() {
       awk -v t="$t" '/^stat::number_of_executed_units/ {n=$2} /^stat::average_exec_per_sec/ {r=$2}
         END {printf "fuzz %s: %d inputs, %d per second, no crash\n", t, n, r}' "$log"
     else
-      echo "fuzz $t: FAILED — input and report:" >&2
-      grep -E "^(==[0-9]+==ERROR|SUMMARY|artifact_prefix|Test unit written|Fatal error|.*Fatal error)" "$log" | head -8 >&2 || true
-      tail -n 30 "$log" | grep -E "Fatal error|precondition|ERROR" | head -3 >&2 || true
+      # What failed, where (the first frame in this repository's sources) and the input.
+      echo "fuzz $t: FAILED (report: $log)" >&2
+      grep -E "ERROR:|runtime failure|Fatal error" "$log" | head -3 | sed 's/^/  /' >&2 || true
+      grep -oE "in [^ ]+ [^ ]*/(Sources|Fuzz)/[^ ]+" "$log" | head -1 | sed 's/^/  /' >&2 || true
+      grep -E "Test unit written|^Base64" "$log" | head -1 | sed 's/^/  /' >&2 || true
       failed+=("$t")
     fi
   done
