@@ -7,6 +7,7 @@
 #   make install PREFIX=/opt/scgrn
 #                the tools to PREFIX/bin, the bundled model, priors and ortholog table to
 #                PREFIX/share/scgrn (where the tools look for them; default PREFIX /usr/local)
+#   make fuzz    fuzz the parsers, FUZZ_SECONDS (60) per target (docs/FUZZING.md)
 
 SWIFT   ?= swift
 BIN     := .build/release
@@ -20,7 +21,7 @@ SHARE   := $(DESTDIR)$(PREFIX)/share/scgrn
 BUNDLED := models/default/model.safetensors models/default/genes.txt models/default/MODEL_CARD.md \
            $(wildcard priors/*.tsv) priors/README.md data/orthologs/mouse_human.tsv data/orthologs/README.md LICENSE
 
-.PHONY: all build test demo bench deps clean model install
+.PHONY: all build test demo bench deps clean model install fuzz
 
 all: build
 
@@ -70,6 +71,13 @@ bench: build
 	$(if $(MOUSE10X),bash bench/tokenize.sh $(MOUSE10X),@echo "bench: tokenize skipped (set MOUSE10X=<mouse-brain 10x dir>)")
 	$(if $(BEELINE),bash bench/engine_bench.sh $(BEELINE)/beeline,@echo "bench: engine skipped (set BEELINE=<folder holding beeline/>)")
 	$(if $(BEELINE),python3 bench/beeline_prepare.py $(BEELINE) bench/work/beeline && bash bench/graphify_speed.sh bench/work/beeline/hHEP_TFs500_Specific_sample1,@echo "bench: graphify skipped (set BEELINE=<folder holding beeline/>)")
+
+# The fuzz targets (docs/FUZZING.md): the parsers built with libFuzzer and AddressSanitizer in
+# .build/fuzz, then each run for FUZZ_SECONDS; a crash fails with the input under .build/fuzz/artifacts.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	bash Fuzz/fuzz.sh build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash Fuzz/fuzz.sh run
 
 clean:
 	rm -rf .build bench/work out
