@@ -24,7 +24,8 @@ streams, models, metrics and a results file. The protocol, per dataset:
 
 The table (markdown, to stdout or --table) gives mean ± std over the samples run per dataset, next
 to the anchor methods of --anchors (GENELink, TrainDegree, abs_Pearson, GRNBoost2, measured with
-their own code on the same splits), and for GENELink also our mean over the same samples it was run
+their own code on the same splits; IdentityLR, the gene-identity baseline of bench/baselines.py,
+Specific only — see bench/PROTOCOLS.md), and for GENELink also our mean over the same samples it was run
 on, with the difference. The executables are taken from .build/release (build them first).
 Python 3 standard library only.
 """
@@ -42,7 +43,7 @@ from pathlib import Path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, ".build", "release")
-ANCHOR_METHODS = [("GENELink", "GENELink"), ("TrainDegree", "TrainDegree(extra)"),
+ANCHOR_METHODS = [("GENELink", "GENELink"), ("IdentityLR", "IdentityLR"), ("TrainDegree", "TrainDegree(extra)"),
                   ("abs_Pearson", "abs_Pearson"), ("GRNBoost2", "GRNBoost2")]
 
 
