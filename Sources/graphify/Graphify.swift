@@ -143,16 +143,13 @@ struct Graphify: ToolCommand {
         if useTransformer { meta.append(("graphify.embedding_dim", String(features.embeddingDim))) }
         for (k, v) in meta { header.setMetadata(k, v) }
         header.appendProvenance()
-        var tensors = [ModelTensor(name: "regulator", shape: [g, d], data: regulator.data),
-                       ModelTensor(name: "target", shape: [g, d], data: target.data)]
-        for (i, layer) in network.decoder.enumerated() {
-            // The engine stores W as [in, out]; the MODEL contract is [out, in].
-            let (fanIn, fanOut) = (layer.weight.shape[0], layer.weight.shape[1])
-            var w = [Float](repeating: 0, count: fanIn * fanOut)
-            for a in 0..<fanIn { for b in 0..<fanOut { w[b * fanIn + a] = layer.weight.data[a * fanOut + b] } }
-            tensors.append(ModelTensor(name: "decoder.\(i).weight", shape: [fanOut, fanIn], data: w))
-            tensors.append(ModelTensor(name: "decoder.\(i).bias", shape: [fanOut], data: layer.bias!.data))
+        // The MODEL contract (Sources/Frames/ModelContract.swift); the engine stores W as [in, out].
+        let layers = network.decoder.map {
+            DenseLayer(inOutWeight: $0.weight.data, bias: $0.bias!.data, inputs: $0.weight.shape[0], outputs: $0.weight.shape[1])
         }
+        let model = RegulationModel(geneCount: g, width: d, regulator: regulator.data, target: target.data,
+                                    decoder: layers.isEmpty ? .dot : .mlp(layers))
+        let tensors = model.tensors
         if let bad = tensors.first(where: { $0.data.contains { !$0.isFinite } }) {
             throw ToolError.runtime("training diverged: tensor '\(bad.name)' holds non-finite values (try a smaller --lr)")
         }
