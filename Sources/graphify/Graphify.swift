@@ -1,5 +1,6 @@
-// graphify: trains GENELink's graph-attention network (joined with transformer gene embeddings as
-// scTransNet joins them) on a prior network, and writes the trained model as a MODEL stream.
+// graphify: trains a graph-attention network of gene regulation — scgrn's architecture by default,
+// GENELink's exactly with --arch genelink — joined with transformer gene embeddings as scTransNet
+// joins them, on a prior network, and writes the trained model as a MODEL stream.
 //
 //   tokenize counts/ | graphify --prior prior.tsv | score --tfs tfs.txt > edges.tsv
 //   graphify cells.frames --prior Train.tsv --train Train.tsv --valid Valid.tsv -o model.frames
@@ -20,8 +21,10 @@ struct Graphify: ToolCommand {
         commandName: "graphify",
         abstract: "Train a graph-attention model of gene regulation on a prior network; write it as a MODEL stream.",
         discussion: """
-            Input: CELL frames (from tokenize: the model is GENELink's) or a GENE stream (from embed: \
+            Input: CELL frames (from tokenize: expression alone) or a GENE stream (from embed: \
             the pooled transformer embeddings join the graph encoder's output, as in scTransNet). \
+            --arch genelink is GENELink's model and schedule exactly; the default --arch scgrn adds a \
+            self path, graph dropout and per-gene propensities and anneals the rate over the run. \
             Nodes are the dataset genes; their features are expression profiles over cells, z-scored \
             per gene. The graph is the --prior network made symmetric.
 
