@@ -1,5 +1,6 @@
-// graphify: trains GENELink's graph-attention network (joined with transformer gene embeddings as
-// scTransNet joins them) on a prior network, and writes the trained model as a MODEL stream.
+// graphify: trains a graph-attention network of gene regulation — scgrn's architecture by default,
+// GENELink's exactly with --arch genelink — joined with transformer gene embeddings as scTransNet
+// joins them, on a prior network, and writes the trained model as a MODEL stream.
 //
 //   tokenize counts/ | graphify | score --tfs tfs.txt > edges.tsv         (the bundled prior of the species)
 //   graphify cells.frames --prior Train.tsv --train Train.tsv --valid Valid.tsv -o model.frames
@@ -20,8 +21,10 @@ struct Graphify: ToolCommand {
         commandName: "graphify",
         abstract: "Train a graph-attention model of gene regulation on a prior network; write it as a MODEL stream.",
         discussion: """
-            Input: CELL frames (from tokenize: the model is GENELink's) or a GENE stream (from embed: \
+            Input: CELL frames (from tokenize: expression alone) or a GENE stream (from embed: \
             the pooled transformer embeddings join the graph encoder's output, as in scTransNet). \
+            --arch genelink is GENELink's model and schedule exactly; the default --arch scgrn adds a \
+            self path, graph dropout and per-gene propensities and anneals the rate over the run. \
             Nodes are the dataset genes; their features are expression profiles over cells, z-scored \
             per gene. The graph is the --prior network made symmetric.
 
@@ -63,8 +66,13 @@ struct Graphify: ToolCommand {
     var tfs: String?
     @Option(help: "Pair decoder: dot (regulator · target) or mlp (a ReLU MLP over the concatenated pair).")
     var decoder = "dot"
+    @Option(help: "Architecture: scgrn (self path, graph dropout, per-gene propensities, cosine schedule) or genelink (GENELink exactly).")
+    var arch = "scgrn"
+    @Option(help: ArgumentHelp("scgrn: share of genes whose graph encoding is dropped in each training batch (default 0.5).", valueName: "Q"))
+    var graphDropout: Double?
+    @Option(help: "Adam weight decay (L2, coupled as torch.optim.Adam's).") var weightDecay = 0.0
     @Option(help: "Training epochs.") var epochs = 20
-    @Option(help: "Adam learning rate (StepLR γ 0.99 after every batch).") var lr = 3e-3
+    @Option(help: "Adam learning rate (scgrn: half cosine to 0 over the run; genelink: StepLR γ 0.99 after every batch).") var lr = 3e-3
     @Option(help: "Pairs per batch.") var batchSize = 256
     @Option(help: "Random seed (initialisation, dropout, batch order, sampling, sketch).") var seed: UInt64 = 8
     @Flag(help: "Ablation: ignore the transformer embeddings of a GENE stream (GENELink's model).") var noTransformer = false
@@ -81,6 +89,14 @@ struct Graphify: ToolCommand {
 
     mutating func validate() throws {
         guard decoder == "dot" || decoder == "mlp" else { throw ValidationError("--decoder: '\(decoder)' is not dot or mlp") }
+        guard JointGRNConfiguration.Architecture(rawValue: arch) != nil else {
+            throw ValidationError("--arch: '\(arch)' is not scgrn or genelink")
+        }
+        if let q = graphDropout {
+            guard arch == "scgrn" else { throw ValidationError("--graph-dropout applies to --arch scgrn") }
+            guard q >= 0 && q < 1 else { throw ValidationError("--graph-dropout must be in [0, 1)") }
+        }
+        guard weightDecay >= 0 && weightDecay.isFinite else { throw ValidationError("--weight-decay must be at least 0") }
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
         guard lr > 0 && lr.isFinite else { throw ValidationError("--lr must be positive") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
@@ -132,6 +148,8 @@ struct Graphify: ToolCommand {
         var c = JointGRNConfiguration(profileDim: features.profileWidth,
                                       embeddingDim: useTransformer ? features.embeddingDim : 0, useGNN: !noGnn)
         c.decoder = decoder == "mlp" ? .mlp(hidden: 2 * c.outputDim) : .dot
+        c.architecture = JointGRNConfiguration.Architecture(rawValue: arch)!
+        c.geneCount = genes.count
         let network = JointGRNNetwork(c, seed: seed)
         let g = genes.count
         let inputs = ModelInputs(
@@ -140,7 +158,8 @@ struct Graphify: ToolCommand {
             graph: pairs.graph, isolated: isolated)
         let result = Trainer.train(network, inputs: inputs, pairs: pairs,
                                    options: TrainingOptions(epochs: epochs, learningRate: lr, batchSize: batchSize,
-                                                            seed: seed, patience: patience))
+                                                            seed: seed, patience: patience, architecture: c.architecture,
+                                                            graphDropout: graphDropout ?? 0.5, weightDecay: weightDecay))
 
         // The selected network's representations, in evaluation mode.
         let (regulator, target) = Trainer.represent(network, inputs: inputs)
@@ -148,7 +167,8 @@ struct Graphify: ToolCommand {
         let d = c.outputDim
         var meta: [(String, String)] = [
             ("decoder", decoder),
-            ("graphify.model", noGnn ? "mlp-channels" : "genelink-gat"),
+            ("graphify.model", noGnn ? "mlp-channels" : "\(arch)-gat"),
+            ("graphify.arch", arch),
             ("graphify.transformer", useTransformer ? "true" : "false"),
             ("graphify.gnn", noGnn ? "false" : "true"),
             ("graphify.seed", String(seed)),
@@ -163,20 +183,30 @@ struct Graphify: ToolCommand {
             ("graphify.profiles", "\(features.profileKind) \(features.profileWidth) from \(features.cellCount) cells"),
         ]
         if useTransformer { meta.append(("graphify.embedding_dim", String(features.embeddingDim))) }
+        if c.architecture == .scgrn {
+            meta.append(("graphify.graph_dropout", String(graphDropout ?? 0.5)))
+        }
+        if weightDecay > 0 { meta.append(("graphify.weight_decay", String(weightDecay))) }
         for (k, v) in meta { header.setMetadata(k, v) }
         let digest = try priorChoice.path == "-" ? "" : SHA256.hex(file: priorChoice.path)
         TrainingPrior(name: priorChoice.name, sha256: digest, pairs: pairs.priorPairs).record(in: &header)
         header.appendProvenance()
-        var tensors = [ModelTensor(name: "regulator", shape: [g, d], data: regulator.data),
-                       ModelTensor(name: "target", shape: [g, d], data: target.data)]
-        for (i, layer) in network.decoder.enumerated() {
-            // The engine stores W as [in, out]; the MODEL contract is [out, in].
-            let (fanIn, fanOut) = (layer.weight.shape[0], layer.weight.shape[1])
-            var w = [Float](repeating: 0, count: fanIn * fanOut)
-            for a in 0..<fanIn { for b in 0..<fanOut { w[b * fanIn + a] = layer.weight.data[a * fanOut + b] } }
-            tensors.append(ModelTensor(name: "decoder.\(i).weight", shape: [fanOut, fanIn], data: w))
-            tensors.append(ModelTensor(name: "decoder.\(i).bias", shape: [fanOut], data: layer.bias!.data))
+        // The MODEL contract (Sources/Frames/ModelContract.swift); the engine stores W as [in, out].
+        let layers = network.decoder.map {
+            DenseLayer(inOutWeight: $0.weight.data, bias: $0.bias!.data, inputs: $0.weight.shape[0], outputs: $0.weight.shape[1])
         }
+        // Propensities only for genes seen in that role in training; zero for the others.
+        func propensity(_ bias: Tensor?, seen: [Int32]) -> [Float]? {
+            guard let bias else { return nil }
+            var out = [Float](repeating: 0, count: g)
+            for i in seen { out[Int(i)] = bias.data[Int(i)] }
+            return out
+        }
+        let model = RegulationModel(geneCount: g, width: d, regulator: regulator.data, target: target.data,
+                                    decoder: layers.isEmpty ? .dot : .mlp(layers),
+                                    regulatorBias: propensity(network.regulatorBias, seen: pairs.train.regulators),
+                                    targetBias: propensity(network.targetBias, seen: pairs.train.targets))
+        let tensors = model.tensors
         if let bad = tensors.first(where: { $0.data.contains { !$0.isFinite } }) {
             throw ToolError.runtime("training diverged: tensor '\(bad.name)' holds non-finite values (try a smaller --lr)")
         }

@@ -4,7 +4,10 @@
 // last one may be short); for each batch the whole network runs forward over every gene (the
 // graph encoder needs all of them), the batch's logits go through binary cross-entropy (mean over
 // the batch), and Adam steps; the learning rate follows StepLR(step 1, γ 0.99) stepped after every
-// BATCH, as GENELink's code does. After each epoch the network runs in evaluation mode (no
+// BATCH, as GENELink's code does (--arch genelink). With --arch scgrn the rate follows a half
+// cosine from --lr to 0 over the whole run (epochs × batches per epoch), so every epoch trains
+// whatever the number of batches, and in each batch a --graph-dropout share of the genes is
+// drawn (seeded) whose graph encoding is dropped. After each epoch the network runs in evaluation mode (no
 // dropout) and the validation pairs' AUROC (scikit-learn's definition) is computed. The
 // parameters of the epoch with the best validation AUROC are kept (the earliest on ties); with
 // --patience N, training stops after N epochs without improvement. Test pairs are never seen.
@@ -24,6 +27,11 @@ struct TrainingOptions {
     var batchSize: Int
     var seed: UInt64
     var patience: Int?
+    var architecture = JointGRNConfiguration.Architecture.genelink
+    /// scgrn: the share of genes whose graph encoding is dropped in each training batch.
+    var graphDropout = 0.0
+    /// Adam's (coupled, L2) weight decay.
+    var weightDecay = 0.0
 }
 
 /// What training produced: the selected network and its validation figures.
@@ -48,8 +56,13 @@ enum Trainer {
     static func train(_ network: JointGRNNetwork, inputs: ModelInputs, pairs: TrainingPairs,
                       options o: TrainingOptions) -> TrainingResult {
         let parameters = network.parameters
-        let optimizer = Adam(parameters, learningRate: Float(o.learningRate))
-        let schedule = StepDecay(base: o.learningRate, stepSize: 1, gamma: 0.99)
+        let optimizer = Adam(parameters, learningRate: Float(o.learningRate), weightDecay: Float(o.weightDecay))
+        let batchesPerEpoch = (pairs.train.count + o.batchSize - 1) / o.batchSize
+        let schedule: LearningRateSchedule = o.architecture == .genelink
+            ? StepDecay(base: o.learningRate, stepSize: 1, gamma: 0.99)
+            : CosineWithWarmup(base: o.learningRate, warmupSteps: 0, totalSteps: o.epochs * batchesPerEpoch)
+        var graphDrop = Xoshiro256(seed: o.seed ^ 0x4752_4150_4844_5250)                        // graph dropout
+        let genes = inputs.graph.nodeCount
         let tape = Tape(training: true, recording: true, seed: o.seed ^ 0x4452_4F50_4F55_5421)  // dropout stream
         var order = Xoshiro256(seed: o.seed ^ 0x5348_5546_464C_4521)                           // batch order
         let train = pairs.train
@@ -71,8 +84,12 @@ enum Trainer {
                 let regs = idx.map { train.regulators[$0] }, tgts = idx.map { train.targets[$0] }
                 let labels = Tensor(idx.map { train.labels[$0] }, shape: [idx.count, 1])
                 optimizer.zeroGrad()
+                var dropped: [Bool]? = nil
+                if o.architecture == .scgrn && o.graphDropout > 0 {
+                    dropped = (0..<genes).map { _ in graphDrop.nextDouble() < o.graphDropout }
+                }
                 let (r, t) = network.embed(tape, profiles: inputs.profiles, embedding: inputs.embedding,
-                                           graph: inputs.graph, isolated: inputs.isolated)
+                                           graph: inputs.graph, isolated: inputs.isolated, graphDropped: dropped)
                 let logits = network.score(tape, regulator: r, target: t, regulators: regs, targets: tgts)
                 let loss = tape.binaryCrossEntropyWithLogits(logits, labels)
                 tape.backward(loss)

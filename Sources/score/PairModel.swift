@@ -1,34 +1,18 @@
 // PairModel: the trained network read from a MODEL stream, and the logits it gives gene pairs.
 //
-// The MODEL contract (graphify writes exactly this; docs/SCORE.md):
-//   HEAD content MODEL, genes = the dataset genes (G), metadata `decoder` = `dot` or `mlp`;
-//   tensors `regulator` [G, d] and `target` [G, d]: each gene's representation as a regulator
-//   and as a target;
-//   dot: logit(i→j) = regulator[i] · target[j];
-//   mlp: layers `decoder.0.weight` [h1, 2d], `decoder.0.bias` [h1], `decoder.1.weight` [h2, h1], …,
-//        the last with output size 1; input concat(regulator[i], target[j]); ReLU between layers,
-//        none after the last.
-// Other tensors (graphify may keep more of its model) are ignored.
-//
-// Dimension legend: G genes, d representation width, R regulators in a block, h hidden width,
-// C pairs in a chunk.
+// What the stream holds — tensor names, shapes, the decoders' definitions — is the MODEL
+// contract, Sources/Frames/ModelContract.swift (`RegulationModel`); this file only computes it
+// fast. Dimension legend: G genes, d representation width, R regulators in a block, h hidden
+// width, C pairs in a chunk.
 
 import Foundation
 import Frames
 import LinearAlgebra
 import ToolKit
 
-/// One dense layer of the MLP decoder: y = W x + b, W [out, in].
-struct DenseLayer {
-    let weight: [Float]  // [out, in]
-    let bias: [Float]    // [out]
-    let outputs: Int
-    let inputs: Int
-}
-
 /// The per-gene representations and decoder of a trained model.
 struct PairModel {
-    enum Decoder { case dot, mlp([DenseLayer]) }
+    typealias Decoder = RegulationModel.Decoder
 
     let genes: [GeneName]
     /// d: the width of a gene's regulator and target representation.
@@ -36,87 +20,29 @@ struct PairModel {
     let regulator: [Float]  // [G, d]
     let target: [Float]     // [G, d]
     let decoder: Decoder
+    /// Per-gene propensity terms added to the logit ([G] each), when the model has them.
+    let regulatorBias: [Float]?
+    let targetBias: [Float]?
 
     var geneCount: Int { genes.count }
 
     // MARK: - Reading
 
     /// Reads the model from a stream (HEAD with MODEL content, MODEL frames, END).
-    /// - Throws: `ToolError.badInput` (65) for another content kind, no MODEL frame, missing or
-    ///   misshapen tensors, non-finite values, or an unknown decoder.
+    /// - Throws: `ToolError.badInput` (65) for whatever the MODEL contract rejects.
     static func read(_ stream: StreamReader) throws -> PairModel {
-        let name = stream.name
-        let h = stream.header
-        guard h.content == .model else {
-            throw ToolError.data(name, "carries \(h.content) frames, not a MODEL: score reads graphify's output "
-                                 + "(… | graphify --prior EDGES | score --tfs TFS)")
-        }
-        var tensors = [String: ModelTensor]()
-        var frames = 0
-        while let frame = try stream.next() {
-            guard case .model(let ts) = frame else { continue }
-            frames += 1
-            for t in ts {
-                if tensors[t.name] != nil { throw ToolError.data(name, "tensor '\(t.name)' appears twice") }
-                tensors[t.name] = t
-            }
-        }
-        if frames == 0 { throw ToolError.data(name, "has no MODEL frame (the stream holds no trained model)") }
-        return try PairModel(header: h, tensors: tensors, name: name)
+        PairModel(genes: stream.header.genes, try RegulationModel.read(stream))
     }
 
-    init(header h: StreamHeader, tensors: [String: ModelTensor], name: String) throws {
-        let g = h.genes.count
-        func tensor(_ key: String) throws -> ModelTensor {
-            guard let t = tensors[key] else { throw ToolError.data(name, "MODEL has no tensor '\(key)'") }
-            if let bad = t.data.firstIndex(where: { !$0.isFinite }) {
-                throw ToolError.data(name, "tensor '\(key)' holds a non-finite value (\(t.data[bad]) at \(bad))")
-            }
-            return t
-        }
-        let reg = try tensor("regulator"), tgt = try tensor("target")
-        for t in [reg, tgt] where t.shape.count != 2 || t.shape[0] != g || t.shape[1] < 1 {
-            throw ToolError.data(name, "tensor '\(t.name)' has shape \(t.shape), expected [\(g), d] (one row per gene of the HEAD)")
-        }
-        guard reg.shape[1] == tgt.shape[1] else {
-            throw ToolError.data(name, "tensors 'regulator' \(reg.shape) and 'target' \(tgt.shape) differ in width")
-        }
-        let d = reg.shape[1]
-        genes = h.genes
-        width = d
-        regulator = reg.data
-        target = tgt.data
-        switch h.metadata("decoder") {
-        case "dot":
-            decoder = .dot
-        case "mlp":
-            var layers = [DenseLayer]()
-            var inputs = 2 * d
-            while let w = tensors["decoder.\(layers.count).weight"] {
-                let n = layers.count
-                let w = try tensor(w.name)
-                guard w.shape.count == 2, w.shape[1] == inputs, w.shape[0] >= 1 else {
-                    throw ToolError.data(name, "tensor 'decoder.\(n).weight' has shape \(w.shape), expected [h, \(inputs)]")
-                }
-                let b = try tensor("decoder.\(n).bias")
-                guard b.shape == [w.shape[0]] else {
-                    throw ToolError.data(name, "tensor 'decoder.\(n).bias' has shape \(b.shape), expected [\(w.shape[0])]")
-                }
-                layers.append(DenseLayer(weight: w.data, bias: b.data, outputs: w.shape[0], inputs: inputs))
-                inputs = w.shape[0]
-            }
-            guard let last = layers.last else {
-                throw ToolError.data(name, "decoder is 'mlp' but the MODEL has no tensor 'decoder.0.weight'")
-            }
-            guard last.outputs == 1 else {
-                throw ToolError.data(name, "the last decoder layer (decoder.\(layers.count - 1)) has \(last.outputs) outputs, expected 1")
-            }
-            decoder = .mlp(layers)
-        case let other?:
-            throw ToolError.data(name, "unknown decoder '\(other)' in the HEAD metadata (dot or mlp)")
-        case nil:
-            throw ToolError.data(name, "HEAD metadata has no 'decoder' (dot or mlp): not a MODEL written by graphify")
-        }
+    init(genes: [GeneName], _ m: RegulationModel) {
+        precondition(genes.count == m.geneCount, "PairModel: \(genes.count) genes for a model of \(m.geneCount)")
+        self.genes = genes
+        width = m.width
+        regulator = m.regulator
+        target = m.target
+        decoder = m.decoder
+        regulatorBias = m.regulatorBias
+        targetBias = m.targetBias
     }
 
     // MARK: - Scoring
@@ -126,15 +52,21 @@ struct PairModel {
     /// dot: the regulators' rows are multiplied with all target rows in blocks by sgemm
     /// ([R, d] · [G, d]ᵀ → [R, G]) and the asked entries picked, so a pair gets the same logit
     /// whether it is scored alone, from a pair file or among all TF × gene pairs.
+    /// Biases: the regulator's and the target's propensity terms, when present, are added.
     /// mlp: the first layer splits into W₀ = [Wᵣ | Wₜ], so regulator[i]·Wᵣᵀ and target[j]·Wₜᵀ are
     /// computed once per gene ([G, d] · [d, h1]); pairs then go through the rest in chunks.
     /// - Parameter pairs: pairs of gene indices, each < G.
     /// - Returns: one logit per pair.
     func logits(_ pairs: [(regulator: Int32, target: Int32)]) -> [Float] {
+        var out: [Float]
         switch decoder {
-        case .dot: return dotLogits(pairs)
-        case .mlp(let layers): return mlpLogits(pairs, layers)
+        case .dot: out = dotLogits(pairs)
+        case .mlp(let layers): out = mlpLogits(pairs, layers)
         }
+        // (decoder + regulator bias) + target bias, the order graphify trains with.
+        if let b = regulatorBias { for (p, pair) in pairs.enumerated() { out[p] += b[Int(pair.regulator)] } }
+        if let b = targetBias { for (p, pair) in pairs.enumerated() { out[p] += b[Int(pair.target)] } }
+        return out
     }
 
     private func dotLogits(_ pairs: [(regulator: Int32, target: Int32)]) -> [Float] {

@@ -41,7 +41,7 @@ final class GraphifyToolTests: XCTestCase {
     func testGENELinkDefaultsLearnHHEPAboveChance() throws {
         let s = try setup()
         let model = try temp("genelink.model")
-        let run = try graphify([s.cells] + split + ["--epochs", "2", "-v", "-o", model])
+        let run = try graphify([s.cells] + split + ["--arch", "genelink", "--epochs", "2", "-v", "-o", model])
         XCTAssertTrue(run.stderr.contains("epoch 2/2: loss"), run.stderr)
         let metrics = try temp("genelink.json")
         let score = try Tools.run("score", [model, "--pairs", HHEP.file("Test.tsv"), "--truth", HHEP.file("Test.tsv"),
@@ -56,6 +56,8 @@ final class GraphifyToolTests: XCTestCase {
         XCTAssertEqual(m.header.content, .model)
         XCTAssertEqual(m.header.genes.map(\.symbol), s.genes)
         XCTAssertEqual(m.meta("decoder"), "dot")
+        XCTAssertEqual(m.meta("graphify.model"), "genelink-gat")
+        XCTAssertNil(m.tensors["target.bias"], "GENELink's model has no propensities")
         XCTAssertEqual(m.meta("graphify.transformer"), "false")
         XCTAssertEqual(m.meta("graphify.profiles"), "dense 425 from 425 cells")
         XCTAssertEqual(m.tensors["regulator"]?.shape, [948, 16])
@@ -63,6 +65,38 @@ final class GraphifyToolTests: XCTestCase {
         let valid = Double(m.meta("graphify.valid_auroc")!)!
         XCTAssertGreaterThan(valid, 0.78)
         XCTAssertEqual(m.header.provenance.last?.tool, "graphify")
+    }
+
+    /// scgrn against GENELink on the genes the prior does not reach: GENELink gives every such gene
+    /// the mean of all genes (one target row for all of them); scgrn's self path tells them apart.
+    /// scgrn's propensities are written for the genes seen in training, zero for the others.
+    func testSCGRNTellsGenesOutsideThePriorApartAndWritesPropensities() throws {
+        let s = try setup()
+        var inPrior = Set<String>(), targets = Set<String>(), regulators = Set<String>()
+        for line in try String(contentsOfFile: HHEP.file("Train.tsv"), encoding: .utf8).split(separator: "\n").dropFirst() {
+            let f = line.split(separator: "\t").map(String.init)
+            regulators.insert(f[0]); targets.insert(f[1])
+            if f[2] == "1" { inPrior.insert(f[0]); inPrior.insert(f[1]) }
+        }
+        let outside = s.genes.indices.filter { !inPrior.contains(s.genes[$0]) }
+        XCTAssertGreaterThan(outside.count, 10)
+        func targetRows(_ m: WrittenModel) -> Set<[Float]> {
+            let t = m.tensors["target"]!, d = t.shape[1]
+            return Set(outside.map { Array(t.data[$0 * d..<($0 + 1) * d]) })
+        }
+        let genelink = try temp("outside-genelink.model"), scgrn = try temp("outside-scgrn.model")
+        try graphify([s.cells] + split + quick + ["--arch", "genelink", "-o", genelink])
+        try graphify([s.cells] + split + quick + ["-o", scgrn])
+        XCTAssertEqual(targetRows(try WrittenModel(path: genelink)).count, 1)
+        let m = try WrittenModel(path: scgrn)
+        XCTAssertEqual(m.meta("graphify.model"), "scgrn-gat")
+        XCTAssertGreaterThan(targetRows(m).count, outside.count / 2, "genes with a constant profile may share a row")
+        for (name, seen) in [("regulator.bias", regulators), ("target.bias", targets)] {
+            let b = try XCTUnwrap(m.tensors[name])
+            XCTAssertEqual(b.shape, [948])
+            for (i, gene) in s.genes.enumerated() where !seen.contains(gene) { XCTAssertEqual(b.data[i], 0, "\(name) of \(gene)") }
+            XCTAssertTrue(s.genes.indices.contains { seen.contains(s.genes[$0]) && b.data[$0] != 0 }, name)
+        }
     }
 
     func testMLPDecoderWritesWhatScoreReads() throws {
@@ -262,6 +296,9 @@ final class GraphifyToolTests: XCTestCase {
         // Usage errors.
         try expectFailure([s.cells, "--prior", HHEP.file("Train.tsv"), "--valid", HHEP.file("Valid.tsv")] + out, status: 64, "--valid needs --train")
         try expectFailure([s.cells, "--prior", HHEP.file("Train.tsv"), "--decoder", "cosine"] + out, status: 64, "not dot or mlp")
+        try expectFailure([s.cells, "--prior", HHEP.file("Train.tsv"), "--arch", "gcn"] + out, status: 64, "not scgrn or genelink")
+        try expectFailure([s.cells, "--prior", HHEP.file("Train.tsv"), "--arch", "genelink", "--graph-dropout", "0.2"] + out,
+                          status: 64, "--graph-dropout applies to --arch scgrn")
         XCTAssertFalse(FileManager.default.fileExists(atPath: out[1]), "no output on failure")
     }
 }

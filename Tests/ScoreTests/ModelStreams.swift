@@ -25,6 +25,9 @@ struct SyntheticModel {
     var target: [Float]     // [G, d]
     /// MLP layers (weight [out, in], bias [out]); empty for the dot decoder.
     var layers: [(weight: [Float], bias: [Float], outputs: Int, inputs: Int)] = []
+    /// Per-gene propensities ([G] each), written as `regulator.bias` / `target.bias` when set.
+    var regulatorBias: [Float]? = nil
+    var targetBias: [Float]? = nil
     var decoder: String? { layers.isEmpty ? "dot" : "mlp" }
 
     /// Writes the model as a MODEL stream to `path`.
@@ -46,6 +49,8 @@ struct SyntheticModel {
                 ts.append(ModelTensor(name: "decoder.\(l).weight", shape: [layer.outputs, layer.inputs], data: layer.weight))
                 ts.append(ModelTensor(name: "decoder.\(l).bias", shape: [layer.outputs], data: layer.bias))
             }
+            if let b = regulatorBias { ts.append(ModelTensor(name: "regulator.bias", shape: [b.count], data: b)) }
+            if let b = targetBias { ts.append(ModelTensor(name: "target.bias", shape: [b.count], data: b)) }
             try w.write(model: ts + extraTensors)
         }
         try w.finish()
@@ -53,6 +58,11 @@ struct SyntheticModel {
 
     /// The logit of i → j in double precision, by the contract's definition.
     func referenceLogit(_ i: Int, _ j: Int) -> Double {
+        decoderLogit(i, j) + Double(regulatorBias?[i] ?? 0) + Double(targetBias?[j] ?? 0)
+    }
+
+    /// The decoder's part of the logit, without the propensities.
+    func decoderLogit(_ i: Int, _ j: Int) -> Double {
         let d = width
         if layers.isEmpty {
             var s = 0.0

@@ -72,6 +72,30 @@ final class ScoreToolTests: XCTestCase {
         checkRanking(run.stdoutText, model, expectedPairs: expected)
     }
 
+    func testPropensityBiasesAreAddedToBothDecoders() throws {
+        for hidden in [[], [4]] {
+            var model = SyntheticModel.random(genes: 7, width: 3, hidden: hidden, seed: 23)
+            var rng = LCG(state: 99)
+            model.regulatorBias = rng.array(7)
+            model.targetBias = rng.array(7)
+            model.targetBias![6] = 0  // a gene without a training pair as target
+            try model.write(to: path("m.frames"))
+            let tfs = try writeText("G02\nG05\n", dir, "tfs.txt")
+            let run = try Tools.run("score", [path("m.frames"), "--tfs", tfs])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            var expected = Set<String>()
+            for tf in ["G02", "G05"] { for g in model.genes where g != tf { expected.insert("\(tf)>\(g)") } }
+            checkRanking(run.stdoutText, model, expectedPairs: expected)
+        }
+        // A bias of the wrong length is refused.
+        var bad = SyntheticModel.random(genes: 4, width: 2, seed: 1)
+        bad.targetBias = [1, 2, 3]
+        try bad.write(to: path("m.frames"))
+        let run = try Tools.run("score", [path("m.frames"), "--tfs", try writeText("G00\n", dir, "t.txt")])
+        XCTAssertEqual(run.status, 65, run.stderr)
+        XCTAssertTrue(run.stderr.contains("tensor 'target.bias' has shape [3], expected [4]"), run.stderr)
+    }
+
     func testSingleLayerMLPHasNoReLU() throws {
         var model = SyntheticModel.random(genes: 5, width: 3, seed: 8)
         var rng = LCG(state: 99)

@@ -15,6 +15,20 @@
 //   decoder dot:        logit(i → j) = r_i · t_j
 //   decoder mlp:        logit(i → j) = Linear(ReLU(Linear(concat(r_i, t_j))))   2d → h → 1
 //
+// Architecture scgrn (graphify's default; `.genelink` above is the exact reproduction):
+//   self path:          s = ELU(Linear(profiles))                             [N, d2]
+//                        a gene's own expression reaches its representation (GraphSAGE's self
+//                        term), so genes without a prior neighbour are told apart
+//   encoder:            z = GAT₂(ELU(GAT₁(profiles, graph)), graph) · m       [N, d2]
+//                        no dense-softmax mean for isolated genes: m_i = 0 for them, and in
+//                        training also for a random share of the other genes (graph dropout), so
+//                        the channels learn to rate genes the prior does not reach
+//   join:               u = concat(embedding, z, s)                          [N, E + 2·d2]
+//   channels:           as GENELink's but without the final LeakyReLU (signed outputs)
+//   pair logit:         decoder(r_i, t_j) + ρ_i + τ_j, ρ and τ learned per gene (regulator and
+//                        target propensity); graphify writes them as zero for genes that have
+//                        no training pair in that role
+//
 // Initialisation follows GENELink: attention layers and channel weights Xavier-uniform with gain
 // 1.414, channel biases as PyTorch's nn.Linear; decoder layers as nn.Linear. Parameters are drawn
 // in GENELink's order: layer 1, layer 2, regulator 1, target 1, regulator 2, target 2, decoder.
@@ -28,6 +42,10 @@ import Kernels
 
 /// The shape of a JointGRNNetwork.
 public struct JointGRNConfiguration: Equatable {
+    /// GENELink's model exactly, or scgrn's (self path, graph dropout, per-gene propensities).
+    public enum Architecture: String, Equatable, CaseIterable {
+        case genelink, scgrn
+    }
     public enum Decoder: Equatable {
         case dot
         /// concat(r, t) → hidden → ReLU → 1.
@@ -47,14 +65,20 @@ public struct JointGRNConfiguration: Equatable {
     public var attentionDropout: Float = 0.5
     public var channelDropout: Float = 0.01
     public var decoder = Decoder.dot
+    public var architecture = Architecture.genelink
+    /// N: the number of genes (scgrn's per-gene propensities need it).
+    public var geneCount = 0
 
     public init(profileDim: Int, embeddingDim: Int = 0, useGNN: Bool = true) {
         self.profileDim = profileDim; self.embeddingDim = embeddingDim; self.useGNN = useGNN
     }
 
+    /// Whether the profiles also reach the channels through a self path (scgrn with the GNN).
+    public var hasSelfPath: Bool { architecture == .scgrn && useGNN }
+
     /// The width of the channels' input u.
     public var channelInputDim: Int {
-        if useGNN { return embeddingDim + hidden[1] }
+        if useGNN { return embeddingDim + hidden[1] + (hasSelfPath ? hidden[1] : 0) }
         return embeddingDim > 0 ? embeddingDim : profileDim
     }
 }
@@ -66,6 +90,10 @@ public final class JointGRNNetwork: ParameterOwner {
     public let regulator1: Linear, regulator2: Linear, target1: Linear, target2: Linear
     /// The MLP decoder's layers (empty for dot).
     public let decoder: [Linear]
+    /// scgrn: the self path (profiles → d2), nil otherwise.
+    public let selfPath: Linear?
+    /// scgrn: per-gene regulator and target propensity, [N, 1] each (initially zero), nil otherwise.
+    public let regulatorBias: Tensor?, targetBias: Tensor?
 
     /// A freshly initialised network drawn from `seed`.
     public init(_ c: JointGRNConfiguration, seed: UInt64) {
@@ -90,6 +118,14 @@ public final class JointGRNNetwork: ParameterOwner {
         case .dot: decoder = []
         case .mlp(let h): decoder = [Linear(2 * c.outputDim, h, rng: &rng), Linear(h, 1, rng: &rng)]
         }
+        selfPath = c.hasSelfPath ? Linear(c.profileDim, c.hidden[1], xavierGain: 1.414, rng: &rng) : nil
+        if c.architecture == .scgrn {
+            precondition(c.geneCount > 0, "JointGRNNetwork: scgrn needs the gene count")
+            regulatorBias = Tensor.zeros([c.geneCount, 1], requiresGrad: true)
+            targetBias = Tensor.zeros([c.geneCount, 1], requiresGrad: true)
+        } else {
+            regulatorBias = nil; targetBias = nil
+        }
     }
 
     /// A network over given layers (to load or to test); shapes must chain as in the configuration.
@@ -97,10 +133,12 @@ public final class JointGRNNetwork: ParameterOwner {
                 regulator1: Linear, regulator2: Linear, target1: Linear, target2: Linear, decoder: [Linear]) {
         precondition((layer1 != nil) == c.useGNN && (layer2 != nil) == c.useGNN, "JointGRNNetwork: layers vs useGNN")
         precondition(regulator1.weight.shape[0] == c.channelInputDim, "JointGRNNetwork: channel input \(regulator1.weight.shape) vs \(c.channelInputDim)")
+        precondition(c.architecture == .genelink, "JointGRNNetwork: this initialiser builds GENELink's architecture")
         configuration = c
         self.layer1 = layer1; self.layer2 = layer2
         self.regulator1 = regulator1; self.regulator2 = regulator2; self.target1 = target1; self.target2 = target2
         self.decoder = decoder
+        selfPath = nil; regulatorBias = nil; targetBias = nil
     }
 
     public var parameters: [NamedParameter] {
@@ -111,6 +149,10 @@ public final class JointGRNNetwork: ParameterOwner {
         p += regulator1.parameters(prefixed: "regulator.linear1") + regulator2.parameters(prefixed: "regulator.linear2")
         p += target1.parameters(prefixed: "target.linear1") + target2.parameters(prefixed: "target.linear2")
         for (i, l) in decoder.enumerated() { p += l.parameters(prefixed: "decoder.\(i)") }
+        if let selfPath { p += selfPath.parameters(prefixed: "self.linear") }
+        if let regulatorBias, let targetBias {
+            p += [NamedParameter("regulator.bias", regulatorBias), NamedParameter("target.bias", targetBias)]
+        }
         return p
     }
 
@@ -120,16 +162,29 @@ public final class JointGRNNetwork: ParameterOwner {
     ///   - profiles: [N, C] node features (needed with the GNN, or when there is no embedding).
     ///   - embedding: [N, E] transformer embedding, or nil when E = 0.
     ///   - graph: the prior network over the N genes; `isolated` its nodes without neighbours.
+    ///   - graphDropped: scgrn in training: genes whose graph encoding is dropped (set to zero, as
+    ///     for an isolated gene) in this pass; nil drops none.
     /// - Returns: two [N, d] tensors.
     public func embed(_ tape: Tape, profiles: Tensor?, embedding: Tensor?, graph: NeighbourGraph,
-                      isolated: IsolatedNodes) -> (regulator: Tensor, target: Tensor) {
+                      isolated: IsolatedNodes, graphDropped: [Bool]? = nil) -> (regulator: Tensor, target: Tensor) {
         let c = configuration
         precondition((embedding == nil) == (c.embeddingDim == 0), "JointGRNNetwork: embedding given \(embedding != nil), E = \(c.embeddingDim)")
         var u: Tensor
         if let layer1, let layer2 {
             guard let profiles else { preconditionFailure("JointGRNNetwork: the GNN needs profiles") }
-            let z = layer2(tape, tape.elu(layer1(tape, profiles, graph, isolated: isolated)), graph, isolated: isolated)
-            u = embedding.map { tape.concat([$0, z], axis: 1) } ?? z
+            if let selfPath {
+                // scgrn: isolated (and dropped) genes get no graph term; their own profile speaks.
+                let n = graph.nodeCount
+                var keep = [Float](repeating: 1, count: n)
+                for i in isolated.nodes { keep[Int(i)] = 0 }
+                if let graphDropped { for i in 0..<n where graphDropped[i] { keep[i] = 0 } }
+                let z = tape.mul(layer2(tape, tape.elu(layer1(tape, profiles, graph)), graph), Tensor(keep, shape: [n, 1]))
+                let s = tape.elu(selfPath(tape, profiles))
+                u = tape.concat((embedding.map { [$0] } ?? []) + [z, s], axis: 1)
+            } else {
+                let z = layer2(tape, tape.elu(layer1(tape, profiles, graph, isolated: isolated)), graph, isolated: isolated)
+                u = embedding.map { tape.concat([$0, z], axis: 1) } ?? z
+            }
         } else if let embedding {
             u = embedding
         } else {
@@ -138,7 +193,10 @@ public final class JointGRNNetwork: ParameterOwner {
         }
         func channel(_ a: Linear, _ b: Linear) -> Tensor {
             let hidden = tape.dropout(tape.leakyRelu(a(tape, u)), p: c.channelDropout)
-            return tape.leakyRelu(b(tape, hidden))
+            // scgrn: a linear output, so representations are signed and the dot product is not
+            // dominated by one shared direction (GENELink's LeakyReLU output ranks every
+            // regulator's targets almost alike).
+            return c.architecture == .scgrn ? b(tape, hidden) : tape.leakyRelu(b(tape, hidden))
         }
         return (channel(regulator1, regulator2), channel(target1, target2))
     }
@@ -151,11 +209,18 @@ public final class JointGRNNetwork: ParameterOwner {
     /// - Returns: [P, 1].
     public func score(_ tape: Tape, regulator: Tensor, target: Tensor, regulators: [Int32], targets: [Int32]) -> Tensor {
         let r = tape.gatherRows(regulator, regulators), t = tape.gatherRows(target, targets)
-        if decoder.isEmpty { return tape.sum(tape.mul(r, t), axis: 1, keepDims: true) }
-        var h = tape.concat([r, t], axis: 1)
-        for (i, layer) in decoder.enumerated() {
-            h = layer(tape, h)
-            if i < decoder.count - 1 { h = tape.relu(h) }
+        var h: Tensor
+        if decoder.isEmpty {
+            h = tape.sum(tape.mul(r, t), axis: 1, keepDims: true)
+        } else {
+            h = tape.concat([r, t], axis: 1)
+            for (i, layer) in decoder.enumerated() {
+                h = layer(tape, h)
+                if i < decoder.count - 1 { h = tape.relu(h) }
+            }
+        }
+        if let regulatorBias, let targetBias {
+            h = tape.add(tape.add(h, tape.gatherRows(regulatorBias, regulators)), tape.gatherRows(targetBias, targets))
         }
         return h
     }
