@@ -70,7 +70,6 @@ enum Trainer {
         var steps = 0
         var lastLoss = 0.0
         var epochsRun = 0
-        let batchesPerEpoch = (train.count + o.batchSize - 1) / o.batchSize
         // Per batch, with an ETA over every epoch (a --patience stop ends it early).
         let progress = ToolKit.Progress(unit: "batches", total: o.epochs * batchesPerEpoch)
         for epoch in 1...o.epochs {
