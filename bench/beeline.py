@@ -101,7 +101,7 @@ def gene_stream(args, dataset, expression):
     """
     source = "pretrained" if args.embed == "pretrain" else "model-" + Path(args.model).stem
     folder = os.path.join(args.work, f"{dataset}.{source}")   # shared by every label (full, --no-gnn, …)
-    out = os.path.join(folder, "genes.frames")
+    out = os.path.join(folder, "genes.sgrf")
     if os.path.exists(out):
         return out
     os.makedirs(folder, exist_ok=True)
@@ -115,7 +115,7 @@ def gene_stream(args, dataset, expression):
         model = os.path.join(folder, "model.safetensors")
     else:
         vocab, model = args.vocab, args.model
-    tokens = os.path.join(folder, "tokens.frames")
+    tokens = os.path.join(folder, "tokens.sgrf")
     run([os.path.join(BIN, "tokenize"), expression, "--input-scale", "log2", "--vocab", vocab, "-q", "-o", tokens])
     if args.embed == "pretrain":
         t0 = time.monotonic()

@@ -2,7 +2,7 @@
 """Write a BEELINE expression matrix as a CELL frame stream (docs/FRAMES.md), for graphify.
 
 Usage:
-    python3 bench/beeline_cells.py ExpressionData.csv[.gz] OUT.frames
+    python3 bench/beeline_cells.py ExpressionData.csv[.gz] OUT.sgrf
 
 The input is BEELINE's genes x cells CSV of log2-normalised values (row names = gene symbols,
 header = cell ids). The output is what `tokenize --input-scale log2` makes of such a matrix for

@@ -16,7 +16,7 @@ dir=$1; runs=${2:-3}; threads=${3:-2}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-python3 "$root/bench/beeline_cells.py" "$dir/ExpressionData.csv.gz" "$work/cells.frames" 2>/dev/null
+python3 "$root/bench/beeline_cells.py" "$dir/ExpressionData.csv.gz" "$work/cells.sgrf" 2>/dev/null
 # <cell>_TFs<n>_<Network>_sample<k>: the split GENELink reads.
 split=$(basename "$dir")
 dataset=$(echo "$split" | sed 's/^\([^_]*_TFs[0-9]*\)_.*/\1/')
@@ -28,8 +28,8 @@ ours=""; theirs=""
 i=1
 while [ "$i" -le "$runs" ]; do
     start=$(date +%s.%N)
-    "$root/.build/release/graphify" "$work/cells.frames" --prior "$dir/Train.tsv" --train "$dir/Train.tsv" \
-        --valid "$dir/Valid.tsv" -t "$threads" -q -o "$work/model.frames"
+    "$root/.build/release/graphify" "$work/cells.sgrf" --prior "$dir/Train.tsv" --train "$dir/Train.tsv" \
+        --valid "$dir/Valid.tsv" -t "$threads" -q -o "$work/model.sgrf"
     end=$(date +%s.%N)
     t=$(echo "$end - $start" | bc)
     echo "run $i: graphify $t s"

@@ -76,7 +76,7 @@ def main():
                     ("decoder.1.weight", rng.standard_normal((1, h)) / np.sqrt(h)),
                     ("decoder.1.bias", np.zeros(1))]
     with tempfile.TemporaryDirectory() as tmp:
-        stream = os.path.join(tmp, "m.frames")
+        stream = os.path.join(tmp, "m.sgrf")
         with open(stream, "wb") as f:
             f.write(model_stream(genes, tensors, "mlp" if args.hidden else "dot"))
         tfs = os.path.join(tmp, "tfs.txt")

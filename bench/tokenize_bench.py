@@ -87,7 +87,7 @@ def main():
                        stdout=subprocess.DEVNULL)
     exe = os.path.join(ROOT, ".build", "release", "tokenize")
     matrix = os.path.join(data, "matrix.mtx.gz")
-    out = os.path.join(WORK, "tokens.frames")
+    out = os.path.join(WORK, "tokens.sgrf")
     cmds = {
         "zcat": ["sh", "-c", f"zcat '{matrix}' > /dev/null"],
         "tokenize": [exe, data, "--vocab", VOCAB, "--match-case", "insensitive", "-q", "-o", out],

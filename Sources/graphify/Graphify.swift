@@ -3,7 +3,7 @@
 // joins them, on a prior network, and writes the trained model as a MODEL stream.
 //
 //   tokenize counts/ | graphify | score --tfs tfs.txt > edges.tsv         (the bundled prior of the species)
-//   graphify cells.frames --prior Train.tsv --train Train.tsv --valid Valid.tsv -o model.frames
+//   graphify cells.sgrf --prior Train.tsv --train Train.tsv --valid Valid.tsv -o model.sgrf
 //
 // Model, protocol, defaults and formats: docs/GRAPHIFY.md.
 
@@ -65,7 +65,7 @@ struct Graphify: ToolCommand {
     @Option(help: ArgumentHelp("Regulators to sample negatives for when there is no --train (default: genes with an outgoing prior edge).", valueName: "FILE"))
     var tfs: String?
     @Option(help: "Pair decoder: dot (regulator · target) or mlp (a ReLU MLP over the concatenated pair).")
-    var decoder = "dot"
+    var decoder: DecoderKind = .dot
     @Option(help: "Architecture: scgrn (self path, graph dropout, per-gene propensities, cosine schedule) or genelink (GENELink exactly).")
     var arch = "scgrn"
     @Option(help: ArgumentHelp("scgrn: share of genes whose graph encoding is dropped in each training batch (default 0.5).", valueName: "Q"))
@@ -88,7 +88,6 @@ struct Graphify: ToolCommand {
     @OptionGroup var common: CommonOptions
 
     mutating func validate() throws {
-        guard decoder == "dot" || decoder == "mlp" else { throw ValidationError("--decoder: '\(decoder)' is not dot or mlp") }
         guard JointGRNConfiguration.Architecture(rawValue: arch) != nil else {
             throw ValidationError("--arch: '\(arch)' is not scgrn or genelink")
         }
@@ -147,7 +146,7 @@ struct Graphify: ToolCommand {
 
         var c = JointGRNConfiguration(profileDim: features.profileWidth,
                                       embeddingDim: useTransformer ? features.embeddingDim : 0, useGNN: !noGnn)
-        c.decoder = decoder == "mlp" ? .mlp(hidden: 2 * c.outputDim) : .dot
+        c.decoder = decoder == .mlp ? .mlp(hidden: 2 * c.outputDim) : .dot
         c.architecture = JointGRNConfiguration.Architecture(rawValue: arch)!
         c.geneCount = genes.count
         let network = JointGRNNetwork(c, seed: seed)
@@ -166,7 +165,7 @@ struct Graphify: ToolCommand {
         var header = StreamHeader(content: .model, genes: genes, metadata: [], provenance: features.header.provenance)
         let d = c.outputDim
         var meta: [(String, String)] = [
-            ("decoder", decoder),
+            ("decoder", decoder.rawValue),
             ("graphify.model", noGnn ? "mlp-channels" : "\(arch)-gat"),
             ("graphify.arch", arch),
             ("graphify.transformer", useTransformer ? "true" : "false"),
@@ -218,4 +217,12 @@ struct Graphify: ToolCommand {
                                 result.bestEpoch, result.epochsRun, result.validAUROC, result.validAUPRC, g,
                                 Date().timeIntervalSince(started)))
     }
+}
+
+/// `--decoder`: how a regulator's and a target's representations become a logit.
+enum DecoderKind: String, CaseIterable, ExpressibleByArgument {
+    /// regulator · target
+    case dot
+    /// a ReLU MLP over the concatenated pair
+    case mlp
 }

@@ -6,11 +6,12 @@
 // double precision with the shortest digits that read back to the same double, so distinct
 // logits print as distinct scores (unless the sigmoid rounds to exactly 0 or 1).
 
+import ArgumentParser
 import Foundation
 import ToolKit
 
 /// The edge-list layouts score writes.
-enum EdgeFormat: String, CaseIterable {
+enum EdgeFormat: String, CaseIterable, ExpressibleByArgument {
     /// `regulator<TAB>target<TAB>score`.
     case tsv
     /// BEELINE's rankedEdges.csv: `Gene1<TAB>Gene2<TAB>EdgeWeight`.

@@ -3,7 +3,7 @@
 //
 //   graphify … | score --tfs tfs.txt > edges.tsv
 //   score --ranked grnboost2.tsv --truth network.tsv --plot curves.svg     (another tool's edges)
-//   score model.frames --pairs Test.tsv --truth Test.tsv --metrics m.json --plot curves.svg
+//   score model.sgrf --pairs Test.tsv --truth Test.tsv --metrics m.json --plot curves.svg
 //
 // Formats and metric definitions: docs/SCORE.md.
 
@@ -77,7 +77,7 @@ struct Score: ToolCommand {
     @Option(help: ArgumentHelp("Write the ROC and precision–recall curves of the --truth run as an SVG.", valueName: "FILE.svg"))
     var plot: String?
     @Option(help: "Output layout: tsv (regulator target score [in_prior]), beeline (Gene1 Gene2 EdgeWeight), grnboost (TF target importance).")
-    var format: String = "tsv"
+    var format: EdgeFormat = .tsv
     @OptionGroup var common: CommonOptions
 
     /// Pairs written when stdout is a terminal and no --top is given.
@@ -88,7 +88,7 @@ struct Score: ToolCommand {
             if pairs != nil || tfs != nil { throw ValidationError("--ranked FILE is the candidates: it takes no --pairs or --tfs") }
             if input != "-" { throw ValidationError("give a MODEL stream or --ranked FILE, not both") }
             if truth == nil { throw ValidationError("--ranked \(ranked) needs --truth FILE to evaluate against") }
-            if top != nil || perRegulator != nil || common.output != nil || format != "tsv" {
+            if top != nil || perRegulator != nil || common.output != nil || format != .tsv {
                 throw ValidationError("--ranked writes no edge list: --top, --per-regulator, --format and -o do not apply")
             }
             return
@@ -100,9 +100,6 @@ struct Score: ToolCommand {
         if pairs != nil && tfs != nil { throw ValidationError("give --pairs or --tfs, not both") }
         if let top, top < 1 { throw ValidationError("--top must be at least 1") }
         if let perRegulator, perRegulator < 1 { throw ValidationError("--per-regulator must be at least 1") }
-        if EdgeFormat(rawValue: format) == nil {
-            throw ValidationError("--format: unknown layout '\(format)' (tsv, beeline, grnboost)")
-        }
         if truth == nil && (metrics != nil || plot != nil) {
             throw ValidationError("--metrics and --plot need --truth FILE")
         }
@@ -152,7 +149,7 @@ struct Score: ToolCommand {
 
         let inputs = [input] + [pairs, tfs, truth].compactMap { $0 }
         let out = try OutputFile.open(common.output, binary: false, inputs: inputs)
-        try RankedEdges.write(out, format: EdgeFormat(rawValue: format)!, pairs: candidates, logits: logits,
+        try RankedEdges.write(out, format: format, pairs: candidates, logits: logits,
                               order: order, genes: model.genes, top: shown, prior: priorKeys, threads: common.threadCount)
         var extra = [OutputFile]()
         if let evaluation {

@@ -24,7 +24,7 @@ final class ModelContractTests: XCTestCase {
         ]
         for m in models {
             XCTAssertEqual(m.tensors.map(\.name).prefix(2), ["regulator", "target"])
-            let path = dir.appendingPathComponent("m.frames").path
+            let path = dir.appendingPathComponent("m.sgrf").path
             let header = StreamHeader(content: .model, genes: (0..<g).map { GeneName(symbol: "G\($0)") },
                                       metadata: [(key: RegulationModel.decoderKey, value: m.decoder.name)])
             let w = try FrameWriter(try OutputFile.open(path, binary: true), header: header)

@@ -275,7 +275,7 @@ final class GraphifyToolTests: XCTestCase {
                           model: [ModelTensor(name: "regulator", shape: [2, 1], data: [1, 2]),
                                   ModelTensor(name: "target", shape: [2, 1], data: [3, 4])])
         try expectFailure([model, "--prior", HHEP.file("Train.tsv")] + out, "carries MODEL frames")
-        let mixed = try temp("mixed.frames")
+        let mixed = try temp("mixed.sgrf")
         try Streams.concatenate([s.cells, model], to: mixed)
         try expectFailure([mixed, "--prior", HHEP.file("Train.tsv")] + out, "cannot be merged")
         // A CELL stream of another dataset: no prior edge names its genes.

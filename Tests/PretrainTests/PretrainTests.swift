@@ -13,7 +13,7 @@ import Weights
 import XCTest
 
 final class PretrainTests: XCTestCase {
-    let cells = Fixtures.path("pretrain/cells.frames")
+    let cells = Fixtures.path("pretrain/cells.sgrf")
     /// A small model for the tiny corpus (64 genes + 1 position).
     let small = ["--dim", "16", "--depth", "1", "--heads", "2", "--dim-head", "8", "--batch-size", "16", "--holdout-fraction", "0.2"]
 
@@ -114,7 +114,7 @@ final class PretrainTests: XCTestCase {
         let dir = try Fixtures.temporaryDirectory(self)
         let model = dir.appendingPathComponent("m.safetensors")
         XCTAssertEqual(try pretrain([cells, "-o", model.path, "--steps", "10", "--eval-every", "0"] + small).status, 0)
-        let out = dir.appendingPathComponent("enc.frames")
+        let out = dir.appendingPathComponent("enc.sgrf")
         let embed = try Tools.run("embed", [cells, "--model", model.path, "--emit", "encodings", "-o", out.path, "-t", "1"])
         XCTAssertEqual(embed.status, 0, embed.stderr)
         // The first cell's encodings from embed equal the trainer's tape forward on the same tokens.
@@ -163,17 +163,17 @@ final class PretrainTests: XCTestCase {
             }
             XCTAssertFalse(FileManager.default.fileExists(atPath: model.path), "no model after a failure", line: line)
         }
-        let noTokens = dir.appendingPathComponent("notokens.frames")
+        let noTokens = dir.appendingPathComponent("notokens.sgrf")
         try stream(noTokens, vocabulary: ["A", "B"], tokens: false)
         try expect(65, [noTokens.path, "-o", model.path, "--steps", "2"], "without tokens")
-        let noVocab = dir.appendingPathComponent("novocab.frames")
+        let noVocab = dir.appendingPathComponent("novocab.sgrf")
         try stream(noVocab, vocabulary: [], tokens: true)
         try expect(65, [noVocab.path, "-o", model.path, "--steps", "2"], "no model vocabulary")
-        let cut = dir.appendingPathComponent("cut.frames")
+        let cut = dir.appendingPathComponent("cut.sgrf")
         try stream(cut, vocabulary: ["A", "B"], tokens: true, truncated: true)
-        try expect(65, [cut.path, "-o", model.path, "--steps", "2"], "cut.frames")
+        try expect(65, [cut.path, "-o", model.path, "--steps", "2"], "cut.sgrf")
         // Inputs with different vocabularies.
-        let other = dir.appendingPathComponent("other.frames")
+        let other = dir.appendingPathComponent("other.sgrf")
         try stream(other, vocabulary: ["A", "B", "C"], tokens: true)
         try expect(65, [cells, other.path, "-o", model.path, "--steps", "2"], "differs from the first input")
         // Resume with a stream whose vocabulary size differs from the model's positions − 1.

@@ -45,7 +45,7 @@ final class BeelineFixtureTests: XCTestCase {
         let test = try EdgeList.read(folder + "/Test.tsv", values: .labels)
         for e in test.edges where e.value == 1 { target[index[e.target]! * g + index[e.regulator]!] = 1 }
         let model = SyntheticModel(genes: genes, width: g, regulator: regulator, target: target)
-        let stream = dir.appendingPathComponent("m.frames").path
+        let stream = dir.appendingPathComponent("m.sgrf").path
         try model.write(to: stream)
 
         let metrics = dir.appendingPathComponent("m.json").path

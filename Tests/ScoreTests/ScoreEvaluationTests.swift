@@ -39,7 +39,7 @@ final class ScoreEvaluationTests: XCTestCase {
         for k in 0..<d { regulator[k * d + k] = 1 }
         for (k, r) in Self.perRegulator.enumerated() { for j in 0..<6 { target[(d + j) * d + k] = r.scores[j] } }
         try SyntheticModel(genes: genes, width: d, regulator: regulator, target: target)
-            .write(to: path("m.frames"), metadata: metadata)
+            .write(to: path("m.sgrf"), metadata: metadata)
         var text = "regulator\ttarget\tlabel\n"
         for r in Self.perRegulator { for j in 0..<6 { text += "\(r.tf)\tg\(j)\t\(r.labels[j])\n" } }
         return (try writeText(text, dir, "truth.tsv"), genes)
@@ -50,7 +50,7 @@ final class ScoreEvaluationTests: XCTestCase {
     /// positive); pooled AUROC 0.7076923076923077, pooled AP 0.5847222222222221.
     func testPerRegulatorMetricsMatchScikitLearn() throws {
         let (truth, _) = try writePerRegulatorModel()
-        let run = try Tools.run("score", [path("m.frames"), "--pairs", truth, "--truth", truth, "--metrics", path("m.json"), "-o", path("e.tsv")])
+        let run = try Tools.run("score", [path("m.sgrf"), "--pairs", truth, "--truth", truth, "--metrics", path("m.json"), "-o", path("e.tsv")])
         XCTAssertEqual(run.status, 0, run.stderr)
         let j = try json("m.json")
         XCTAssertEqual(j["auroc"] as! Double, 0.7076923076923077, accuracy: 1e-12)
@@ -76,7 +76,7 @@ final class ScoreEvaluationTests: XCTestCase {
         var h = StreamHeader(content: .model, genes: [])
         prior.record(in: &h)
         let (truth, _) = try writePerRegulatorModel(metadata: h.metadata)
-        let run = try Tools.run("score", [path("m.frames"), "--pairs", truth, "--truth", truth, "--metrics", path("m.json"), "-o", path("e.tsv")])
+        let run = try Tools.run("score", [path("m.sgrf"), "--pairs", truth, "--truth", truth, "--metrics", path("m.json"), "-o", path("e.tsv")])
         XCTAssertEqual(run.status, 0, run.stderr)
         // The output marks exactly the prior's edges.
         let lines = try String(contentsOfFile: path("e.tsv"), encoding: .utf8).split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
@@ -104,7 +104,7 @@ final class ScoreEvaluationTests: XCTestCase {
         var h = StreamHeader(content: .model, genes: [])
         TrainingPrior(name: "Train.tsv", sha256: "", pairs: [(0, 3), (0, 5), (0, 8), (1, 4), (1, 7)]).record(in: &h)
         let (truth, _) = try writePerRegulatorModel(metadata: h.metadata)
-        let run = try Tools.run("score", [path("m.frames"), "--pairs", truth, "--truth", truth, "-o", "/dev/null"])
+        let run = try Tools.run("score", [path("m.sgrf"), "--pairs", truth, "--truth", truth, "-o", "/dev/null"])
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertTrue(run.stderr.contains("5 of its 5 positive pairs are edges of the prior"), run.stderr)
         XCTAssertTrue(run.stderr.contains("(100% overlap: this truth is largely the training prior itself)"), run.stderr)
@@ -126,9 +126,9 @@ final class ScoreEvaluationTests: XCTestCase {
         TrainingPrior(name: "p", sha256: "", pairs: [(0, 1)]).record(in: &h)
         h.setMetadata(TrainingPrior.countKey, "2")
         let model = SyntheticModel.random(genes: 4, width: 2, seed: 1)
-        try model.write(to: path("m.frames"), metadata: h.metadata)
+        try model.write(to: path("m.sgrf"), metadata: h.metadata)
         let tfs = try writeText("G00\n", dir, "tfs.txt")
-        let run = try Tools.run("score", [path("m.frames"), "--tfs", tfs])
+        let run = try Tools.run("score", [path("m.sgrf"), "--tfs", tfs])
         XCTAssertEqual(run.status, 65, run.stderr)
         XCTAssertTrue(run.stderr.contains("says 2 prior edges"), run.stderr)
     }
@@ -137,11 +137,11 @@ final class ScoreEvaluationTests: XCTestCase {
 
     func testPerRegulatorKeepsEachRegulatorsBestTargets() throws {
         let model = SyntheticModel.random(genes: 30, width: 6, seed: 4)
-        try model.write(to: path("m.frames"))
+        try model.write(to: path("m.sgrf"))
         let tfs = try writeText("G01\nG05\nG09\n", dir, "tfs.txt")
-        let all = try Tools.run("score", [path("m.frames"), "--tfs", tfs])
-        let some = try Tools.run("score", [path("m.frames"), "--tfs", tfs, "--per-regulator", "4"])
-        let fewer = try Tools.run("score", [path("m.frames"), "--tfs", tfs, "--per-regulator", "4", "--top", "5"])
+        let all = try Tools.run("score", [path("m.sgrf"), "--tfs", tfs])
+        let some = try Tools.run("score", [path("m.sgrf"), "--tfs", tfs, "--per-regulator", "4"])
+        let fewer = try Tools.run("score", [path("m.sgrf"), "--tfs", tfs, "--per-regulator", "4", "--top", "5"])
         XCTAssertEqual(some.status, 0, some.stderr)
         let allRows = parseRanked(all.stdoutText).rows, rows = parseRanked(some.stdoutText).rows
         XCTAssertEqual(rows.count, 12)
@@ -150,7 +150,7 @@ final class ScoreEvaluationTests: XCTestCase {
         for r in allRows where kept[r.0, default: 0] < 4 { kept[r.0, default: 0] += 1; expected.append("\(r.0)>\(r.1)") }
         XCTAssertEqual(rows.map { "\($0.0)>\($0.1)" }, expected)
         XCTAssertEqual(parseRanked(fewer.stdoutText).rows.map { "\($0.0)>\($0.1)" }, Array(expected.prefix(5)))
-        let bad = try Tools.run("score", [path("m.frames"), "--tfs", tfs, "--per-regulator", "0"])
+        let bad = try Tools.run("score", [path("m.sgrf"), "--tfs", tfs, "--per-regulator", "0"])
         XCTAssertEqual(bad.status, 64, bad.stderr)
     }
 
@@ -158,7 +158,7 @@ final class ScoreEvaluationTests: XCTestCase {
 
     func testRankedListGetsTheSameMetricsAsTheModel() throws {
         let (truth, _) = try writePerRegulatorModel()
-        let own = try Tools.run("score", [path("m.frames"), "--pairs", truth, "--truth", truth, "--metrics", path("own.json"),
+        let own = try Tools.run("score", [path("m.sgrf"), "--pairs", truth, "--truth", truth, "--metrics", path("own.json"),
                                           "--format", "grnboost", "-o", path("edges.tsv")])
         XCTAssertEqual(own.status, 0, own.stderr)
         // The written edges (GRNBoost2's layout) evaluated as another tool's output.
@@ -197,7 +197,7 @@ final class ScoreEvaluationTests: XCTestCase {
         for (args, message) in [(["--ranked", edges], "needs --truth"),
                                 (["--ranked", edges, "--truth", truth, "--tfs", truth], "takes no --pairs or --tfs"),
                                 (["--ranked", edges, "--truth", truth, "--top", "3"], "writes no edge list"),
-                                ([path("m.frames"), "--ranked", edges, "--truth", truth], "not both")] {
+                                ([path("m.sgrf"), "--ranked", edges, "--truth", truth], "not both")] {
             let run = try Tools.run("score", args)
             XCTAssertEqual(run.status, 64, "\(args): \(run.stderr)")
             XCTAssertTrue(run.stderr.contains(message), "\(args): \(run.stderr)")

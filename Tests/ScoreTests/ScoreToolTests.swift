@@ -44,9 +44,9 @@ final class ScoreToolTests: XCTestCase {
         var model = SyntheticModel.random(genes: 9, width: 5, seed: 11)
         // Genes G07 and G08 get G03's target row: pairs into them tie with pairs into G03 exactly.
         for x in 0..<5 { model.target[7 * 5 + x] = model.target[3 * 5 + x]; model.target[8 * 5 + x] = model.target[3 * 5 + x] }
-        try model.write(to: path("m.frames"))
+        try model.write(to: path("m.sgrf"))
         let tfs = try writeText("# TFs\nG04\nG01\n\nG04\n", dir, "tfs.txt")
-        let run = try Tools.run("score", [path("m.frames"), "--tfs", tfs])
+        let run = try Tools.run("score", [path("m.sgrf"), "--tfs", tfs])
         XCTAssertEqual(run.status, 0, run.stderr)
         var expected = Set<String>()
         for tf in ["G01", "G04"] { for g in model.genes where g != tf { expected.insert("\(tf)>\(g)") } }
@@ -59,7 +59,7 @@ final class ScoreToolTests: XCTestCase {
 
     func testMLPDecoderMatchesReferenceOnPairs() throws {
         let model = SyntheticModel.random(genes: 12, width: 6, hidden: [7, 5], seed: 5)
-        try model.write(to: path("m.frames"))
+        try model.write(to: path("m.sgrf"))
         var text = "regulator\ttarget\tlabel\n"
         var expected = Set<String>()
         for (i, j) in [(0, 1), (0, 2), (3, 1), (5, 11), (11, 5), (7, 7), (2, 9), (9, 2), (4, 10), (0, 1)] {
@@ -67,7 +67,7 @@ final class ScoreToolTests: XCTestCase {
             expected.insert("\(model.genes[i])>\(model.genes[j])")
         }
         let pairs = try writeText(text, dir, "pairs.tsv")
-        let run = try Tools.run("score", [path("m.frames"), "--pairs", pairs])
+        let run = try Tools.run("score", [path("m.sgrf"), "--pairs", pairs])
         XCTAssertEqual(run.status, 0, run.stderr)
         checkRanking(run.stdoutText, model, expectedPairs: expected)
     }
@@ -79,9 +79,9 @@ final class ScoreToolTests: XCTestCase {
             model.regulatorBias = rng.array(7)
             model.targetBias = rng.array(7)
             model.targetBias![6] = 0  // a gene without a training pair as target
-            try model.write(to: path("m.frames"))
+            try model.write(to: path("m.sgrf"))
             let tfs = try writeText("G02\nG05\n", dir, "tfs.txt")
-            let run = try Tools.run("score", [path("m.frames"), "--tfs", tfs])
+            let run = try Tools.run("score", [path("m.sgrf"), "--tfs", tfs])
             XCTAssertEqual(run.status, 0, run.stderr)
             var expected = Set<String>()
             for tf in ["G02", "G05"] { for g in model.genes where g != tf { expected.insert("\(tf)>\(g)") } }
@@ -90,8 +90,8 @@ final class ScoreToolTests: XCTestCase {
         // A bias of the wrong length is refused.
         var bad = SyntheticModel.random(genes: 4, width: 2, seed: 1)
         bad.targetBias = [1, 2, 3]
-        try bad.write(to: path("m.frames"))
-        let run = try Tools.run("score", [path("m.frames"), "--tfs", try writeText("G00\n", dir, "t.txt")])
+        try bad.write(to: path("m.sgrf"))
+        let run = try Tools.run("score", [path("m.sgrf"), "--tfs", try writeText("G00\n", dir, "t.txt")])
         XCTAssertEqual(run.status, 65, run.stderr)
         XCTAssertTrue(run.stderr.contains("tensor 'target.bias' has shape [3], expected [4]"), run.stderr)
     }
@@ -100,9 +100,9 @@ final class ScoreToolTests: XCTestCase {
         var model = SyntheticModel.random(genes: 5, width: 3, seed: 8)
         var rng = LCG(state: 99)
         model.layers = [(rng.array(6), [-2], 1, 6)]  // a negative bias: ReLU would clip many logits
-        try model.write(to: path("m.frames"))
+        try model.write(to: path("m.sgrf"))
         let tfs = try writeText("G00\nG02\n", dir, "tfs.txt")
-        let run = try Tools.run("score", [path("m.frames"), "--tfs", tfs, "--format", "tsv"])
+        let run = try Tools.run("score", [path("m.sgrf"), "--tfs", tfs, "--format", "tsv"])
         XCTAssertEqual(run.status, 0, run.stderr)
         var expected = Set<String>()
         for tf in ["G00", "G02"] { for g in model.genes where g != tf { expected.insert("\(tf)>\(g)") } }
@@ -113,13 +113,13 @@ final class ScoreToolTests: XCTestCase {
     func testPairsAndTFsGiveTheSameScores() throws {
         for hidden in [[], [8]] {
             let model = SyntheticModel.random(genes: 40, width: 16, hidden: hidden, seed: 3)
-            try model.write(to: path("m.frames"))
+            try model.write(to: path("m.sgrf"))
             let tfs = try writeText("G05\nG17\nG30\n", dir, "tfs.txt")
-            let all = try Tools.run("score", [path("m.frames"), "--tfs", tfs])
+            let all = try Tools.run("score", [path("m.sgrf"), "--tfs", tfs])
             XCTAssertEqual(all.status, 0, all.stderr)
             let some = parseRanked(all.stdoutText).rows.filter { $0.1.hasSuffix("3") }
             let pairs = try writeText(some.map { "\($0.0)\t\($0.1)" }.joined(separator: "\n") + "\n", dir, "pairs.tsv")
-            let one = try Tools.run("score", [path("m.frames"), "--pairs", pairs])
+            let one = try Tools.run("score", [path("m.sgrf"), "--pairs", pairs])
             XCTAssertEqual(one.status, 0, one.stderr)
             let got = parseRanked(one.stdoutText).rows
             XCTAssertEqual(got.map { "\($0.0)\t\($0.1)\t\($0.2)" }, some.map { "\($0.0)\t\($0.1)\t\($0.2)" },
@@ -129,10 +129,10 @@ final class ScoreToolTests: XCTestCase {
 
     func testOutputIsTheSameWithOneOrTwoThreads() throws {
         let model = SyntheticModel.random(genes: 300, width: 32, seed: 21)
-        try model.write(to: path("m.frames"))
+        try model.write(to: path("m.sgrf"))
         let tfs = try writeText(model.genes.prefix(40).joined(separator: "\n"), dir, "tfs.txt")
-        let a = try Tools.run("score", [path("m.frames"), "--tfs", tfs, "-t", "1"])
-        let b = try Tools.run("score", [path("m.frames"), "--tfs", tfs, "-t", "2"])
+        let a = try Tools.run("score", [path("m.sgrf"), "--tfs", tfs, "-t", "1"])
+        let b = try Tools.run("score", [path("m.sgrf"), "--tfs", tfs, "-t", "2"])
         XCTAssertEqual(a.status, 0, a.stderr)
         XCTAssertEqual(a.stdout, b.stdout)
         XCTAssertEqual(parseRanked(a.stdoutText).rows.count, 40 * 299)
@@ -140,23 +140,23 @@ final class ScoreToolTests: XCTestCase {
 
     func testTopAndLayoutsAndStdin() throws {
         let model = SyntheticModel.random(genes: 6, width: 4, seed: 2)
-        try model.write(to: path("m.frames"))
-        let stream = try Data(contentsOf: URL(fileURLWithPath: path("m.frames")))
+        try model.write(to: path("m.sgrf"))
+        let stream = try Data(contentsOf: URL(fileURLWithPath: path("m.sgrf")))
         let tfs = try writeText("G00\nG01\n", dir, "tfs.txt")
         let full = try Tools.run("score", ["--tfs", tfs], stdin: stream)
         XCTAssertEqual(full.status, 0, full.stderr)
         let rows = parseRanked(full.stdoutText).rows
         let top = try Tools.run("score", ["-", "--tfs", tfs, "--top", "3"], stdin: stream)
         XCTAssertEqual(parseRanked(top.stdoutText).rows.map { "\($0)" }, rows.prefix(3).map { "\($0)" })
-        let beeline = try Tools.run("score", [path("m.frames"), "--tfs", tfs, "--format", "beeline"])
-        let grnboost = try Tools.run("score", [path("m.frames"), "--tfs", tfs, "--format", "grnboost", "-o", path("adj.tsv")])
+        let beeline = try Tools.run("score", [path("m.sgrf"), "--tfs", tfs, "--format", "beeline"])
+        let grnboost = try Tools.run("score", [path("m.sgrf"), "--tfs", tfs, "--format", "grnboost", "-o", path("adj.tsv")])
         XCTAssertEqual(grnboost.status, 0, grnboost.stderr)
         XCTAssertTrue(grnboost.stdout.isEmpty)
         let adj = try String(contentsOfFile: path("adj.tsv"), encoding: .utf8)
         let body = full.stdoutText.drop { $0 != "\n" }
         XCTAssertEqual(beeline.stdoutText, "Gene1\tGene2\tEdgeWeight" + body)
         XCTAssertEqual(adj, "TF\ttarget\timportance" + body)
-        let bad = try Tools.run("score", [path("m.frames"), "--tfs", tfs, "--format", "csv"])
+        let bad = try Tools.run("score", [path("m.sgrf"), "--tfs", tfs, "--format", "csv"])
         XCTAssertEqual(bad.status, 64)
     }
 
@@ -167,7 +167,7 @@ final class ScoreToolTests: XCTestCase {
         let names = ["TF"] + scores.indices.map { "g\($0)" }
         let m = SyntheticModel(genes: names, width: 1, regulator: [1] + scores.map { _ in 0 },
                                target: [0] + scores.map { Float($0) })
-        try m.write(to: path("m.frames"))
+        try m.write(to: path("m.sgrf"))
         return m
     }
 
@@ -184,7 +184,7 @@ final class ScoreToolTests: XCTestCase {
                                       dir, "truth.csv")
         let tfs = try writeText("TF\n", dir, "tfs.txt")
         for (truth, candidates) in [(labelled, ["--pairs", labelled]), (positives, ["--tfs", tfs]), (labelled, ["--tfs", tfs])] {
-            let run = try Tools.run("score", [path("m.frames"), "--truth", truth, "--metrics", path("m.json"), "--plot", path("c.svg")] + candidates)
+            let run = try Tools.run("score", [path("m.sgrf"), "--truth", truth, "--metrics", path("m.json"), "--plot", path("c.svg")] + candidates)
             XCTAssertEqual(run.status, 0, run.stderr)
             let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("m.json")))) as! [String: Any]
             XCTAssertEqual(json["evaluated"] as? Int, 10)
@@ -209,7 +209,7 @@ final class ScoreToolTests: XCTestCase {
         _ = try scoredModel(scores + [10, -10])
         let truth = try writeText(labels.indices.map { "TF\tg\($0)\t\(labels[$0])" }.joined(separator: "\n") + "\nTF\tnot_a_gene\t1\n", dir, "t.tsv")
         let tfs = try writeText("TF\n", dir, "tfs.txt")
-        let run = try Tools.run("score", [path("m.frames"), "--tfs", tfs, "--truth", truth, "--metrics", path("m.json")])
+        let run = try Tools.run("score", [path("m.sgrf"), "--tfs", tfs, "--truth", truth, "--metrics", path("m.json")])
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertTrue(run.stderr.contains("1 of 13 truth edges name genes absent from the dataset"), run.stderr)
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("m.json")))) as! [String: Any]
@@ -224,19 +224,19 @@ final class ScoreToolTests: XCTestCase {
     // MARK: - Bad input
 
     func testMissingCandidatesIsAUsageError() throws {
-        try SyntheticModel.random(genes: 4, width: 2, seed: 1).write(to: path("m.frames"))
-        let run = try Tools.run("score", [path("m.frames")])
+        try SyntheticModel.random(genes: 4, width: 2, seed: 1).write(to: path("m.sgrf"))
+        let run = try Tools.run("score", [path("m.sgrf")])
         XCTAssertEqual(run.status, 64)
         XCTAssertTrue(run.stderr.contains("--tfs FILE"), run.stderr)
-        XCTAssertEqual(try Tools.run("score", [path("m.frames"), "--tfs", "x", "--pairs", "y"]).status, 64)
-        XCTAssertEqual(try Tools.run("score", [path("m.frames"), "--tfs", "x", "--metrics", "m.json"]).status, 64)
-        XCTAssertEqual(try Tools.run("score", [path("m.frames"), "--tfs", "x", "--top", "0"]).status, 64)
+        XCTAssertEqual(try Tools.run("score", [path("m.sgrf"), "--tfs", "x", "--pairs", "y"]).status, 64)
+        XCTAssertEqual(try Tools.run("score", [path("m.sgrf"), "--tfs", "x", "--metrics", "m.json"]).status, 64)
+        XCTAssertEqual(try Tools.run("score", [path("m.sgrf"), "--tfs", "x", "--top", "0"]).status, 64)
     }
 
     func testStreamWithoutModelFrameIs65() throws {
-        try SyntheticModel.random(genes: 4, width: 2, seed: 1).write(to: path("m.frames"), withModelFrame: false)
+        try SyntheticModel.random(genes: 4, width: 2, seed: 1).write(to: path("m.sgrf"), withModelFrame: false)
         let tfs = try writeText("G00\n", dir, "tfs.txt")
-        let run = try Tools.run("score", [path("m.frames"), "--tfs", tfs])
+        let run = try Tools.run("score", [path("m.sgrf"), "--tfs", tfs])
         XCTAssertEqual(run.status, 65)
         XCTAssertTrue(run.stderr.contains("has no MODEL frame"), run.stderr)
         XCTAssertTrue(run.stdout.isEmpty)
@@ -246,17 +246,17 @@ final class ScoreToolTests: XCTestCase {
         let tfs = try writeText("G00\n", dir, "tfs.txt")
         // A GENE stream (embed's output) is not a model.
         let h = StreamHeader(content: .gene, genes: [GeneName(symbol: "G00"), GeneName(symbol: "G01")])
-        let w = try FrameWriter(try OutputFile.open(path("g.frames"), binary: true), header: h)
+        let w = try FrameWriter(try OutputFile.open(path("g.sgrf"), binary: true), header: h)
         try w.write(genes: [GeneRecord(gene: 0, known: true, weight: 1, sum: [1, 2])], dim: 2)
         try w.finish()
-        var run = try Tools.run("score", [path("g.frames"), "--tfs", tfs])
+        var run = try Tools.run("score", [path("g.sgrf"), "--tfs", tfs])
         XCTAssertEqual(run.status, 65)
         XCTAssertTrue(run.stderr.contains("not a MODEL"), run.stderr)
         // A truncated stream (no END).
-        try SyntheticModel.random(genes: 4, width: 2, seed: 1).write(to: path("m.frames"))
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: path("m.frames")))
-        try bytes.prefix(bytes.count - 10).write(to: URL(fileURLWithPath: path("cut.frames")))
-        run = try Tools.run("score", [path("cut.frames"), "--tfs", tfs])
+        try SyntheticModel.random(genes: 4, width: 2, seed: 1).write(to: path("m.sgrf"))
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path("m.sgrf")))
+        try bytes.prefix(bytes.count - 10).write(to: URL(fileURLWithPath: path("cut.sgrf")))
+        run = try Tools.run("score", [path("cut.sgrf"), "--tfs", tfs])
         XCTAssertEqual(run.status, 65, run.stderr)
         // Not a stream at all.
         run = try Tools.run("score", [tfs, "--tfs", tfs])
@@ -270,14 +270,14 @@ final class ScoreToolTests: XCTestCase {
         let tfs = try writeText("G00\n", dir, "tfs.txt")
         let model = SyntheticModel.random(genes: 4, width: 2, seed: 1)
         let cases: [(String, () throws -> Void)] = [
-            ("no 'decoder'", { try model.write(to: self.path("m.frames"), decoderOverride: "") }),
-            ("unknown decoder 'bilinear'", { try model.write(to: self.path("m.frames"), decoderOverride: "bilinear") }),
-            ("no tensor 'decoder.0.weight'", { try model.write(to: self.path("m.frames"), decoderOverride: "mlp") }),
+            ("no 'decoder'", { try model.write(to: self.path("m.sgrf"), decoderOverride: "") }),
+            ("unknown decoder 'bilinear'", { try model.write(to: self.path("m.sgrf"), decoderOverride: "bilinear") }),
+            ("no tensor 'decoder.0.weight'", { try model.write(to: self.path("m.sgrf"), decoderOverride: "mlp") }),
             ("has shape [3, 2]", {
                 // A regulator of 3 rows for a 4-gene HEAD.
                 var m = model; m.regulator.removeLast(2)
                 let h = StreamHeader(content: .model, genes: model.genes.map { GeneName(symbol: $0) }, metadata: [("decoder", "dot")])
-                let fw = try FrameWriter(try OutputFile.open(self.path("m.frames"), binary: true), header: h)
+                let fw = try FrameWriter(try OutputFile.open(self.path("m.sgrf"), binary: true), header: h)
                 try fw.write(model: [ModelTensor(name: "regulator", shape: [3, 2], data: m.regulator),
                                      ModelTensor(name: "target", shape: [4, 2], data: model.target)])
                 try fw.finish()
@@ -285,16 +285,16 @@ final class ScoreToolTests: XCTestCase {
             ("last decoder layer", {
                 var m = SyntheticModel.random(genes: 4, width: 2, hidden: [3], seed: 1)
                 m.layers[1] = (m.layers[1].weight + m.layers[1].weight, [0, 0], 2, 3)
-                try m.write(to: self.path("m.frames"))
+                try m.write(to: self.path("m.sgrf"))
             }),
             ("non-finite", {
                 var m = model; m.target[3] = .nan
-                try m.write(to: self.path("m.frames"))
+                try m.write(to: self.path("m.sgrf"))
             }),
         ]
         for (message, make) in cases {
             try make()
-            let run = try Tools.run("score", [path("m.frames"), "--tfs", tfs])
+            let run = try Tools.run("score", [path("m.sgrf"), "--tfs", tfs])
             XCTAssertEqual(run.status, 65, "\(message): \(run.stderr)")
             XCTAssertTrue(run.stderr.contains(message), "expected '\(message)' in: \(run.stderr)")
             XCTAssertTrue(run.stdout.isEmpty)
@@ -302,21 +302,21 @@ final class ScoreToolTests: XCTestCase {
     }
 
     func testModelOfAnotherDataset() throws {
-        try SyntheticModel.random(genes: 5, width: 3, seed: 4).write(to: path("m.frames"))
+        try SyntheticModel.random(genes: 5, width: 3, seed: 4).write(to: path("m.sgrf"))
         // Some pairs name genes of another dataset: warned, counted and skipped.
         let mixed = try writeText("G00\tG01\nG00\tXYZ1\nABC\tG02\nG03\tG04\n", dir, "mixed.tsv")
-        var run = try Tools.run("score", [path("m.frames"), "--pairs", mixed])
+        var run = try Tools.run("score", [path("m.sgrf"), "--pairs", mixed])
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertTrue(run.stderr.contains("2 of 4 candidate edges name genes absent from the dataset (2 genes: XYZ1, ABC)"), run.stderr)
         XCTAssertEqual(parseRanked(run.stdoutText).rows.count, 2)
         // None of them: a clear error.
         let other = try writeText("Gene1,Gene2\nSOX2,POU5F1\nNANOG,SOX2\n", dir, "other.csv")
-        run = try Tools.run("score", [path("m.frames"), "--pairs", other])
+        run = try Tools.run("score", [path("m.sgrf"), "--pairs", other])
         XCTAssertEqual(run.status, 65)
         XCTAssertTrue(run.stderr.contains("another dataset"), run.stderr)
         XCTAssertTrue(run.stdout.isEmpty)
         let tfs = try writeText("SOX2\n", dir, "tfs.txt")
-        run = try Tools.run("score", [path("m.frames"), "--tfs", tfs])
+        run = try Tools.run("score", [path("m.sgrf"), "--tfs", tfs])
         XCTAssertEqual(run.status, 65)
         XCTAssertTrue(run.stderr.contains("another dataset"), run.stderr)
     }
@@ -335,7 +335,7 @@ final class ScoreToolTests: XCTestCase {
         ]
         for (text, message) in cases {
             let truth = try writeText(text, dir, "t.tsv")
-            let run = try Tools.run("score", [path("m.frames"), "--tfs", tfs, "--truth", truth, "-o", path("out.tsv")])
+            let run = try Tools.run("score", [path("m.sgrf"), "--tfs", tfs, "--truth", truth, "-o", path("out.tsv")])
             XCTAssertEqual(run.status, 65, "\(message): \(run.stderr)")
             XCTAssertTrue(run.stderr.contains("t.tsv") && run.stderr.contains(message), "expected '\(message)' in: \(run.stderr)")
             XCTAssertFalse(FileManager.default.fileExists(atPath: path("out.tsv")), "no output on failure")

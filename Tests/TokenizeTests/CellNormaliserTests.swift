@@ -51,7 +51,7 @@ final class CellNormaliserTests: XCTestCase {
             let inTotal = (0..<geneCount).map { _ in r.nextDouble() < (index % 2 == 0 ? 0.7 : 1.0) }
             let normaliser = CellNormaliser(inTotal: inTotal, targetSum: targetSum, bins: bins, scale: scale, keepCounts: keepCounts)
             let flags: CellFrameFlags = keepCounts ? [.tokens, .counts] : [.tokens]
-            let paths = ["reference", "direct", "counts"].map { dir.appendingPathComponent("\($0)\(index).frames").path }
+            let paths = ["reference", "direct", "counts"].map { dir.appendingPathComponent("\($0)\(index).sgrf").path }
             let reference = try FrameWriter(try OutputFile.open(paths[0], binary: true), header: header)
             let direct = try FrameWriter(try OutputFile.open(paths[1], binary: true), header: header)
             let viaCounts = try FrameWriter(try OutputFile.open(paths[2], binary: true), header: header)

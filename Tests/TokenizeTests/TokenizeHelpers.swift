@@ -24,7 +24,7 @@ extension XCTestCase {
     /// Decodes a stream held in memory (through a temporary file, as a user's file would be read).
     func decode(_ data: Data) throws -> CellStream {
         let dir = try Fixtures.temporaryDirectory(self)
-        let path = dir.appendingPathComponent("out.frames").path
+        let path = dir.appendingPathComponent("out.sgrf").path
         try data.write(to: URL(fileURLWithPath: path))
         let reader = try StreamReader(path: path)
         var stream = CellStream(header: reader.header, cells: [])
@@ -42,7 +42,7 @@ extension XCTestCase {
     func assertBadInput(_ args: [String], stdin: Data? = nil, names file: String, line: Int? = nil, says problem: String, status: Int32 = 65,
                         sourceFile: StaticString = #filePath, sourceLine: UInt = #line) throws {
         let dir = try Fixtures.temporaryDirectory(self)
-        let out = dir.appendingPathComponent("bad.frames").path
+        let out = dir.appendingPathComponent("bad.sgrf").path
         let run = try Tools.run("tokenize", args + ["-o", out], stdin: stdin)
         XCTAssertEqual(run.status, status, "\(args): \(run.stderr)", file: sourceFile, line: sourceLine)
         let lines = run.stderr.split(separator: "\n").filter { $0.hasPrefix("tokenize: ") && !$0.hasPrefix("tokenize: warning") }
