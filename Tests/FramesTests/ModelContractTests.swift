@@ -22,9 +22,10 @@ final class ModelContractTests: XCTestCase {
             RegulationModel(geneCount: g, width: d, regulator: values(g * d, 0.3), target: values(g * d, 0.05),
                             decoder: .mlp([layer0, layer1]), regulatorBias: values(g, 0.5), targetBias: [0, 1, 0, -2, 0]),
         ]
-        for m in models {
+        for (i, m) in models.enumerated() {
             XCTAssertEqual(m.tensors.map(\.name).prefix(2), ["regulator", "target"])
-            let path = dir.appendingPathComponent("m.sgrf").path
+            // One file per model: a file this process has read is an input, which -o refuses.
+            let path = dir.appendingPathComponent("m\(i).sgrf").path
             let header = StreamHeader(content: .model, genes: (0..<g).map { GeneName(symbol: "G\($0)") },
                                       metadata: [(key: RegulationModel.decoderKey, value: m.decoder.name)])
             let w = try FrameWriter(try OutputFile.open(path, binary: true), header: header)

@@ -295,7 +295,7 @@ final class GraphifyToolTests: XCTestCase {
 
         // Usage errors.
         try expectFailure([s.cells, "--prior", HHEP.file("Train.tsv"), "--valid", HHEP.file("Valid.tsv")] + out, status: 64, "--valid needs --train")
-        try expectFailure([s.cells, "--prior", HHEP.file("Train.tsv"), "--decoder", "cosine"] + out, status: 64, "not dot or mlp")
+        try expectFailure([s.cells, "--prior", HHEP.file("Train.tsv"), "--decoder", "cosine"] + out, status: 64, "one of 'dot' and 'mlp'")
         try expectFailure([s.cells, "--prior", HHEP.file("Train.tsv"), "--arch", "gcn"] + out, status: 64, "not scgrn or genelink")
         try expectFailure([s.cells, "--prior", HHEP.file("Train.tsv"), "--arch", "genelink", "--graph-dropout", "0.2"] + out,
                           status: 64, "--graph-dropout applies to --arch scgrn")
