@@ -194,6 +194,20 @@ def failed():
     out.append(("15-record-count-too-large", stream(h, [(CELL, huge)]), "does not fit"))
     out.append(("16-data-after-end", good + frame(CELL, one), "after END"))
     out.append(("17-payload-over-maximum", hf + frame(CELL, b"", length=(1 << 28) + 1), "over the 268435456-byte maximum"))
+    # Fewer bytes than a frame header, and not the magic: named as not a stream, not as truncated.
+    out.append(("18-short-bad-magic", b"BAM", "not an scgrn frame stream"))
+    # Shards a stage would refuse, so check and cat refuse them too (the one shard rule set).
+    vocab = ("V0", "V1", "V2")
+    mapped = stream(head(CELL, GENES, vocab, (0, 1, 2)), [(CELL, one)])
+    remapped = stream(head(CELL, GENES, vocab, (0, -1, 2)), [(CELL, one)])
+    out.append(("19-shards-vocabulary-mapping", mapped + remapped, "maps its genes onto the vocabulary differently"))
+    g2 = gene_records(2, [(0, True, 1.0, [0.5, 0.25])])
+    g3 = gene_records(3, [(0, True, 1.0, [0.5, 0.25, 0.125])])
+    hg = head(GENE, GENES)
+    out.append(("20-gene-shards-widths", stream(hg, [(GENE, g2)]) + stream(hg, [(GENE, g3)]), "GENE embeddings of width 3"))
+    m = model([("regulator", [3, 1], [0.0, 1.0, 2.0]), ("target", [3, 1], [1.0, 0.0, 1.0])])
+    hm = head(MODEL, GENES)
+    out.append(("21-two-model-streams", stream(hm, [(MODEL, m)]) + stream(hm, [(MODEL, m)]), "second MODEL stream"))
     return out
 
 
