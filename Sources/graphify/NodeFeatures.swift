@@ -2,7 +2,7 @@
 // the expression profile over cells (z-scored per gene, exact or as a seeded sketch) and, from a
 // GENE stream, the pooled transformer embedding.
 //
-// Dimension legend: G dataset genes, C cells, K sketch width, E embedding width.
+// Dimensions (docs/ARCHITECTURE.md): G dataset genes, C cells, K sketch width, D embedding width.
 //
 // Profiles. GENELink standardises every gene over the cells (scikit-learn's StandardScaler on the
 // genes × cells matrix: mean 0, variance 1 with ddof 0; a gene with zero variance is only
@@ -36,7 +36,7 @@ struct NodeFeatures {
     /// How the profiles were made, for the MODEL metadata ("dense" or "sketch").
     var profileKind = "none"
     var cellCount = 0
-    /// [G, E] embeddings, or empty when the stream has no GENE frames.
+    /// [G, D] embeddings, or empty when the stream has no GENE frames.
     var embedding: [Float] = []
     var embeddingDim = 0
     /// Genes with a usable embedding (known and weight > 0).

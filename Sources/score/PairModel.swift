@@ -2,8 +2,8 @@
 //
 // What the stream holds — tensor names, shapes, the decoders' definitions — is the MODEL
 // contract, Sources/Frames/ModelContract.swift (`RegulationModel`); this file only computes it
-// fast. Dimension legend: G genes, d representation width, R regulators in a block, h hidden
-// width, C pairs in a chunk.
+// fast. Dimensions (docs/ARCHITECTURE.md): G genes, d representation width, R regulators in a
+// block, h hidden width, B pairs in a chunk.
 
 import Foundation
 import Frames

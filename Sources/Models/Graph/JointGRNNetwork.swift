@@ -2,28 +2,29 @@
 // profiles, joined with a per-gene transformer embedding as scTransNet joins it, then separate
 // regulator and target channels and a pair decoder. Either half can be left out (the ablations).
 //
-// Dimension legend: N genes, C profile width (cells or sketch), E transformer embedding width,
-// H1/H2 heads, d1/d2 per-head widths, d3 the channels' hidden width, d the output width, P pairs.
+// Dimensions (docs/ARCHITECTURE.md): G genes, F profile width (C cells, or K for a sketch),
+// D transformer embedding width, H1/H2 heads, d1/d2 per-head widths, d3 the channels' hidden
+// width, d the output width, B pairs in a batch.
 //
-//   encoder (GNN on):   z = GAT₂(ELU(GAT₁(profiles, graph)), graph)          [N, d2]
-//                        GAT₁: C → H1 heads × d1, concatenated; GAT₂: H1·d1 → H2 heads × d2, averaged;
+//   encoder (GNN on):   z = GAT₂(ELU(GAT₁(profiles, graph)), graph)          [G, d2]
+//                        GAT₁: F → H1 heads × d1, concatenated; GAT₂: H1·d1 → H2 heads × d2, averaged;
 //                        isolated nodes attend uniformly over all genes (GENELink's dense softmax)
-//   join:               u = concat(embedding, z)  (scTransNet's order)       [N, E + d2]
+//   join:               u = concat(embedding, z)  (scTransNet's order)       [G, D + d2]
 //                        without the GNN u = embedding; with neither, u = profiles (an MLP baseline)
-//   channels:           r = LeakyReLU₀.₀₁(Linear(Dropout₀.₀₁(LeakyReLU₀.₀₁(Linear(u)))))   [N, d]
+//   channels:           r = LeakyReLU₀.₀₁(Linear(Dropout₀.₀₁(LeakyReLU₀.₀₁(Linear(u)))))   [G, d]
 //                        and t the same with its own weights
 //   decoder dot:        logit(i → j) = r_i · t_j
 //   decoder mlp:        logit(i → j) = Linear(ReLU(Linear(concat(r_i, t_j))))   2d → h → 1
 //
 // Architecture scgrn (graphify's default; `.genelink` above is the exact reproduction):
-//   self path:          s = ELU(Linear(profiles))                             [N, d2]
+//   self path:          s = ELU(Linear(profiles))                             [G, d2]
 //                        a gene's own expression reaches its representation (GraphSAGE's self
 //                        term), so genes without a prior neighbour are told apart
-//   encoder:            z = GAT₂(ELU(GAT₁(profiles, graph)), graph) · m       [N, d2]
+//   encoder:            z = GAT₂(ELU(GAT₁(profiles, graph)), graph) · m       [G, d2]
 //                        no dense-softmax mean for isolated genes: m_i = 0 for them, and in
 //                        training also for a random share of the other genes (graph dropout), so
 //                        the channels learn to rate genes the prior does not reach
-//   join:               u = concat(embedding, z, s)                          [N, E + 2·d2]
+//   join:               u = concat(embedding, z, s)                          [G, D + 2·d2]
 //   channels:           as GENELink's but without the final LeakyReLU (signed outputs)
 //   pair logit:         decoder(r_i, t_j) + ρ_i + τ_j, ρ and τ learned per gene (regulator and
 //                        target propensity); graphify writes them as zero for genes that have
@@ -53,7 +54,7 @@ public struct JointGRNConfiguration: Equatable {
     }
     /// C: profile width (ignored without the GNN when an embedding is given).
     public var profileDim: Int
-    /// E: transformer embedding width; 0 for none.
+    /// D: transformer embedding width; 0 for none.
     public var embeddingDim: Int
     /// Whether the graph-attention encoder is used.
     public var useGNN: Bool
@@ -92,7 +93,7 @@ public final class JointGRNNetwork: ParameterOwner {
     public let decoder: [Linear]
     /// scgrn: the self path (profiles → d2), nil otherwise.
     public let selfPath: Linear?
-    /// scgrn: per-gene regulator and target propensity, [N, 1] each (initially zero), nil otherwise.
+    /// scgrn: per-gene regulator and target propensity, [G, 1] each (initially zero), nil otherwise.
     public let regulatorBias: Tensor?, targetBias: Tensor?
 
     /// A freshly initialised network drawn from `seed`.
@@ -159,16 +160,16 @@ public final class JointGRNNetwork: ParameterOwner {
     /// The regulator and target representation of every gene.
     ///
     /// - Parameters:
-    ///   - profiles: [N, C] node features (needed with the GNN, or when there is no embedding).
-    ///   - embedding: [N, E] transformer embedding, or nil when E = 0.
+    ///   - profiles: [G, F] node features (needed with the GNN, or when there is no embedding).
+    ///   - embedding: [G, D] transformer embedding, or nil when D = 0.
     ///   - graph: the prior network over the N genes; `isolated` its nodes without neighbours.
     ///   - graphDropped: scgrn in training: genes whose graph encoding is dropped (set to zero, as
     ///     for an isolated gene) in this pass; nil drops none.
-    /// - Returns: two [N, d] tensors.
+    /// - Returns: two [G, d] tensors.
     public func embed(_ tape: Tape, profiles: Tensor?, embedding: Tensor?, graph: NeighbourGraph,
                       isolated: IsolatedNodes, graphDropped: [Bool]? = nil) -> (regulator: Tensor, target: Tensor) {
         let c = configuration
-        precondition((embedding == nil) == (c.embeddingDim == 0), "JointGRNNetwork: embedding given \(embedding != nil), E = \(c.embeddingDim)")
+        precondition((embedding == nil) == (c.embeddingDim == 0), "JointGRNNetwork: embedding given \(embedding != nil), D = \(c.embeddingDim)")
         var u: Tensor
         if let layer1, let layer2 {
             guard let profiles else { preconditionFailure("JointGRNNetwork: the GNN needs profiles") }
@@ -204,7 +205,7 @@ public final class JointGRNNetwork: ParameterOwner {
     /// Logits for pairs (regulator index, target index).
     ///
     /// - Parameters:
-    ///   - regulator, target: [N, d] from `embed`.
+    ///   - regulator, target: [G, d] from `embed`.
     ///   - regulators, targets: [P] gene indices.
     /// - Returns: [P, 1].
     public func score(_ tape: Tape, regulator: Tensor, target: Tensor, regulators: [Int32], targets: [Int32]) -> Tensor {
