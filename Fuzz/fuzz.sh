@@ -74,7 +74,9 @@ build() {
   # tokenize brings Frames, ToolKit, Kernels and CKernels; Weights the rest.
   "$SWIFT" build "${flags[@]}" --target tokenize
   "$SWIFT" build "${flags[@]}" --target Weights
-  local t m objs srcs
+  local t m objs srcs hdf5_cflags="" hdf5_libs="" f
+  for f in $(pkg-config --cflags hdf5); do hdf5_cflags+=" -Xcc $f"; done
+  hdf5_libs=$(pkg-config --libs hdf5)
   for t in "${TARGETS[@]}"; do
     objs=()
     for m in $(modules "$t") ArgumentParser ArgumentParserToolInfo; do
@@ -83,10 +85,12 @@ build() {
     srcs=(Fuzz/Targets/Common.swift)
     for m in $(sources "$t"); do srcs+=("Fuzz/Targets/$m"); done
     echo "linking fuzz-$t"
+    # tokenize's objects import libhdf5 (its HDF5 reader): its module map, headers and library.
     "$SWIFTC" -O -sanitize=fuzzer,address -parse-as-library -use-ld=lld -module-name "fuzz_$t" \
       -I "$B/Modules" -Xcc -fmodule-map-file=Sources/CIsal/module.modulemap \
       -Xcc -fmodule-map-file="$B/CKernels.build/module.modulemap" \
-      "${srcs[@]}" "${objs[@]}" -lisal -o "$B/fuzz-$t"
+      -Xcc -fmodule-map-file=Sources/CHDF5/module.modulemap $hdf5_cflags \
+      "${srcs[@]}" "${objs[@]}" -lisal $hdf5_libs -o "$B/fuzz-$t"
   done
 }
 

@@ -36,8 +36,10 @@ func readMatrix(_ bytes: [UInt8]) throws {
     let cells = transposed ? header.rows : header.columns
     let table = try GeneTable.fromNames((0..<geneAxis).map { "G\($0)" }, geneKey: .symbol, source: "fuzz.genes")
     let run = TokenizeRun(input: "fuzz.mtx", settings: fuzzSettings(forceBuffer: bytes.count % 2 == 1), output: nullOutput())
-    let (vocab, writer) = try run.start(table: table, format: "mtx", layout: transposed ? .cellsByGenes : .genesByCells)
-    let cellWriter = run.makeCellWriter(writer: writer, vocab: vocab,
+    let vocab = try run.mapVocabulary(table)
+    let (selection, writer) = try run.start(table: table, vocab: vocab, statistics: nil, format: "mtx",
+                                            layout: transposed ? .cellsByGenes : .genesByCells)
+    let cellWriter = run.makeCellWriter(writer: writer, vocab: vocab, selection: selection,
                                         barcodes: BarcodeList((0..<cells).map { "C\($0)" }), cells: cells)
     let body = MatrixMarketReader(reader: reader, header: header, transposed: transposed, axisToGene: table.rowToGene,
                                   writer: cellWriter, forceBuffer: run.settings.forceBuffer)

@@ -16,6 +16,6 @@ func fuzzSettings(forceBuffer: Bool = false) -> TokenizeSettings {
 /// One output for every input, writing to /dev/null (its commit only flushes); kept rather than
 /// made per input, which would allocate its 1 MB buffer each time.
 nonisolated(unsafe) let sharedNullOutput = OutputFile(name: "/dev/null", fd: open("/dev/null", O_WRONLY),
-                                                       finalPath: nil, tempPath: nil)
+                                                       finalPath: nil, tempPath: nil, target: nil)
 
 func nullOutput() -> OutputFile { sharedNullOutput }
