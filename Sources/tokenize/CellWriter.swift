@@ -321,32 +321,32 @@ final class CellWriter {
     /// Writes a cell's selected genes (renumbered), normalised with the total over all its genes.
     private func writeSelected(genes: UnsafeBufferPointer<UInt32>, values: CellNormaliser.Values, total: Double,
                                barcode: UnsafeBufferPointer<UInt8>, outputIndex: [Int32]) throws {
-        selectedGenes.removeAll(keepingCapacity: true)
-        switch values {
-        case .counts(let c):
-            selectedCounts.removeAll(keepingCapacity: true)
-            for i in 0..<genes.count where outputIndex[Int(genes[i])] >= 0 {
-                selectedGenes.append(UInt32(outputIndex[Int(genes[i])]))
-                selectedCounts.append(c[i])
-            }
+        func emit(_ kept: CellNormaliser.Values) throws {
             try selectedGenes.withUnsafeBufferPointer { g in
-                try selectedCounts.withUnsafeBufferPointer { v in
-                    try normaliser.write(genes: g, values: .counts(v), total: total, barcode: barcode, flags: flags, to: writer!, memo: memo)
-                }
-            }
-        case .values(let x):
-            selectedValues.removeAll(keepingCapacity: true)
-            for i in 0..<genes.count where outputIndex[Int(genes[i])] >= 0 {
-                selectedGenes.append(UInt32(outputIndex[Int(genes[i])]))
-                selectedValues.append(x[i])
-            }
-            try selectedGenes.withUnsafeBufferPointer { g in
-                try selectedValues.withUnsafeBufferPointer { v in
-                    try normaliser.write(genes: g, values: .values(v), total: total, barcode: barcode, flags: flags, to: writer!, memo: memo)
-                }
+                try normaliser.write(genes: g, values: kept, total: total, barcode: barcode, flags: flags, to: writer!, memo: memo)
             }
         }
+        switch values {
+        case .counts(let c):
+            keepSelected(c, genes: genes, outputIndex: outputIndex, into: &selectedCounts)
+            try selectedCounts.withUnsafeBufferPointer { try emit(.counts($0)) }
+        case .values(let x):
+            keepSelected(x, genes: genes, outputIndex: outputIndex, into: &selectedValues)
+            try selectedValues.withUnsafeBufferPointer { try emit(.values($0)) }
+        }
         written += 1
+    }
+
+    /// The entries of the selected genes: their new indices into `selectedGenes`, their values
+    /// (counts or values alike) into `kept`.
+    private func keepSelected<T>(_ source: UnsafeBufferPointer<T>, genes: UnsafeBufferPointer<UInt32>,
+                                 outputIndex: [Int32], into kept: inout [T]) {
+        selectedGenes.removeAll(keepingCapacity: true)
+        kept.removeAll(keepingCapacity: true)
+        for i in 0..<genes.count where outputIndex[Int(genes[i])] >= 0 {
+            selectedGenes.append(UInt32(outputIndex[Int(genes[i])]))
+            kept.append(source[i])
+        }
     }
 
     /// Writes the empty cells up to `cells`, checks the barcodes, notes the policies applied,

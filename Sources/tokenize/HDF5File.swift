@@ -101,9 +101,10 @@ final class HDF5File {
 
     // MARK: - Attributes
 
-    /// The attribute `attribute` of the object at `path` as one string (the first, for an
-    /// array), or nil when there is no such attribute or it is not a string.
-    func stringAttribute(_ attribute: String, of path: String) throws -> String? {
+    /// Opens the attribute `attribute` of the object at `path` with its type and dataspace,
+    /// passes them to `body` and closes them; nil when there is no such attribute.
+    private func withAttribute<T>(_ attribute: String, of path: String,
+                                  _ body: (_ attr: hid_t, _ type: hid_t, _ space: hid_t) throws -> T?) throws -> T? {
         let objectPath = HDF5File.absolute(path)
         guard H5Aexists_by_name(id, objectPath, attribute, scgrn_h5_default()) > 0 else { return nil }
         let attr = H5Aopen_by_name(id, objectPath, attribute, scgrn_h5_default(), scgrn_h5_default())
@@ -111,34 +112,35 @@ final class HDF5File {
         defer { H5Aclose(attr) }
         let type = H5Aget_type(attr)
         defer { H5Tclose(type) }
-        guard H5Tget_class(type) == H5T_STRING else { return nil }
         let space = H5Aget_space(attr)
         defer { H5Sclose(space) }
-        let count = Int(H5Sget_simple_extent_npoints(space))
-        guard count >= 1 && count <= HDF5File.maxNames else { return nil }
-        let strings = try HDF5File.readStrings(fileType: type, count: count, space: space, what: { self.fail(path, $0) }) { memType, buffer in
-            H5Aread(attr, memType, buffer)
+        return try body(attr, type, space)
+    }
+
+    /// The attribute `attribute` of the object at `path` as one string (the first, for an
+    /// array), or nil when there is no such attribute or it is not a string.
+    func stringAttribute(_ attribute: String, of path: String) throws -> String? {
+        try withAttribute(attribute, of: path) { attr, type, space in
+            guard H5Tget_class(type) == H5T_STRING else { return nil }
+            let count = Int(H5Sget_simple_extent_npoints(space))
+            guard count >= 1 && count <= HDF5File.maxNames else { return nil }
+            let strings = try HDF5File.readStrings(fileType: type, count: count, space: space, what: { self.fail(path, $0) }) { memType, buffer in
+                H5Aread(attr, memType, buffer)
+            }
+            return strings.first
         }
-        return strings.first
     }
 
     /// An integer attribute (e.g. a sparse matrix's `shape`), or nil when absent.
     func integerAttribute(_ attribute: String, of path: String) throws -> [Int64]? {
-        let objectPath = HDF5File.absolute(path)
-        guard H5Aexists_by_name(id, objectPath, attribute, scgrn_h5_default()) > 0 else { return nil }
-        let attr = H5Aopen_by_name(id, objectPath, attribute, scgrn_h5_default(), scgrn_h5_default())
-        if attr < 0 { throw fail(path, "cannot open attribute '\(attribute)'") }
-        defer { H5Aclose(attr) }
-        let type = H5Aget_type(attr)
-        defer { H5Tclose(type) }
-        guard H5Tget_class(type) == H5T_INTEGER else { throw fail(path, "attribute '\(attribute)' is not an integer") }
-        let space = H5Aget_space(attr)
-        defer { H5Sclose(space) }
-        let count = Int(H5Sget_simple_extent_npoints(space))
-        guard count >= 1 && count <= 64 else { throw fail(path, "attribute '\(attribute)' has \(count) values") }
-        var values = [Int64](repeating: 0, count: count)
-        if H5Aread(attr, scgrn_h5t_int64(), &values) < 0 { throw fail(path, "cannot read attribute '\(attribute)'") }
-        return values
+        try withAttribute(attribute, of: path) { attr, type, space in
+            guard H5Tget_class(type) == H5T_INTEGER else { throw fail(path, "attribute '\(attribute)' is not an integer") }
+            let count = Int(H5Sget_simple_extent_npoints(space))
+            guard count >= 1 && count <= 64 else { throw fail(path, "attribute '\(attribute)' has \(count) values") }
+            var values = [Int64](repeating: 0, count: count)
+            if H5Aread(attr, scgrn_h5t_int64(), &values) < 0 { throw fail(path, "cannot read attribute '\(attribute)'") }
+            return values
+        }
     }
 
     // MARK: - Strings
