@@ -2,7 +2,7 @@
 """The user's protocol on the BEELINE Specific datasets: scgrn with no labels, GRNBoost2 and the prior alone.
 
 Usage:
-    python3 bench/userprotocol.py prepare DATA WORK [--datasets D ...]
+    python3 bench/userprotocol.py prepare WORK --data DATA [--datasets D ...]
     python3 bench/userprotocol.py run WORK [--seeds 1 2 3] [--datasets D ...] [--bin DIR]
                                    [--grnboost-python PY] [--grnboost-seed 777] [--out CSV]
     python3 bench/userprotocol.py table [--csv CSV] [--out FILE.md]
@@ -449,8 +449,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("prepare", help="write WORK/<dataset>/ with the matrix, TF list and truth")
-    p.add_argument("data", help="the data folder holding beeline/ and tf_lists/")
     p.add_argument("work")
+    p.add_argument("--data", required=True, help="the data folder holding beeline/ and tf_lists/")
     p.add_argument("--datasets", nargs="+", default=DATASETS, choices=DATASETS)
     r = sub.add_parser("run", help="run scgrn, GRNBoost2 and the prior alone and evaluate them")
     r.add_argument("work")
