@@ -7,7 +7,8 @@ import Foundation
 
 public final class Progress {
     let unit: String
-    let total: Int?
+    /// The expected count, for an ETA; may grow as work is found (concatenated shards).
+    public var total: Int?
     let start = Date()
     var lastPrint = Date.distantPast
     public private(set) var done = 0

@@ -71,7 +71,11 @@ struct EmbedDriver<Model: EmbedModel> {
         let pool = (0..<workers).map { _ in model.makeWorker() }
         let k = model.slotWidth, positions = model.slotPositions
         let sums = output == .genes ? GenePool(slots: model.slots, dim: k) : nil
-        let progress = Progress(unit: "cells")
+        // The total is the cells tokenize counted before writing them (`input_cells`), shard by
+        // shard: a concatenated stream's total grows as each shard's HEAD arrives; a shard
+        // without the key (cells-by-genes tables) leaves the total unknown.
+        let progress = Progress(unit: "cells", total: Self.inputCells(stream.header))
+        var shardsSeen = 1
         var batch = [CellRecord]()
         let failures = (0..<workers).map { _ in Failure() }
 
@@ -104,6 +108,12 @@ struct EmbedDriver<Model: EmbedModel> {
         }
 
         while let frame = try stream.next() {
+            if stream.shardHeaders.count > shardsSeen {
+                for h in stream.shardHeaders[shardsSeen...] {
+                    progress.total = progress.total.flatMap { t in Self.inputCells(h).map { t + $0 } }
+                }
+                shardsSeen = stream.shardHeaders.count
+            }
             guard case .cells(let flags, let cells) = frame else {
                 throw ToolError.data(stream.name, "expected CELL frames (from tokenize), found another kind of data frame")
             }
@@ -121,5 +131,11 @@ struct EmbedDriver<Model: EmbedModel> {
         model.finish(pool)
         progress.finish()
         try writer.finish()
+    }
+
+    /// The HEAD's `input_cells` (the cells tokenize read for this stream, some of which
+    /// --min-genes may have dropped), or nil when tokenize did not know it.
+    static func inputCells(_ header: StreamHeader) -> Int? {
+        header.metadata("input_cells").flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
     }
 }

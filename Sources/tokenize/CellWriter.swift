@@ -426,5 +426,10 @@ struct CellShard: CustomStringConvertible {
         return k >= (index - 1) * total / count && k < index * total / count
     }
 
+    /// The number of the `total` input cells this shard holds (its block, as `contains` deals them).
+    func cells(of total: Int) -> Int {
+        index * total / count - (index - 1) * total / count
+    }
+
     var description: String { "\(index)/\(count)" }
 }

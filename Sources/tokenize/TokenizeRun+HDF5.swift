@@ -39,7 +39,8 @@ extension TokenizeRun {
             try stream(found, table: table, into: statsWriter)
             statistics = stats
         }
-        let (selection, writer) = try start(table: table, vocab: vocab, statistics: statistics, format: found.format, layout: layout)
+        let (selection, writer) = try start(table: table, vocab: vocab, statistics: statistics, format: found.format, layout: layout,
+                                            cells: found.cells)
         let cellWriter = makeCellWriter(writer: writer, vocab: vocab, selection: selection,
                                         barcodes: HDF5Barcodes(found.barcodes), cells: found.cells)
         try stream(found, table: table, into: cellWriter)

@@ -120,7 +120,7 @@ struct TokenizeRun {
                                    writer: statsWriter, forceBuffer: settings.forceBuffer).run()
             statistics = stats
         }
-        let (selection, writer) = try start(table: table, vocab: vocab, statistics: statistics, format: files.format, layout: layout)
+        let (selection, writer) = try start(table: table, vocab: vocab, statistics: statistics, format: files.format, layout: layout, cells: cells)
         // With threads, cells are normalised and written on a second thread while this one parses.
         let cellWriter = makeCellWriter(writer: writer, vocab: vocab, selection: selection, barcodes: barcodes, cells: cells,
                                         threaded: settings.prefetch)
@@ -169,7 +169,8 @@ struct TokenizeRun {
                 try statsWriter.finish(cells: statsWriter.nextCell)
                 statistics = stats
             }
-            let (selection, writer) = try start(table: genes, vocab: vocab, statistics: statistics, format: format, layout: layout)
+            let (selection, writer) = try start(table: genes, vocab: vocab, statistics: statistics, format: format, layout: layout,
+                                                cells: nil)
             let barcodes = PushedBarcode()
             let cellWriter = makeCellWriter(writer: writer, vocab: vocab, selection: selection, barcodes: barcodes, cells: nil)
             try table.forEachRow { index, name, cols, vals in
@@ -194,7 +195,8 @@ struct TokenizeRun {
                 try statsWriter.finish(cells: table.columns.count)
                 statistics = stats
             }
-            let (selection, writer) = try start(table: genes, vocab: vocab, statistics: statistics, format: format, layout: layout)
+            let (selection, writer) = try start(table: genes, vocab: vocab, statistics: statistics, format: format, layout: layout,
+                                                cells: table.columns.count)
             let cellWriter = makeCellWriter(writer: writer, vocab: vocab, selection: selection, barcodes: BarcodeList(table.columns),
                                             cells: table.columns.count)
             try held.writeByCell(cellCount: table.columns.count, to: cellWriter)
@@ -258,8 +260,10 @@ struct TokenizeRun {
     }
 
     /// Chooses the dataset genes (--keep-genes, --tfs, --top-variable) and writes the HEAD.
+    /// - Parameter cells: the input's cell count when it is known before the cells are read
+    ///   (recorded as `input_cells`, this shard's share with --shard, so embed can show a total).
     func start(table: GeneTable, vocab: VocabularyMap, statistics: GeneStatistics?, format: String,
-               layout: Layout) throws -> (GeneSelection?, FrameWriter) {
+               layout: Layout, cells: Int?) throws -> (GeneSelection?, FrameWriter) {
         var selection: GeneSelection?
         var genes = table.genes
         var vocabularyIndex = vocab.index
@@ -291,6 +295,7 @@ struct TokenizeRun {
         head.setMetadata("gene_key", settings.geneKey.rawValue)
         head.setMetadata("species", settings.species.rawValue)
         if let shard = settings.shard { head.setMetadata("shard", shard.description) }
+        if let cells { head.setMetadata("input_cells", String(settings.shard?.cells(of: cells) ?? cells)) }
         if let v = settings.vocabPath {
             head.setMetadata("vocab", v)
             if let orthologs = settings.orthologsPath {

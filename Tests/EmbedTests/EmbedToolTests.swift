@@ -119,6 +119,22 @@ final class EmbedToolTests: XCTestCase {
         assertClose(genesK.flatMap(\.sum), genes.flatMap(\.sum), atol: 1e-5, rtol: 1e-5, "--parallel kernels")
     }
 
+    /// embed's progress line counts against tokenize's `input_cells`, shard by shard.
+    func testProgressShowsTheCellTotal() throws {
+        let vocab = Fixtures.path("scbert-mini/genes.txt")
+        var shards = Data()
+        for i in 1...2 {
+            let run = try Tools.run("tokenize", [Fixtures.path("tokenize/pbmc3k_v3"), "--vocab", vocab, "--shard", "\(i)/2", "-q"])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            shards.append(run.stdout)
+        }
+        let run = try embed(["--model", Fixtures.path("scbert-mini/model.safetensors"), "--genes", "dataset", "-v"], stdin: shards)
+        XCTAssertTrue(run.stderr.contains("[embed] 402/402 cells"), run.stderr)
+        // Without the key (a stream written without it) the line has no total.
+        let bare = try embed(["--model", pth, "-v"], stdin: try cellStream())
+        XCTAssertTrue(bare.stderr.contains("[embed] 6 cells"), bare.stderr)
+    }
+
     func testCellVectorsAndDatasetSequence() throws {
         let input = try cellStream()
         let run = try embed(["--model", pth, "--emit", "cells"], stdin: input)
