@@ -97,7 +97,11 @@ public enum EdgeList {
     /// - Throws: `ToolError.badInput` (exit 65) naming the file and line for a malformed line or a
     ///   label other than 0/1.
     public static func read(_ path: String, values: EdgeValueColumn) throws -> EdgeTable {
-        let reader = try ByteReader.open(path)
+        try read(try ByteReader.open(path), values: values)
+    }
+
+    /// Reads an edge file from an open reader (what `read(_:values:)` does after opening the path).
+    static func read(_ reader: ByteReader, values: EdgeValueColumn) throws -> EdgeTable {
         let name = reader.name
         var edges = [SymbolEdge]()
         var separator: UInt8 = 0
@@ -166,7 +170,11 @@ public enum EdgeList {
     /// Reads a TF list: one symbol per line, or a CSV with a header (the `TF` column, else the first).
     /// - Returns: the symbols with their line numbers, in file order.
     public static func readTFs(_ path: String) throws -> [(symbol: String, line: Int)] {
-        let reader = try ByteReader.open(path)
+        try readTFs(try ByteReader.open(path))
+    }
+
+    /// Reads a TF list from an open reader.
+    static func readTFs(_ reader: ByteReader) throws -> [(symbol: String, line: Int)] {
         var out = [(symbol: String, line: Int)]()
         var csvColumn: Int? = nil
         var first = true
@@ -277,8 +285,12 @@ extension EdgeList {
     /// lacks are skipped with one warning counting them.
     /// - Throws: `ToolError.badInput` (exit 65) when no TF is a dataset gene.
     public static func resolveTFs(_ path: String, _ lookup: GeneLookup) throws -> [Int] {
-        let symbols = try readTFs(path)
-        let name = path == "-" ? "<stdin>" : path
+        let reader = try ByteReader.open(path)
+        return try resolveTFs(try readTFs(reader), name: reader.name, lookup)
+    }
+
+    /// Maps the symbols of a TF list read from `name` onto dataset genes, as `resolveTFs(_:_:)` does.
+    static func resolveTFs(_ symbols: [(symbol: String, line: Int)], name: String, _ lookup: GeneLookup) throws -> [Int] {
         var seen = Set<Int>()
         var out = [Int]()
         var missing = [String]()
