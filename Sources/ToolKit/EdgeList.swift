@@ -120,8 +120,7 @@ public enum EdgeList {
                         "expected regulator<TAB>target[<TAB>label|score] (or comma-separated), found one field")
                 }
             }
-            let fields = raw.split(separator: separator, omittingEmptySubsequences: false)
-                .map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespaces) }
+            let fields = raw.split(separator: separator, omittingEmptySubsequences: false).map(trimmedText)
             let sepName = separator == 0x09 ? "tab" : "comma"
             if fields.count < 2 {
                 throw ToolError.badInput(file: name, line: line, message:
@@ -178,31 +177,29 @@ public enum EdgeList {
         var out = [(symbol: String, line: Int)]()
         var csvColumn: Int? = nil
         var first = true
+        let tab: UInt8 = 0x09, comma = UInt8(ascii: ",")
         while let raw = try reader.nextLine() {
             let line = reader.lineNumber
-            let text = String(decoding: raw, as: UTF8.self)
-            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            let trimmed = trimmedText(raw)
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
             if first {
                 first = false
-                if !text.contains("\t") && text.contains(",") {
+                if !raw.contains(tab) && raw.contains(comma) {
                     // A CSV: this line is its header.
-                    let names = text.split(separator: ",", omittingEmptySubsequences: false)
-                        .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                    let names = raw.split(separator: comma, omittingEmptySubsequences: false).map { trimmedText($0).lowercased() }
                     csvColumn = names.firstIndex(of: "tf") ?? 0
                     continue
                 }
             }
             let symbol: String
             if let c = csvColumn {
-                let fields = text.split(separator: ",", omittingEmptySubsequences: false)
+                let fields = raw.split(separator: comma, omittingEmptySubsequences: false)
                 guard c < fields.count else {
                     throw ToolError.badInput(file: reader.name, line: line, message: "has \(fields.count) fields; the TF column is field \(c + 1)")
                 }
-                symbol = fields[c].trimmingCharacters(in: .whitespaces)
+                symbol = trimmedText(fields[c])
             } else {
-                symbol = String(text.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)[0])
-                    .trimmingCharacters(in: .whitespaces)
+                symbol = trimmedText(raw[..<(raw.firstIndex(of: tab) ?? raw.endIndex)])
             }
             if symbol.isEmpty { throw ToolError.badInput(file: reader.name, line: line, message: "empty TF symbol") }
             out.append((symbol, line))

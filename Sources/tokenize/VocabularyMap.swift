@@ -32,7 +32,7 @@ struct VocabularyMap {
         let reader = try ByteReader.open(path)
         var vocab: [String] = []
         while let line = try reader.nextLine() {
-            let symbol = trimmedSymbol(line)
+            let symbol = trimmedText(line)
             if symbol.isEmpty {
                 throw ToolError.badInput(file: path, line: reader.lineNumber, message: "empty vocabulary symbol")
             }
@@ -77,19 +77,6 @@ struct VocabularyMap {
         }
         map.inTotal = map.index.map { $0 >= 0 }
         return map
-    }
-
-    /// A vocabulary line without surrounding white space (`CharacterSet.whitespaces`: tabs and
-    /// Unicode space separators). ASCII lines, nearly all of them, are trimmed on their bytes:
-    /// Foundation's trimming took longer than the rest of the vocabulary's reading.
-    static func trimmedSymbol(_ line: UnsafeBufferPointer<UInt8>) -> String {
-        var lo = 0, hi = line.count
-        var ascii = true
-        for b in line where b >= 0x80 { ascii = false; break }
-        if !ascii { return String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespaces) }
-        while lo < hi && (line[lo] == 0x20 || line[lo] == 0x09) { lo += 1 }
-        while hi > lo && (line[hi - 1] == 0x20 || line[hi - 1] == 0x09) { hi -= 1 }
-        return String(decoding: UnsafeBufferPointer(rebasing: line[lo..<hi]), as: UTF8.self)
     }
 
     /// Upper-cases ASCII letters only, so matching never depends on the locale or Unicode rules.
