@@ -92,6 +92,11 @@ public enum EdgeList {
     static let targetNames: Set<String> = ["target", "gene2", "to", "targets"]
     static let labelNames: Set<String> = ["label", "labels", "class"]
 
+    /// The first three of some symbols for a message, each shortened (see `excerpt`).
+    static func examples(_ symbols: [String]) -> String {
+        symbols.prefix(3).map { excerpt($0) }.joined(separator: ", ") + (symbols.count > 3 ? ", …" : "")
+    }
+
     /// Reads an edge file (a path, or "-" for standard input; gzip detected).
     /// - Parameter values: what the third column must be.
     /// - Throws: `ToolError.badInput` (exit 65) naming the file and line for a malformed line or a
@@ -132,7 +137,7 @@ public enum EdgeList {
                     // A header line: its third name tells what the third column holds.
                     if fields.count >= 3 && values == .labels && !labelNames.contains(fields[2].lowercased()) {
                         dropThird = true
-                        Diagnostics.verbose("\(name): third column '\(fields[2])' is not a label: read as a positive edge list")
+                        Diagnostics.verbose("\(name): third column '\(excerpt(fields[2]))' is not a label: read as a positive edge list")
                     }
                     continue
                 }
@@ -145,11 +150,11 @@ public enum EdgeList {
             if hasThird {
                 let text = fields[2]
                 guard let v = Double(text), v.isFinite else {
-                    let what = values == .labels ? "label '\(text)' is not 0 or 1" : "score '\(text)' is not a finite number"
+                    let what = values == .labels ? "label '\(excerpt(text))' is not 0 or 1" : "score '\(excerpt(text))' is not a finite number"
                     throw ToolError.badInput(file: name, line: line, message: what)
                 }
                 if values == .labels && v != 0 && v != 1 {
-                    throw ToolError.badInput(file: name, line: line, message: "label '\(text)' is not 0 or 1")
+                    throw ToolError.badInput(file: name, line: line, message: "label '\(excerpt(text))' is not 0 or 1")
                 }
                 value = v
             }
@@ -264,9 +269,8 @@ extension EdgeTable {
             }
         }
         if skipped > 0 {
-            let examples = missing.prefix(3).joined(separator: ", ") + (missing.count > 3 ? ", …" : "")
             Diagnostics.warning("\(name): \(skipped) of \(edges.count) \(what) edges name genes absent from the dataset "
-                                + "(\(missing.count) genes: \(examples)); skipped")
+                                + "(\(missing.count) genes: \(EdgeList.examples(missing))); skipped")
         }
         if required && out.isEmpty {
             if edges.isEmpty { throw ToolError.data(name, "has no edges (\(what))") }
@@ -296,8 +300,7 @@ extension EdgeList {
             if seen.insert(i).inserted { out.append(i) }
         }
         if !missing.isEmpty {
-            let examples = missing.prefix(3).joined(separator: ", ") + (missing.count > 3 ? ", …" : "")
-            Diagnostics.warning("\(name): \(missing.count) of \(symbols.count) TFs are not dataset genes (\(examples)); skipped")
+            Diagnostics.warning("\(name): \(missing.count) of \(symbols.count) TFs are not dataset genes (\(examples(missing))); skipped")
         }
         if out.isEmpty {
             if symbols.isEmpty { throw ToolError.data(name, "lists no TFs") }

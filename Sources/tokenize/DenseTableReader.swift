@@ -154,7 +154,7 @@ final class DenseTableReader {
         }
         if ok { return Double(integer) }
         var text = String(decoding: field.prefix(1024), as: UTF8.self).trimmingCharacters(in: .whitespaces)
-        if field.count > 1024 { throw fail("value field of \(field.count) bytes: '\(text.prefix(40))…' is not a number") }
+        if field.count > 1024 { throw fail("value field of \(field.count) bytes: '\(excerpt(bytes: field))' is not a number") }
         // A quoted number ("1", as some spreadsheets write every field) is the number.
         if text.count >= 2 && text.hasPrefix("\"") && text.hasSuffix("\"") {
             text = String(text.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)

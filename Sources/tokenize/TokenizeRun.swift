@@ -227,7 +227,7 @@ struct TokenizeRun {
             vocab = VocabularyMap.none(geneCount: table.genes.count)
         }
         if !table.duplicates.isEmpty {
-            let shown = table.duplicates.prefix(3).map { "\($0.symbol) ×\($0.count)" }.joined(separator: ", ")
+            let shown = table.duplicates.prefix(3).map { "\(excerpt($0.symbol)) ×\($0.count)" }.joined(separator: ", ")
             Diagnostics.warning("\(table.duplicates.count) gene symbols occur more than once (\(shown)\(table.duplicates.count > 3 ? ", …" : "")): "
                 + "later copies renamed SYMBOL-1, SYMBOL-2, …; only the first maps to the vocabulary")
         }
