@@ -12,9 +12,11 @@ public enum Safetensors {
     /// The largest JSON header accepted (100 MB, the reference implementation's limit).
     public static let maxHeader = 100_000_000
 
-    /// Reads a safetensors file.
+    /// Reads a safetensors file; a NaN or infinite weight is refused (see `TensorFile.requireFinite`).
     public static func read(path: String) throws -> TensorFile {
-        try withMappedFile(path) { try decode($0, name: path) }
+        let file = try withMappedFile(path) { try decode($0, name: path) }
+        try file.requireFinite(source: path)
+        return file
     }
 
     /// Decodes safetensors bytes; `name` names the source in errors.

@@ -16,9 +16,11 @@ import Kernels
 import ToolKit
 
 public enum TorchCheckpoint {
-    /// Reads a checkpoint file.
+    /// Reads a checkpoint file; a NaN or infinite weight is refused (see `TensorFile.requireFinite`).
     public static func read(path: String) throws -> TensorFile {
-        try withMappedFile(path) { try decode($0, name: path) }
+        let file = try withMappedFile(path) { try decode($0, name: path) }
+        try file.requireFinite(source: path)
+        return file
     }
 
     /// Decodes checkpoint bytes; `name` names the source in errors.
