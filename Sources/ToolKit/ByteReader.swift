@@ -134,6 +134,13 @@ public final class ByteReader {
         }
     }
 
+    /// The next `count` bytes without consuming them (fewer only where the data ends first),
+    /// valid until the next call on this reader.
+    public func peek(_ count: Int) throws -> UnsafeBufferPointer<UInt8> {
+        try fill(minimum: count)
+        return UnsafeBufferPointer(start: buffer.assumingMemoryBound(to: UInt8.self) + start, count: min(count, end - start))
+    }
+
     /// Reads up to `count` bytes; returns how many were read (0 only at the end).
     public func read(into dest: UnsafeMutableRawPointer, count: Int) throws -> Int {
         if end > start {

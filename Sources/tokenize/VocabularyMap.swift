@@ -47,9 +47,10 @@ struct VocabularyMap {
         exact.reserveCapacity(vocab.count)
         for i in vocab.indices.reversed() { exact[vocab[i]] = Int32(i) }
         if exact.count < vocab.count {
+            // Each line is one model gene: a symbol on two lines would leave one of them unreachable.
             let dup = vocab.indices.first { exact[vocab[$0]] != Int32($0) }!
-            Diagnostics.warning("\(path): \(vocab.count - exact.count) symbol(s) appear more than once "
-                                + "(first: \(excerpt(vocab[dup])) on line \(dup + 1)); each gene maps to its first line")
+            throw ToolError.badInput(file: path, line: dup + 1, message: "gene '\(excerpt(vocab[dup]))' is also on line "
+                + "\(exact[vocab[dup]]! + 1): a vocabulary names each gene once")
         }
         var folded: [String: Int32] = [:]
         if matchCase == .insensitive {
