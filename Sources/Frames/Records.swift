@@ -386,7 +386,7 @@ public enum ModelCodec {
                 count = 0
             }
             let data = try r.array(count, of: Float.self, "tensor \(name)")
-            try requireFinite(data, r, "tensor \(name):")
+            try requireFinite(data, r, "tensor \(excerpt(name)):")
             out.append(ModelTensor(name: name, shape: shape, data: data))
         }
         try r.finish()

@@ -114,8 +114,8 @@ final class CellWriter {
     private(set) var withoutTotal = 0
     private(set) var summedDuplicates = 0
     private(set) var outsideShard = 0
-    /// Barcodes seen (as 64-bit FNV-1a hashes: 8 bytes a cell, the one thing kept per cell) and
-    /// how many cells repeat an earlier barcode, the first of them with its 0-based cell index.
+    /// Barcodes seen, as 64-bit FNV-1a hashes (the one thing kept per cell: about 16 bytes with
+    /// the set's slack), and how many cells repeat an earlier barcode, the first with its index.
     private var barcodeHashes = Set<UInt64>()
     private(set) var repeatedBarcodes = 0
     private var firstRepeat: (barcode: String, cell: Int)?

@@ -2,13 +2,13 @@
 //
 // The first line names the columns; each further line is a row name and one value per column.
 // The header may have a corner field above the row names (`,cell1,cell2` as pandas and BEELINE
-// write) or not (`cell1<TAB>cell2` as R's write.table does). Fields may be double-quoted, as
-// RFC 4180 has it ("" is a quote inside; a quoted field may hold the delimiter, not a line break). The
-// delimiter is a tab if the header has one, else a comma. Orientation: --layout, or detected —
-// column names that are mostly vocabulary genes (or row names that look like barcodes) mean
-// cells-by-genes; column names that look like barcodes (or row names that are vocabulary genes)
-// mean genes-by-cells; otherwise genes-by-cells is assumed (BEELINE's ExpressionData.csv,
-// Seurat's tables) and said on stderr. A cells-by-genes table streams row by row; a
+// write) or not (`cell1<TAB>cell2` as R's write.table does). Fields may be double-quoted as
+// RFC 4180 has it ("" inside is a quote; a quoted field may hold the delimiter, not a line
+// break). The delimiter is a tab if the header has one, else a comma. Orientation: --layout, or
+// detected — column names that are mostly vocabulary genes (or row names that look like
+// barcodes) mean cells-by-genes; column names that look like barcodes (or row names that are
+// vocabulary genes) mean genes-by-cells; otherwise genes-by-cells is assumed (BEELINE's
+// ExpressionData.csv, Seurat's tables) and said on stderr. A cells-by-genes table streams row by row; a
 // genes-by-cells table is held in memory (about 28 bytes per nonzero value) and written at the end.
 
 import Foundation
@@ -110,7 +110,6 @@ final class DenseTableReader {
     func detectLayout(vocabulary: [String]) -> (Layout, String) {
         let folded = Set(vocabulary.map(VocabularyMap.asciiUppercased))
         func inVocab(_ s: String) -> Bool { folded.contains(VocabularyMap.asciiUppercased(s)) }
-        let firstName = firstRowName
         let share = { (f: (String) -> Bool) in Double(self.columns.filter(f).count) / Double(self.columns.count) }
         if !folded.isEmpty && share(inVocab) >= 0.5 {
             return (.cellsByGenes, "most column names are vocabulary genes")
@@ -118,10 +117,10 @@ final class DenseTableReader {
         if share(DenseTableReader.looksLikeBarcode) >= 0.5 {
             return (.genesByCells, "the column names look like cell barcodes")
         }
-        if DenseTableReader.looksLikeBarcode(firstName) {
+        if DenseTableReader.looksLikeBarcode(firstRowName) {
             return (.cellsByGenes, "the row names look like cell barcodes")
         }
-        if !folded.isEmpty && inVocab(firstName) {
+        if !folded.isEmpty && inVocab(firstRowName) {
             return (.genesByCells, "the row names are vocabulary genes")
         }
         return (.genesByCells, "assumed, as BEELINE and Seurat write tables")
