@@ -107,6 +107,7 @@ public enum EdgeList {
 
     /// Reads an edge file from an open reader (what `read(_:values:)` does after opening the path).
     static func read(_ reader: ByteReader, values: EdgeValueColumn) throws -> EdgeTable {
+        try reader.refuseBinary("an edge list")
         let name = reader.name
         var edges = [SymbolEdge]()
         var separator: UInt8 = 0
@@ -179,6 +180,7 @@ public enum EdgeList {
 
     /// Reads a TF list from an open reader.
     static func readTFs(_ reader: ByteReader) throws -> [(symbol: String, line: Int)] {
+        try reader.refuseBinary("a TF list")
         var out = [(symbol: String, line: Int)]()
         var csvColumn: Int? = nil
         var first = true

@@ -47,10 +47,10 @@ public func errnoText(_ code: Int32 = errno) -> String {
     String(cString: strerror(code))
 }
 
-/// Text from an input, shortened for a message: at most `limit` bytes (on a character
+/// Text from an input, shortened for a message: at most `limit` bytes shown (cut on a character
 /// boundary) followed by "…" and the full length, so an endless line never floods stderr.
-/// Control characters are shown escaped (`\t`, `\n`, `\r`, `\x00`), so a message stays one
-/// visible line.
+/// Control characters are shown escaped (`\t`, `\n`, `\r`, `\x00`, counted as shown), so a
+/// message stays one visible line.
 public func excerpt(_ text: String, limit: Int = 80) -> String {
     let (shown, cut) = shortened(text, limit: limit)
     return cut ? shown + "… (\(text.utf8.count) bytes)" : shown
@@ -62,23 +62,23 @@ public func excerpt<C: Collection>(bytes: C, limit: Int = 80) -> String where C.
     return cut || bytes.count > limit + 4 ? shown + "…" : shown
 }
 
-/// The characters of `text` that fit in `limit` bytes, control characters escaped, and whether
-/// some were left out.
+/// The characters of `text` that fit in `limit` bytes once control characters are escaped, and
+/// whether some were left out.
 func shortened(_ text: String, limit: Int) -> (String, cut: Bool) {
     var shown = ""
-    var used = 0
     for c in text {
-        used += c.utf8.count
-        if used > limit { return (shown, true) }
+        var visible = ""
         for u in c.unicodeScalars {
             switch u {
-            case "\t": shown += "\\t"
-            case "\n": shown += "\\n"
-            case "\r": shown += "\\r"
-            case _ where u.value < 0x20 || u.value == 0x7F: shown += String(format: "\\x%02X", u.value)
-            default: shown.unicodeScalars.append(u)
+            case "\t": visible += "\\t"
+            case "\n": visible += "\\n"
+            case "\r": visible += "\\r"
+            case _ where u.value < 0x20 || u.value == 0x7F: visible += String(format: "\\x%02X", u.value)
+            default: visible.unicodeScalars.append(u)
             }
         }
+        if shown.utf8.count + visible.utf8.count > limit { return (shown, true) }
+        shown += visible
     }
     return (shown, false)
 }

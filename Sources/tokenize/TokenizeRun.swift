@@ -35,16 +35,10 @@ struct TokenizeRun {
         if input != "-" && !isDirectory.boolValue && HDF5Signature.matches(path: input) { return try runHDF5() }
         if hdf5.isSet { throw ToolError.usage("--layer and --var-column apply to HDF5 inputs (.h5ad, .loom, 10x .h5) only") }
         let reader = settings.prefetch ? try ByteReader.openPrefetching(files.matrix) : try ByteReader.open(files.matrix)
-        let head = try reader.peek(4096)
-        if head.starts(with: HDF5Signature.bytes.prefix(4)) {
+        if try reader.peek(8).starts(with: HDF5Signature.bytes.prefix(4)) {
             throw ToolError.data(reader.name, "an HDF5 file: give its path (HDF5 cannot be read from a pipe)")
         }
-        // Text never holds a NUL byte: without this check a binary file (or /dev/zero) would be
-        // read as one endless line.
-        if let nul = head.firstIndex(of: 0) {
-            throw ToolError.data(reader.name, "byte \(nul) is NUL: binary data (or UTF-16 text), not a MatrixMarket matrix "
-                                 + "or a CSV/TSV table")
-        }
+        try reader.refuseBinary("a MatrixMarket matrix or a CSV/TSV table")
         guard let first = try reader.nextLine().map({ Array($0) }) else {
             throw ToolError.data(reader.name, "empty file")
         }

@@ -14,6 +14,8 @@ final class MessageTextTests: XCTestCase {
         XCTAssertEqual(excerpt(String(repeating: "€", count: 30)), String(repeating: "€", count: 26) + "… (90 bytes)")
         XCTAssertEqual(excerpt("a\tb\r\nc\u{0}d\u{7F}"), "a\\tb\\r\\nc\\x00d\\x7F")
         XCTAssertEqual(excerpt(bytes: [UInt8](repeating: 0, count: 3)), "\\x00\\x00\\x00")
+        // What is shown counts: 20 escaped NULs fill the 80 bytes.
+        XCTAssertEqual(excerpt(String(repeating: "\u{0}", count: 100)), String(repeating: "\\x00", count: 20) + "… (100 bytes)")
         XCTAssertEqual(excerpt(bytes: [UInt8](repeating: 0x41, count: 1000)), String(repeating: "A", count: 80) + "…")
         XCTAssertEqual(excerpt(bytes: [0x41, 0xFF, 0x42]), "A\u{FFFD}B")
     }
