@@ -29,7 +29,7 @@ public final class FrameWriter {
     /// Writes one complete frame: header and payload.
     func writeFrame(_ kind: FrameKind, _ payload: UnsafeRawBufferPointer) throws {
         guard payload.count <= FrameFormat.maxPayload else {
-            throw ToolError.runtime("internal error: a \(kind) frame of \(payload.count) bytes exceeds the maximum")
+            throw ToolError.runtime("internal error: \(withArticle(kind.description)) frame of \(payload.count) bytes exceeds the maximum")
         }
         var h = [UInt8](repeating: 0, count: FrameFormat.headerSize)
         h[0..<4] = FrameFormat.magic[0..<4]

@@ -118,7 +118,7 @@ public struct RegulationModel {
             guard case .model(let ts) = frame else { continue }
             frames += 1
             for t in ts {
-                if tensors[t.name] != nil { throw ToolError.data(name, "tensor '\(t.name)' appears twice") }
+                if tensors[t.name] != nil { throw ToolError.data(name, "tensor '\(excerpt(t.name))' appears twice") }
                 tensors[t.name] = t
             }
         }
@@ -174,7 +174,7 @@ public struct RegulationModel {
             }
             dec = .mlp(layers)
         case let other?:
-            throw ToolError.data(name, "unknown decoder '\(other)' in the HEAD metadata (dot or mlp)")
+            throw ToolError.data(name, "unknown decoder '\(excerpt(other))' in the HEAD metadata (dot or mlp)")
         case nil:
             throw ToolError.data(name, "HEAD metadata has no 'decoder' (dot or mlp): not a MODEL written by graphify")
         }

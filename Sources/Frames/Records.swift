@@ -258,8 +258,8 @@ public enum CellCodec {
             let genes = try r.array(nnz, of: UInt32.self, "gene indices")
             var previous: Int64 = -1
             for g in genes {
-                if Int(g) >= geneCount { throw r.fail("cell \(barcode): gene index \(g) outside 0..<\(geneCount)") }
-                if Int64(g) <= previous { throw r.fail("cell \(barcode): gene indices are not strictly ascending") }
+                if Int(g) >= geneCount { throw r.fail("cell \(excerpt(barcode)): gene index \(g) outside 0..<\(geneCount)") }
+                if Int64(g) <= previous { throw r.fail("cell \(excerpt(barcode)): gene indices are not strictly ascending") }
                 previous = Int64(g)
             }
             let values = try r.array(nnz, of: Float.self, "values")
@@ -369,9 +369,9 @@ public enum ModelCodec {
         for _ in 0..<n {
             let name = try r.string("tensor name")
             let dtype = try r.u8("dtype")
-            if dtype != 1 { throw r.fail("tensor \(name): unknown dtype \(dtype)") }
+            if dtype != 1 { throw r.fail("tensor \(excerpt(name)): unknown dtype \(dtype)") }
             let rank = Int(try r.u8("rank"))
-            if rank > maxRank { throw r.fail("tensor \(name): rank \(rank) over \(maxRank)") }
+            if rank > maxRank { throw r.fail("tensor \(excerpt(name)): rank \(rank) over \(maxRank)") }
             try r.reserved(2)
             var shape = [Int]()
             for _ in 0..<rank { shape.append(Int(try r.u32("dimension"))) }
@@ -379,14 +379,14 @@ public enum ModelCodec {
             if !shape.contains(0) {
                 for d in shape {
                     let (m, overflow) = count.multipliedReportingOverflow(by: d)
-                    if overflow { throw r.fail("tensor \(name): shape \(shape) does not fit in the frame") }
+                    if overflow { throw r.fail("tensor \(excerpt(name)): shape \(shape) does not fit in the frame") }
                     count = m
                 }
             } else {
                 count = 0
             }
             let data = try r.array(count, of: Float.self, "tensor \(name)")
-            try requireFinite(data, r, "tensor \(name):")
+            try requireFinite(data, r, "tensor \(excerpt(name)):")
             out.append(ModelTensor(name: name, shape: shape, data: data))
         }
         try r.finish()
@@ -431,7 +431,7 @@ public enum EncodingCodec {
             let p = try r.count("position count", minimumItemSize: 4)
             let pos = try r.array(p, of: UInt32.self, "positions")
             let (total, overflow) = p.multipliedReportingOverflow(by: dim)
-            if overflow { throw r.fail("encoding \(b): size overflows") }
+            if overflow { throw r.fail("encoding \(excerpt(b)): size overflows") }
             let vals = try r.array(total, of: Float.self, "encoding values")
             try requireFinite(vals, r, "encoding \(excerpt(b)): value")
             out.append(EncodingRecord(barcode: b, positions: pos, values: vals))

@@ -63,14 +63,14 @@ public struct TrainingPrior: Equatable {
         if text.isEmpty { return out }
         func index(_ s: Substring) throws -> Int {
             guard let i = Int(s), i >= 0, i < geneCount else {
-                throw ToolError.data(source, "metadata \(pairsKey): '\(s.prefix(20))' is not a gene index below \(geneCount)")
+                throw ToolError.data(source, "metadata \(pairsKey): '\(excerpt(String(s)))' is not a gene index below \(geneCount)")
             }
             return i
         }
         for group in text.split(separator: ";", omittingEmptySubsequences: false) {
             let parts = group.split(separator: ":", omittingEmptySubsequences: false)
             guard parts.count == 2 else {
-                throw ToolError.data(source, "metadata \(pairsKey): group '\(group.prefix(20))' is not regulator:targets")
+                throw ToolError.data(source, "metadata \(pairsKey): group '\(excerpt(String(group)))' is not regulator:targets")
             }
             let r = try index(parts[0])
             for t in parts[1].split(separator: ",", omittingEmptySubsequences: false) {

@@ -57,12 +57,24 @@ public final class ByteReader {
     /// one) can take, and so the number of fields a line can hold.
     nonisolated(unsafe) public static var maxLineBytes = defaultMaxLineBytes
     public static let defaultMaxLineBytes = 64 << 20
+    /// The option of the running tool that raises `maxLineBytes`, named in the error (tokenize's
+    /// --max-line-bytes); nil in the tools that have none.
+    nonisolated(unsafe) public static var maxLineBytesOption: String?
 
     /// The error for a line over `maxLineBytes` that starts at `start`.
     func lineTooLong(line: Int?) -> ToolError {
         let shown = excerpt(bytes: UnsafeRawBufferPointer(start: buffer + start, count: min(end - start, 200)))
-        return .badInput(file: name, line: line, message:
-            "line longer than \(ByteReader.maxLineBytes) bytes, the limit (tokenize --max-line-bytes raises it): '\(shown)'")
+        let hint = ByteReader.maxLineBytesOption.map { " (\($0) raises it)" } ?? ""
+        return .badInput(file: name, line: line, message: "line longer than \(ByteReader.maxLineBytes) bytes, the limit\(hint): '\(shown)'")
+    }
+
+    /// Refuses binary data: a NUL byte in the first 4 KiB, which no text file holds. Without this
+    /// a binary file (or /dev/zero) would be read as one line up to the line limit.
+    /// - Parameter what: what the input should have been, for the message ("an edge list").
+    public func refuseBinary(_ what: String) throws {
+        if let nul = try peek(4096).firstIndex(of: 0) {
+            throw ToolError.data(name, "byte \(nul) is NUL: binary data (or UTF-16 text), not \(what)")
+        }
     }
 
     init(source: ByteSource, name: String, isGzip: Bool, capacity: Int = 1 << 20) {
@@ -132,6 +144,13 @@ public final class ByteReader {
             if n == 0 { atEOF = true; break }
             end += n
         }
+    }
+
+    /// The next `count` bytes without consuming them (fewer only where the data ends first),
+    /// valid until the next call on this reader.
+    public func peek(_ count: Int) throws -> UnsafeBufferPointer<UInt8> {
+        try fill(minimum: count)
+        return UnsafeBufferPointer(start: buffer.assumingMemoryBound(to: UInt8.self) + start, count: min(count, end - start))
     }
 
     /// Reads up to `count` bytes; returns how many were read (0 only at the end).

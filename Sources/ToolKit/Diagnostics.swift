@@ -16,15 +16,15 @@ public enum Diagnostics {
     public static var stderrIsTerminal: Bool { isatty(2) != 0 }
 
     /// Writes one line to stderr, unbuffered, so it interleaves correctly with other tools in a pipe.
+    /// Every byte is written, a NUL too (a C string would end there, and the newline with it).
     public static func writeLine(_ s: String) {
         var line = s
         line.append("\n")
-        line.withCString { p in
+        line.withUTF8 { bytes in
             var off = 0
-            let n = strlen(p)
-            while off < n {
-                let w = Foundation.write(2, p + off, n - off)
-                if w <= 0 { if errno == EINTR { continue }; return }
+            while off < bytes.count {
+                let w = Foundation.write(2, bytes.baseAddress! + off, bytes.count - off)
+                if w <= 0 { if w < 0 && errno == EINTR { continue }; return }
                 off += w
             }
         }

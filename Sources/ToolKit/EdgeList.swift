@@ -92,12 +92,22 @@ public enum EdgeList {
     static let targetNames: Set<String> = ["target", "gene2", "to", "targets"]
     static let labelNames: Set<String> = ["label", "labels", "class"]
 
+    /// The first three of some symbols for a message, each shortened (see `excerpt`).
+    static func examples(_ symbols: [String]) -> String {
+        symbols.prefix(3).map { excerpt($0) }.joined(separator: ", ") + (symbols.count > 3 ? ", …" : "")
+    }
+
     /// Reads an edge file (a path, or "-" for standard input; gzip detected).
     /// - Parameter values: what the third column must be.
     /// - Throws: `ToolError.badInput` (exit 65) naming the file and line for a malformed line or a
     ///   label other than 0/1.
     public static func read(_ path: String, values: EdgeValueColumn) throws -> EdgeTable {
-        let reader = try ByteReader.open(path)
+        try read(try ByteReader.open(path), values: values)
+    }
+
+    /// Reads an edge file from an open reader (what `read(_:values:)` does after opening the path).
+    static func read(_ reader: ByteReader, values: EdgeValueColumn) throws -> EdgeTable {
+        try reader.refuseBinary("an edge list")
         let name = reader.name
         var edges = [SymbolEdge]()
         var separator: UInt8 = 0
@@ -116,8 +126,7 @@ public enum EdgeList {
                         "expected regulator<TAB>target[<TAB>label|score] (or comma-separated), found one field")
                 }
             }
-            let fields = raw.split(separator: separator, omittingEmptySubsequences: false)
-                .map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespaces) }
+            let fields = raw.split(separator: separator, omittingEmptySubsequences: false).map(trimmedText)
             let sepName = separator == 0x09 ? "tab" : "comma"
             if fields.count < 2 {
                 throw ToolError.badInput(file: name, line: line, message:
@@ -129,7 +138,7 @@ public enum EdgeList {
                     // A header line: its third name tells what the third column holds.
                     if fields.count >= 3 && values == .labels && !labelNames.contains(fields[2].lowercased()) {
                         dropThird = true
-                        Diagnostics.verbose("\(name): third column '\(fields[2])' is not a label: read as a positive edge list")
+                        Diagnostics.verbose("\(name): third column '\(excerpt(fields[2]))' is not a label: read as a positive edge list")
                     }
                     continue
                 }
@@ -142,11 +151,11 @@ public enum EdgeList {
             if hasThird {
                 let text = fields[2]
                 guard let v = Double(text), v.isFinite else {
-                    let what = values == .labels ? "label '\(text)' is not 0 or 1" : "score '\(text)' is not a finite number"
+                    let what = values == .labels ? "label '\(excerpt(text))' is not 0 or 1" : "score '\(excerpt(text))' is not a finite number"
                     throw ToolError.badInput(file: name, line: line, message: what)
                 }
                 if values == .labels && v != 0 && v != 1 {
-                    throw ToolError.badInput(file: name, line: line, message: "label '\(text)' is not 0 or 1")
+                    throw ToolError.badInput(file: name, line: line, message: "label '\(excerpt(text))' is not 0 or 1")
                 }
                 value = v
             }
@@ -166,35 +175,38 @@ public enum EdgeList {
     /// Reads a TF list: one symbol per line, or a CSV with a header (the `TF` column, else the first).
     /// - Returns: the symbols with their line numbers, in file order.
     public static func readTFs(_ path: String) throws -> [(symbol: String, line: Int)] {
-        let reader = try ByteReader.open(path)
+        try readTFs(try ByteReader.open(path))
+    }
+
+    /// Reads a TF list from an open reader.
+    static func readTFs(_ reader: ByteReader) throws -> [(symbol: String, line: Int)] {
+        try reader.refuseBinary("a TF list")
         var out = [(symbol: String, line: Int)]()
         var csvColumn: Int? = nil
         var first = true
+        let tab: UInt8 = 0x09, comma = UInt8(ascii: ",")
         while let raw = try reader.nextLine() {
             let line = reader.lineNumber
-            let text = String(decoding: raw, as: UTF8.self)
-            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            let trimmed = trimmedText(raw)
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
             if first {
                 first = false
-                if !text.contains("\t") && text.contains(",") {
+                if !raw.contains(tab) && raw.contains(comma) {
                     // A CSV: this line is its header.
-                    let names = text.split(separator: ",", omittingEmptySubsequences: false)
-                        .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                    let names = raw.split(separator: comma, omittingEmptySubsequences: false).map { trimmedText($0).lowercased() }
                     csvColumn = names.firstIndex(of: "tf") ?? 0
                     continue
                 }
             }
             let symbol: String
             if let c = csvColumn {
-                let fields = text.split(separator: ",", omittingEmptySubsequences: false)
+                let fields = raw.split(separator: comma, omittingEmptySubsequences: false)
                 guard c < fields.count else {
                     throw ToolError.badInput(file: reader.name, line: line, message: "has \(fields.count) fields; the TF column is field \(c + 1)")
                 }
-                symbol = fields[c].trimmingCharacters(in: .whitespaces)
+                symbol = trimmedText(fields[c])
             } else {
-                symbol = String(text.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)[0])
-                    .trimmingCharacters(in: .whitespaces)
+                symbol = trimmedText(raw[..<(raw.firstIndex(of: tab) ?? raw.endIndex)])
             }
             if symbol.isEmpty { throw ToolError.badInput(file: reader.name, line: line, message: "empty TF symbol") }
             out.append((symbol, line))
@@ -259,9 +271,8 @@ extension EdgeTable {
             }
         }
         if skipped > 0 {
-            let examples = missing.prefix(3).joined(separator: ", ") + (missing.count > 3 ? ", …" : "")
             Diagnostics.warning("\(name): \(skipped) of \(edges.count) \(what) edges name genes absent from the dataset "
-                                + "(\(missing.count) genes: \(examples)); skipped")
+                                + "(\(missing.count) genes: \(EdgeList.examples(missing))); skipped")
         }
         if required && out.isEmpty {
             if edges.isEmpty { throw ToolError.data(name, "has no edges (\(what))") }
@@ -277,8 +288,12 @@ extension EdgeList {
     /// lacks are skipped with one warning counting them.
     /// - Throws: `ToolError.badInput` (exit 65) when no TF is a dataset gene.
     public static func resolveTFs(_ path: String, _ lookup: GeneLookup) throws -> [Int] {
-        let symbols = try readTFs(path)
-        let name = path == "-" ? "<stdin>" : path
+        let reader = try ByteReader.open(path)
+        return try resolveTFs(try readTFs(reader), name: reader.name, lookup)
+    }
+
+    /// Maps the symbols of a TF list read from `name` onto dataset genes, as `resolveTFs(_:_:)` does.
+    static func resolveTFs(_ symbols: [(symbol: String, line: Int)], name: String, _ lookup: GeneLookup) throws -> [Int] {
         var seen = Set<Int>()
         var out = [Int]()
         var missing = [String]()
@@ -287,8 +302,7 @@ extension EdgeList {
             if seen.insert(i).inserted { out.append(i) }
         }
         if !missing.isEmpty {
-            let examples = missing.prefix(3).joined(separator: ", ") + (missing.count > 3 ? ", …" : "")
-            Diagnostics.warning("\(name): \(missing.count) of \(symbols.count) TFs are not dataset genes (\(examples)); skipped")
+            Diagnostics.warning("\(name): \(missing.count) of \(symbols.count) TFs are not dataset genes (\(examples(missing))); skipped")
         }
         if out.isEmpty {
             if symbols.isEmpty { throw ToolError.data(name, "lists no TFs") }

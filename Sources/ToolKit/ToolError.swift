@@ -47,24 +47,40 @@ public func errnoText(_ code: Int32 = errno) -> String {
     String(cString: strerror(code))
 }
 
-/// Text from an input, shortened for a message: at most `limit` bytes (on a character
+/// Text from an input, shortened for a message: at most `limit` bytes shown (cut on a character
 /// boundary) followed by "…" and the full length, so an endless line never floods stderr.
+/// Control characters are shown escaped (`\t`, `\n`, `\r`, `\x00`, counted as shown), so a
+/// message stays one visible line.
 public func excerpt(_ text: String, limit: Int = 80) -> String {
-    let n = text.utf8.count
-    if n <= limit { return text }
-    var cut = ""
-    for c in text {
-        if cut.utf8.count + c.utf8.count > limit { break }
-        cut.append(c)
-    }
-    return cut + "… (\(n) bytes)"
+    let (shown, cut) = shortened(text, limit: limit)
+    return cut ? shown + "… (\(text.utf8.count) bytes)" : shown
 }
 
-/// Bytes from an input, shortened for a message as `excerpt` does.
+/// Bytes from an input, shortened for a message as `excerpt` does (without the length).
 public func excerpt<C: Collection>(bytes: C, limit: Int = 80) -> String where C.Element == UInt8 {
-    let head = String(decoding: bytes.prefix(limit + 4), as: UTF8.self)
-    if bytes.count <= limit { return head }
-    return excerpt(head, limit: limit).components(separatedBy: "… (")[0] + "…"
+    let (shown, cut) = shortened(String(decoding: bytes.prefix(limit + 4), as: UTF8.self), limit: limit)
+    return cut || bytes.count > limit + 4 ? shown + "…" : shown
+}
+
+/// The characters of `text` that fit in `limit` bytes once control characters are escaped, and
+/// whether some were left out.
+func shortened(_ text: String, limit: Int) -> (String, cut: Bool) {
+    var shown = ""
+    for c in text {
+        var visible = ""
+        for u in c.unicodeScalars {
+            switch u {
+            case "\t": visible += "\\t"
+            case "\n": visible += "\\n"
+            case "\r": visible += "\\r"
+            case _ where u.value < 0x20 || u.value == 0x7F: visible += String(format: "\\x%02X", u.value)
+            default: visible.unicodeScalars.append(u)
+            }
+        }
+        if shown.utf8.count + visible.utf8.count > limit { return (shown, true) }
+        shown += visible
+    }
+    return (shown, false)
 }
 
 /// A word with its indefinite article for a message: "a CELL", "an END", "an int".

@@ -18,6 +18,7 @@
 // Lengths are checked against the bytes that remain before anything is allocated.
 
 import Foundation
+import ToolKit
 
 // MARK: - Values
 
@@ -76,10 +77,10 @@ public indirect enum PickleValue {
         case .tuple: return "tuple"
         case .list: return "list"
         case .dict: return "dict"
-        case .global(let g): return "global \(g)"
+        case .global(let g): return "global \(excerpt(g))"
         case .storage: return "storage"
         case .tensor: return "tensor"
-        case .object(let o): return o.className
+        case .object(let o): return excerpt(o.className)
         }
     }
 }
@@ -425,7 +426,7 @@ public enum Pickle {
 
         mutating func pushGlobal(_ g: String) throws {
             guard Pickle.isAllowed(g) else {
-                throw fail("global \(g) is not allowed: a checkpoint may hold only tensors and plain data")
+                throw fail("global \(excerpt(g)) is not allowed: a checkpoint may hold only tensors and plain data")
             }
             stack.append(.global(g))
         }
@@ -437,7 +438,7 @@ public enum Pickle {
                 throw fail("persistent id is not a ('storage', type, key, location, size) tuple")
             }
             if let s = storages[key] {
-                guard s.dtype == dtype, s.count == count else { throw fail("storage \(key) is described twice differently") }
+                guard s.dtype == dtype, s.count == count else { throw fail("storage \(excerpt(key)) is described twice differently") }
                 return .storage(s)
             }
             let s = PickleStorage(dtype: dtype, key: key, count: count)
@@ -490,7 +491,7 @@ public enum Pickle {
                 return .bytes(out)
             default:
                 if placeholderClasses.contains(g) { return .object(PickleObject(className: g, arguments: a, depth: try nest(a))) }
-                throw fail("calling \(g) is not allowed")
+                throw fail("calling \(excerpt(g)) is not allowed")
             }
         }
 

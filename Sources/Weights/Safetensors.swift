@@ -12,9 +12,11 @@ public enum Safetensors {
     /// The largest JSON header accepted (100 MB, the reference implementation's limit).
     public static let maxHeader = 100_000_000
 
-    /// Reads a safetensors file.
+    /// Reads a safetensors file; a NaN or infinite weight is refused (see `TensorFile.requireFinite`).
     public static func read(path: String) throws -> TensorFile {
-        try withMappedFile(path) { try decode($0, name: path) }
+        let file = try withMappedFile(path) { try decode($0, name: path) }
+        try file.requireFinite(source: path)
+        return file
     }
 
     /// Decodes safetensors bytes; `name` names the source in errors.
@@ -36,7 +38,7 @@ public enum Safetensors {
         if let meta = top["__metadata__"] {
             guard let m = meta as? [String: Any] else { throw bad("__metadata__ is not an object") }
             for (k, v) in m {
-                guard let s = v as? String else { throw bad("metadata \(k) is not a string") }
+                guard let s = v as? String else { throw bad("metadata \(excerpt(k)) is not a string") }
                 file.metadata[k] = s
             }
         }
@@ -46,27 +48,27 @@ public enum Safetensors {
                   let dt = info["dtype"] as? String,
                   let shapeAny = info["shape"] as? [Any],
                   let offAny = info["data_offsets"] as? [Any], offAny.count == 2 else {
-                throw bad("tensor \(key) lacks dtype, shape or data_offsets")
+                throw bad("tensor \(excerpt(key)) lacks dtype, shape or data_offsets")
             }
-            guard let dtype = DType(rawValue: dt) else { throw bad("tensor \(key) has unsupported dtype \(dt)") }
+            guard let dtype = DType(rawValue: dt) else { throw bad("tensor \(excerpt(key)) has unsupported dtype \(excerpt(dt))") }
             var shape = [Int]()
             var count = 1
             for d in shapeAny {
                 guard let dn = d as? NSNumber, let di = Int(exactly: dn.doubleValue), di >= 0 else {
-                    throw bad("tensor \(key) has a bad dimension")
+                    throw bad("tensor \(excerpt(key)) has a bad dimension")
                 }
                 let (m, o) = count.multipliedReportingOverflow(by: di)
-                guard !o, m <= bufferSize else { throw bad("tensor \(key) shape \(shapeAny) exceeds the file") }
+                guard !o, m <= bufferSize else { throw bad("tensor \(excerpt(key)) shape \(excerpt("\(shapeAny)")) exceeds the file") }
                 count = m
                 shape.append(di)
             }
             guard let b = (offAny[0] as? NSNumber).flatMap({ Int(exactly: $0.doubleValue) }),
                   let e = (offAny[1] as? NSNumber).flatMap({ Int(exactly: $0.doubleValue) }),
                   b >= 0, b <= e, e <= bufferSize else {
-                throw bad("tensor \(key) data_offsets \(offAny) lie outside the data (\(bufferSize) bytes)")
+                throw bad("tensor \(excerpt(key)) data_offsets \(excerpt("\(offAny)")) lie outside the data (\(bufferSize) bytes)")
             }
             guard e - b == count * dtype.size else {
-                throw bad("tensor \(key): \(e - b) bytes for shape \(shape) of \(dt)")
+                throw bad("tensor \(excerpt(key)): \(e - b) bytes for shape \(shape) of \(dt)")
             }
             entries.append((key, dtype, shape, b, e))
         }
@@ -75,7 +77,7 @@ public enum Safetensors {
         entries.sort { ($0.3, $0.0) < ($1.3, $1.0) }
         var covered = 0
         for (key, _, _, b, e) in entries {
-            if b < covered { throw bad("tensor \(key) data_offsets [\(b), \(e)] overlap another tensor's data") }
+            if b < covered { throw bad("tensor \(excerpt(key)) data_offsets [\(b), \(e)] overlap another tensor's data") }
             if b > covered { throw bad("bytes \(covered)..<\(b) of the data belong to no tensor") }
             covered = e
         }

@@ -4,6 +4,7 @@
 // and the training engine saves its parameters and optimiser state through them.
 
 import Foundation
+import ToolKit
 
 /// Element types of stored tensors, named as safetensors names them.
 public enum DType: String, CaseIterable {
@@ -135,6 +136,18 @@ public struct TensorFile: Equatable {
     public var metadata: [String: String] = [:]
 
     public init() {}
+
+    /// Refuses a NaN or an infinity in any floating-point tensor: no stage computes with one, so
+    /// the first that loads the weights stops (and a NaN never reaches graphify's ranking).
+    /// - Throws: `ToolError.badInput` (exit 65) naming `source`, the tensor and the element.
+    public func requireFinite(source: String) throws {
+        for name in names {
+            if let bad = tensors[name]!.firstNonFinite {
+                throw ToolError.data(source, "tensor \(excerpt(name)) holds a non-finite value (NaN or infinity) at element "
+                                     + "\(bad): the weights are corrupt")
+            }
+        }
+    }
 
     /// Adds or replaces a tensor (a new name goes last).
     public mutating func set(_ name: String, _ t: StoredTensor) {

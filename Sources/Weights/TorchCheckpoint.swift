@@ -16,9 +16,11 @@ import Kernels
 import ToolKit
 
 public enum TorchCheckpoint {
-    /// Reads a checkpoint file.
+    /// Reads a checkpoint file; a NaN or infinite weight is refused (see `TensorFile.requireFinite`).
     public static func read(path: String) throws -> TensorFile {
-        try withMappedFile(path) { try decode($0, name: path) }
+        let file = try withMappedFile(path) { try decode($0, name: path) }
+        try file.requireFinite(source: path)
+        return file
     }
 
     /// Decodes checkpoint bytes; `name` names the source in errors.
@@ -31,16 +33,16 @@ public enum TorchCheckpoint {
         let prefix = String(pkl.name.dropLast("data.pkl".count))
         if let order = archive.member(prefix + "byteorder") {
             let text = String(decoding: bytes(raw, order), as: UTF8.self)
-            guard text == "little" else { throw bad("byte order \"\(text)\" is not supported (only little-endian)") }
+            guard text == "little" else { throw bad("byte order \"\(excerpt(text))\" is not supported (only little-endian)") }
         }
         let pklBytes = bytes(raw, pkl)
-        guard crc32(pklBytes) == pkl.crc32 else { throw bad("\(pkl.name) fails its CRC check (the file is corrupt)") }
+        guard crc32(pklBytes) == pkl.crc32 else { throw bad("\(excerpt(pkl.name)) fails its CRC check (the file is corrupt)") }
 
         let root: PickleValue
         do {
             root = try Pickle.load(pklBytes)
         } catch let e as PickleError {
-            throw ToolError.data(name, "refused: \(pkl.name): \(e.description)")
+            throw ToolError.data(name, "refused: \(excerpt(pkl.name)): \(e.description)")
         }
         guard let top = root.dict else { throw bad("the saved object is \(withArticle(root.kindName)), not a dict") }
         let stateDict: PickleDict
@@ -61,19 +63,19 @@ public enum TorchCheckpoint {
         for (k, v) in zip(stateDict.keys, stateDict.values) {
             guard let key = k.string else { throw bad("a state_dict key is \(withArticle(k.kindName)), not a string") }
             guard case .tensor(let t) = v else {
-                throw bad("state_dict entry \(key) is \(withArticle(v.kindName)), not a tensor"
+                throw bad("state_dict entry \(excerpt(key)) is \(withArticle(v.kindName)), not a tensor"
                           + (stateDict === top ? " (no model_state_dict or state_dict found)" : ""))
             }
             let memberName = prefix + "data/" + t.storage.key
-            guard let member = archive.member(memberName) else { throw bad("tensor \(key): storage member \(memberName) is missing") }
+            guard let member = archive.member(memberName) else { throw bad("tensor \(excerpt(key)): storage member \(excerpt(memberName)) is missing") }
             let es = t.storage.dtype.size
             let (need, overflow) = t.storage.count.multipliedReportingOverflow(by: es)
             guard !overflow, need <= member.size else {
-                throw bad("tensor \(key): storage \(t.storage.key) declares \(t.storage.count) elements but holds \(member.size) bytes")
+                throw bad("tensor \(excerpt(key)): storage \(excerpt(t.storage.key)) declares \(t.storage.count) elements but holds \(member.size) bytes")
             }
             let storage = bytes(raw, member)
             if !checked.contains(memberName) {
-                guard crc32(storage) == member.crc32 else { throw bad("\(memberName) fails its CRC check (the file is corrupt)") }
+                guard crc32(storage) == member.crc32 else { throw bad("\(excerpt(memberName)) fails its CRC check (the file is corrupt)") }
                 checked.insert(memberName)
             }
             file.set(key, try materialize(t, storage: storage, key: key, limit: raw.count, bad))
@@ -114,21 +116,21 @@ public enum TorchCheckpoint {
         var count = 1
         for d in t.shape {
             let (m, o) = count.multipliedReportingOverflow(by: d)
-            guard !o, m <= limit else { throw bad("tensor \(key): shape \(t.shape) is larger than the file") }
+            guard !o, m <= limit else { throw bad("tensor \(excerpt(key)): shape \(t.shape) is larger than the file") }
             count = m
         }
-        guard count * es <= limit else { throw bad("tensor \(key): shape \(t.shape) is larger than the file") }
+        guard count * es <= limit else { throw bad("tensor \(excerpt(key)): shape \(t.shape) is larger than the file") }
         if count == 0 { return StoredTensor(dtype: dtype, shape: t.shape, bytes: []) }
         // The furthest element the view touches must lie inside the storage.
         var last = t.offset
         for (d, s) in zip(t.shape, t.strides) {
             let (m, o1) = (d - 1).multipliedReportingOverflow(by: s)
             let (sum, o2) = last.addingReportingOverflow(m)
-            guard !o1, !o2 else { throw bad("tensor \(key): strides overflow") }
+            guard !o1, !o2 else { throw bad("tensor \(excerpt(key)): strides overflow") }
             last = sum
         }
         guard last < t.storage.count else {
-            throw bad("tensor \(key): shape \(t.shape), strides \(t.strides) and offset \(t.offset) reach element \(last) of a \(t.storage.count)-element storage")
+            throw bad("tensor \(excerpt(key)): shape \(t.shape), strides \(t.strides) and offset \(t.offset) reach element \(last) of a storage of \(t.storage.count) elements")
         }
         // Row-major strides (dimensions of size 1 may carry any stride).
         var contiguous = true

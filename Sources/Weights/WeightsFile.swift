@@ -28,11 +28,7 @@ public enum WeightsFile {
             }
             return try Safetensors.decode(raw, name: path)
         }
-        for name in file.names {
-            if let bad = file.tensors[name]!.firstNonFinite {
-                throw ToolError.data(path, "tensor \(name) holds a non-finite value (NaN or infinity) at element \(bad): the weights are corrupt")
-            }
-        }
+        try file.requireFinite(source: path)
         return file
     }
 }

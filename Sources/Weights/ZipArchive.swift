@@ -78,7 +78,7 @@ public struct ZipArchive {
         }
         // Each central-directory entry takes at least 46 bytes: this bounds the count.
         guard entries <= cdSize / 46, entries <= Self.maxMembers else {
-            throw bad("\(entries) members cannot fit in a \(cdSize)-byte central directory")
+            throw bad("\(entries) members cannot fit in a central directory of \(cdSize) bytes")
         }
         members.reserveCapacity(entries)
 
@@ -102,11 +102,11 @@ public struct ZipArchive {
             let extraEnd = e + extraLength
             while e + 4 <= extraEnd {
                 let id = u16(e), len = u16(e + 2)
-                guard len <= extraEnd - e - 4 else { throw bad("member \(memberName): extra field overruns its entry") }
+                guard len <= extraEnd - e - 4 else { throw bad("member \(excerpt(memberName)): extra field overruns its entry") }
                 if id == 1 {
                     var f = e + 4
                     func next() throws -> Int {
-                        guard f + 8 <= e + 4 + len else { throw bad("member \(memberName): zip64 field is too short") }
+                        guard f + 8 <= e + 4 + len else { throw bad("member \(excerpt(memberName)): zip64 field is too short") }
                         defer { f += 8 }
                         return try u64(f)
                     }
@@ -116,20 +116,20 @@ public struct ZipArchive {
                 }
                 e += 4 + len
             }
-            if flags & 1 != 0 { throw bad("member \(memberName) is encrypted") }
+            if flags & 1 != 0 { throw bad("member \(excerpt(memberName)) is encrypted") }
             if method != 0 {
-                throw bad("member \(memberName) is compressed (method \(method)); PyTorch writes members stored")
+                throw bad("member \(excerpt(memberName)) is compressed (method \(method)); PyTorch writes members stored")
             }
-            guard compressed == uncompressed else { throw bad("member \(memberName): stored sizes disagree") }
+            guard compressed == uncompressed else { throw bad("member \(excerpt(memberName)): stored sizes disagree") }
             // The local header: 30 fixed bytes, its own name and extra lengths (torch pads the extra field).
             guard local <= size - 30, u32(local) == 0x0403_4B50 else {
-                throw bad("member \(memberName): local header at \(local) is missing or outside the file")
+                throw bad("member \(excerpt(memberName)): local header at \(local) is missing or outside the file")
             }
             let dataOffset = local + 30 + u16(local + 26) + u16(local + 28)
             guard dataOffset <= size, uncompressed <= size - dataOffset else {
-                throw bad("member \(memberName): its \(uncompressed) bytes at \(dataOffset) lie outside the file (\(size) bytes)")
+                throw bad("member \(excerpt(memberName)): its \(uncompressed) bytes at \(dataOffset) lie outside the file (\(size) bytes)")
             }
-            if byName[memberName] != nil { throw bad("member \(memberName) appears twice") }
+            if byName[memberName] != nil { throw bad("member \(excerpt(memberName)) appears twice") }
             byName[memberName] = members.count
             members.append(Member(name: memberName, dataOffset: dataOffset, size: uncompressed, crc32: crc))
             q += 46 + variable

@@ -43,14 +43,14 @@ struct ExceiverEmbedding: EmbedModel {
                                  + "(matched against symbols, then Ensembl ids)")
         }
         if !resolution.unmatched.isEmpty {
-            let first = resolution.unmatched.prefix(3).map(\.gene).joined(separator: ", ")
+            let first = resolution.unmatched.prefix(3).map { excerpt($0.gene) }.joined(separator: ", ")
             Diagnostics.warning("\(mapPath): \(resolution.unmatched.count) of \(map.entries.count) genes are not in the stream "
                                 + "(e.g. \(first)); their indices count 0 in every cell")
         }
         if !resolution.duplicates.isEmpty {
             let d = resolution.duplicates[0]
             Diagnostics.warning("\(mapPath): \(resolution.duplicates.count) lines name a dataset gene already mapped by an "
-                                + "earlier line (first: line \(d.line), \(d.gene)); they are skipped")
+                                + "earlier line (first: line \(d.line), \(excerpt(d.gene))); they are skipped")
         }
         Diagnostics.note("gene map \(URL(fileURLWithPath: mapPath).lastPathComponent): \(resolution.matched) of \(header.genes.count) "
                          + "dataset genes mapped to Exceiver indices (of \(model.config.genes))")
@@ -109,7 +109,7 @@ struct ExceiverEmbedding: EmbedModel {
             if index < 0 { continue }
             let v = cell.counts[i]
             guard v.isFinite, v >= 0 else {
-                throw ToolError.data(input, "cell \(cell.barcode): raw count \(v) of gene \(genes[Int(g)].symbol) "
+                throw ToolError.data(input, "cell \(excerpt(cell.barcode)): raw count \(v) of gene \(excerpt(genes[Int(g)].symbol)) "
                                      + "is not a finite, non-negative number")
             }
             w.counts.pointer[Int(index)] += Double(v)

@@ -55,7 +55,7 @@ struct SequencePlan {
     /// Checks a cell's tokens against the model's token count.
     func check(_ cell: CellRecord, input: String) throws {
         for t in cell.tokens where Int(t) >= tokenCount {
-            throw ToolError.data(input, "cell \(cell.barcode): token \(t) is outside the model's \(tokenCount) tokens (0..<\(tokenCount))")
+            throw ToolError.data(input, "cell \(excerpt(cell.barcode)): token \(t) is outside the model's \(tokenCount) tokens (0..<\(tokenCount))")
         }
     }
 

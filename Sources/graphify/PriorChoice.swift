@@ -57,7 +57,7 @@ struct PriorChoice {
             species = s
         } else if let text = metadataSpecies {
             guard let s = Species(name: text) else {
-                throw ToolError.usage("the stream's species '\(text)' has no bundled prior (human, mouse); give --prior FILE")
+                throw ToolError.usage("the stream's species '\(excerpt(text))' has no bundled prior (human, mouse); give --prior FILE")
             }
             species = s
         } else {

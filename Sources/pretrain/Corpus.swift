@@ -66,7 +66,7 @@ struct Corpus {
                         if v < 0 { continue }
                         let t = cell.tokens[i]
                         guard Int(t) <= bins else {
-                            throw ToolError.data(stream.name, "cell \(cell.barcode): token \(t) exceeds the stream's \(bins) bins")
+                            throw ToolError.data(stream.name, "cell \(excerpt(cell.barcode)): token \(t) exceeds the stream's \(bins) bins")
                         }
                         row[Int(v)] = t
                         if withValues { vals[Int(v)] = cell.values[i] }

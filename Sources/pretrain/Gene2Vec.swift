@@ -27,7 +27,7 @@ enum Gene2Vec {
             guard let i = slot[String(fields[0])], !found.contains(i) else { continue }
             for j in 0..<d {
                 guard let v = Float(fields[j + 1]), v.isFinite else {
-                    throw ToolError.badInput(file: path, line: reader.lineNumber, message: "'\(fields[j + 1])' is not a finite number")
+                    throw ToolError.badInput(file: path, line: reader.lineNumber, message: "'\(excerpt(String(fields[j + 1])))' is not a finite number")
                 }
                 table[i * d + j] = v
             }

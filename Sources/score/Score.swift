@@ -133,7 +133,7 @@ struct Score: ToolCommand {
         let logits = model.logits(candidates)
         if let bad = logits.firstIndex(where: { $0.isNaN }) {
             let p = candidates[bad]
-            throw ToolError.data(stream.name, "the model gives NaN for \(model.genes[Int(p.regulator)].symbol)→\(model.genes[Int(p.target)].symbol)")
+            throw ToolError.data(stream.name, "the model gives NaN for \(excerpt(model.genes[Int(p.regulator)].symbol))→\(excerpt(model.genes[Int(p.target)].symbol))")
         }
         var order = RankedEdges.order(candidates, logits: logits, genes: model.genes)
         Diagnostics.verbose("\(candidates.count) candidate pairs scored")

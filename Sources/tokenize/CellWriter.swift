@@ -114,6 +114,11 @@ final class CellWriter {
     private(set) var withoutTotal = 0
     private(set) var summedDuplicates = 0
     private(set) var outsideShard = 0
+    /// Barcodes seen, as 64-bit FNV-1a hashes (the one thing kept per cell: about 16 bytes with
+    /// the set's slack), and how many cells repeat an earlier barcode, the first with its index.
+    private var barcodeHashes = Set<UInt64>()
+    private(set) var repeatedBarcodes = 0
+    private var firstRepeat: (barcode: String, cell: Int)?
 
     /// The input as given, for warnings.
     var inputName = "-"
@@ -280,6 +285,7 @@ final class CellWriter {
             throw ToolError.runtime("internal error: more cells than barcodes")
         }
         defer { progress.advance() }
+        if writer != nil { noteBarcode(barcode) }
         if let shard, !shard.contains(cell: nextCell, of: totalCells) {
             nextCell += 1
             outsideShard += 1
@@ -308,6 +314,15 @@ final class CellWriter {
                                  to: writer!, memo: memo)
             written += 1
         }
+    }
+
+    /// Counts a barcode that an earlier cell (in this shard or another) already had.
+    private func noteBarcode(_ barcode: UnsafeBufferPointer<UInt8>) {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in barcode { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        if barcodeHashes.insert(h).inserted { return }
+        repeatedBarcodes += 1
+        if firstRepeat == nil { firstRepeat = (String(decoding: barcode, as: UTF8.self), nextCell) }
     }
 
     /// Notes values read as counts that are not integers (the input may be normalised already).
@@ -390,6 +405,12 @@ final class CellWriter {
         if requireCellsWithTotal && cellsWithTotal == 0 && cells - outsideShard > 0 {
             throw ToolError.data(inputName, "no cell has counts on a vocabulary gene: no token would carry information "
                 + "(check --species, --orthologs and the vocabulary)")
+        }
+        if let firstRepeat {
+            // As scanpy, which warns that obs names are not unique and keeps them (obs_names_make_unique renames).
+            let repeats = repeatedBarcodes == 1 ? "1 cell repeats" : "\(repeatedBarcodes) cells repeat"
+            Diagnostics.warning("\(inputName): \(repeats) the barcode of an earlier cell (first: "
+                + "'\(excerpt(firstRepeat.barcode))', cell \(firstRepeat.cell + 1)); kept as they are")
         }
         if summedDuplicates > 0 {
             Diagnostics.warning("\(summedDuplicates) entries repeat a gene of their cell: summed")

@@ -2,12 +2,13 @@
 //
 // The first line names the columns; each further line is a row name and one value per column.
 // The header may have a corner field above the row names (`,cell1,cell2` as pandas and BEELINE
-// write) or not (`cell1<TAB>cell2` as R's write.table does); names may be double-quoted. The
-// delimiter is a tab if the header has one, else a comma. Orientation: --layout, or detected —
-// column names that are mostly vocabulary genes (or row names that look like barcodes) mean
-// cells-by-genes; column names that look like barcodes (or row names that are vocabulary genes)
-// mean genes-by-cells; otherwise genes-by-cells is assumed (BEELINE's ExpressionData.csv,
-// Seurat's tables) and said on stderr. A cells-by-genes table streams row by row; a
+// write) or not (`cell1<TAB>cell2` as R's write.table does). Fields may be double-quoted as
+// RFC 4180 has it ("" inside is a quote; a quoted field may hold the delimiter, not a line
+// break). The delimiter is a tab if the header has one, else a comma. Orientation: --layout, or
+// detected — column names that are mostly vocabulary genes (or row names that look like
+// barcodes) mean cells-by-genes; column names that look like barcodes (or row names that are
+// vocabulary genes) mean genes-by-cells; otherwise genes-by-cells is assumed (BEELINE's
+// ExpressionData.csv, Seurat's tables) and said on stderr. A cells-by-genes table streams row by row; a
 // genes-by-cells table is held in memory (about 28 bytes per nonzero value) and written at the end.
 
 import Foundation
@@ -21,17 +22,28 @@ final class DenseTableReader {
     /// The first data line, read ahead for layout detection (nil if the table has no rows).
     var firstRow: [UInt8]?
     let firstRowLine: Int
+    /// The first data line's row name ("" if the table has no rows).
+    var firstRowName = ""
 
     /// Reads the header (already read as `headerLine`) and the first data row.
     init(reader: ByteReader, headerLine: [UInt8]) throws {
         self.reader = reader
-        delimiter = headerLine.contains(0x09) ? 0x09 : 0x2C
-        var names = DenseTableReader.split(headerLine, delimiter).map { DenseTableReader.name($0) }
+        let delimiter: UInt8 = headerLine.contains(0x09) ? 0x09 : 0x2C
+        self.delimiter = delimiter
+        let file = reader.name
+        var names = try headerLine.withUnsafeBufferPointer { line in
+            try DenseTableReader.split(line, delimiter, { .badInput(file: file, line: 1, message: $0) }).map { DenseTableReader.name($0) }
+        }
         let rowLine = try reader.nextLine().map { Array($0) }
         firstRow = rowLine
         firstRowLine = reader.lineNumber
         if let rowLine {
-            let width = DenseTableReader.split(rowLine, delimiter).count
+            let rowNumber = firstRowLine
+            let (width, name) = try rowLine.withUnsafeBufferPointer { line in
+                let fields = try DenseTableReader.split(line, delimiter, { .badInput(file: file, line: rowNumber, message: $0) })
+                return (fields.count, DenseTableReader.name(fields[0]))
+            }
+            firstRowName = name
             if width == names.count {
                 names.removeFirst()  // the corner field above the row names
             } else if width != names.count + 1 {
@@ -44,9 +56,43 @@ final class DenseTableReader {
         if rowLine == nil { throw ToolError.data(reader.name, "empty table: a header and no rows") }
     }
 
-    /// The fields of a line.
-    static func split(_ line: [UInt8], _ delimiter: UInt8) -> [ArraySlice<UInt8>] {
-        line.split(separator: delimiter, omittingEmptySubsequences: false)
+    /// The fields of a line (a quoted field may hold the delimiter: see `fieldEnd`).
+    static func split(_ line: UnsafeBufferPointer<UInt8>, _ delimiter: UInt8,
+                      _ fail: (String) -> ToolError) throws -> [Slice<UnsafeBufferPointer<UInt8>>] {
+        var fields: [Slice<UnsafeBufferPointer<UInt8>>] = []
+        var start = 0
+        while start <= line.count {
+            let end = try fieldEnd(line, from: start, delimiter, fail)
+            fields.append(line[start..<end])
+            start = end + 1
+        }
+        return fields
+    }
+
+    /// Where the field that starts at `start` ends: the next delimiter, or the end of the line.
+    /// A field that opens with a double quote runs to its closing quote first ("" inside is a
+    /// quote, as in RFC 4180), so `"ABC,1"` is one field; a quote the line does not close is an
+    /// error (a quoted field over two lines is not read).
+    @inline(__always)
+    static func fieldEnd(_ line: UnsafeBufferPointer<UInt8>, from start: Int, _ delimiter: UInt8,
+                         _ fail: (String) -> ToolError) throws -> Int {
+        let n = line.count
+        var i = start
+        if i < n && line[i] == 0x22 {
+            i += 1
+            while true {
+                guard i < n else {
+                    throw fail("unclosed quote in field '\(excerpt(bytes: line[start...]))': a quoted field must end on its line")
+                }
+                if line[i] == 0x22 {
+                    if i + 1 < n && line[i + 1] == 0x22 { i += 2; continue }
+                    break
+                }
+                i += 1
+            }
+        }
+        while i < n && line[i] != delimiter { i += 1 }
+        return i
     }
 
     /// A name field: blanks trimmed and surrounding double quotes removed ("" inside is a quote).
@@ -64,7 +110,6 @@ final class DenseTableReader {
     func detectLayout(vocabulary: [String]) -> (Layout, String) {
         let folded = Set(vocabulary.map(VocabularyMap.asciiUppercased))
         func inVocab(_ s: String) -> Bool { folded.contains(VocabularyMap.asciiUppercased(s)) }
-        let firstName = firstRow.map { DenseTableReader.name(DenseTableReader.split($0, delimiter)[0]) } ?? ""
         let share = { (f: (String) -> Bool) in Double(self.columns.filter(f).count) / Double(self.columns.count) }
         if !folded.isEmpty && share(inVocab) >= 0.5 {
             return (.cellsByGenes, "most column names are vocabulary genes")
@@ -72,10 +117,10 @@ final class DenseTableReader {
         if share(DenseTableReader.looksLikeBarcode) >= 0.5 {
             return (.genesByCells, "the column names look like cell barcodes")
         }
-        if DenseTableReader.looksLikeBarcode(firstName) {
+        if DenseTableReader.looksLikeBarcode(firstRowName) {
             return (.cellsByGenes, "the row names look like cell barcodes")
         }
-        if !folded.isEmpty && inVocab(firstName) {
+        if !folded.isEmpty && inVocab(firstRowName) {
             return (.genesByCells, "the row names are vocabulary genes")
         }
         return (.genesByCells, "assumed, as BEELINE and Seurat write tables")
@@ -103,26 +148,22 @@ final class DenseTableReader {
             var fieldStart = 0
             var field = -1
             var rowName = ""
-            let n = line.count
-            var i = 0
-            while i <= n {
-                if i == n || line[i] == delimiter {
-                    let slice = UnsafeBufferPointer(rebasing: line[fieldStart..<i])
-                    if field == -1 {
-                        rowName = DenseTableReader.name(slice)
-                        if rowName.isEmpty { throw fail("empty row name") }
-                    } else {
-                        if field >= width { throw fail("ragged row: more than the \(width + 1) fields of the header") }
-                        let v = try DenseTableReader.value(slice, fail)
-                        if v != 0 {
-                            cols.append(UInt32(field))
-                            vals.append(v)
-                        }
+            while fieldStart <= line.count {
+                let end = try DenseTableReader.fieldEnd(line, from: fieldStart, delimiter, fail)
+                let slice = UnsafeBufferPointer(rebasing: line[fieldStart..<end])
+                if field == -1 {
+                    rowName = DenseTableReader.name(slice)
+                    if rowName.isEmpty { throw fail("empty row name") }
+                } else {
+                    if field >= width { throw fail("ragged row: more than the \(width + 1) fields of the header") }
+                    let v = try DenseTableReader.value(slice, fail)
+                    if v != 0 {
+                        cols.append(UInt32(field))
+                        vals.append(v)
                     }
-                    field += 1
-                    fieldStart = i + 1
                 }
-                i += 1
+                field += 1
+                fieldStart = end + 1
             }
             if field != width { throw fail("ragged row: \(field + 1) fields, expected \(width + 1)") }
             try body(index, rowName, cols, vals)
@@ -154,7 +195,7 @@ final class DenseTableReader {
         }
         if ok { return Double(integer) }
         var text = String(decoding: field.prefix(1024), as: UTF8.self).trimmingCharacters(in: .whitespaces)
-        if field.count > 1024 { throw fail("value field of \(field.count) bytes: '\(text.prefix(40))…' is not a number") }
+        if field.count > 1024 { throw fail("value field of \(field.count) bytes: '\(excerpt(bytes: field))' is not a number") }
         // A quoted number ("1", as some spreadsheets write every field) is the number.
         if text.count >= 2 && text.hasPrefix("\"") && text.hasSuffix("\"") {
             text = String(text.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)

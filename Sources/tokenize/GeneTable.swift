@@ -37,7 +37,7 @@ struct GeneTable {
         var rows: [(id: String, symbol: String, type: String?)] = []
         while let line = try reader.nextLine() {
             let fields = line.split(separator: 0x09, omittingEmptySubsequences: false)
-                .map { field in field.withUnsafeBufferPointer { VocabularyMap.trimmedSymbol($0) } }
+                .map { field in field.withUnsafeBufferPointer(trimmedText) }
             guard let first = fields.first, !first.isEmpty else {
                 throw ToolError.badInput(file: path, line: reader.lineNumber, message: "empty gene name")
             }

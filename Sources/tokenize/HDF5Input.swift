@@ -66,7 +66,7 @@ final class HDF5StringColumn {
         case .group?:
             let encoding = try file.stringAttribute("encoding-type", of: path)
             guard encoding == "categorical" else {
-                throw file.fail(path, "a group of encoding '\(encoding ?? "none")', not a column of names")
+                throw file.fail(path, "a group of encoding '\(excerpt(encoding ?? "none"))', not a column of names")
             }
             let c = try HDF5Dataset(file, path + "/codes")
             guard c.typeClass == H5T_INTEGER else { throw c.fail("categorical codes are \(c.typeDescription), not integers") }
@@ -255,7 +255,7 @@ struct HDF5Layout {
         switch encoding {
         case "categorical"?: return file.fail(path, "categorical data, not a count matrix")
         case "string-array"?: return file.fail(path, "an array of strings, not a count matrix")
-        case let e?: return file.fail(path, "encoding '\(e)' is not supported (expected csr_matrix, csc_matrix or a dense array)")
+        case let e?: return file.fail(path, "encoding '\(excerpt(e))' is not supported (expected csr_matrix, csc_matrix or a dense array)")
         case nil: return file.fail(path, "a group without an encoding-type (expected a csr_matrix or csc_matrix)")
         }
     }

@@ -32,7 +32,7 @@ struct MatrixMarketHeader {
             throw ToolError.badInput(file: file, line: 1, message: "malformed MatrixMarket header (expected '%%MatrixMarket matrix coordinate <field> general')")
         }
         guard words[2] == "coordinate" else {
-            throw ToolError.badInput(file: file, line: 1, message: "MatrixMarket format '\(words[2])' is not supported (only coordinate)")
+            throw ToolError.badInput(file: file, line: 1, message: "MatrixMarket format '\(excerpt(words[2]))' is not supported (only coordinate)")
         }
         let field: Field
         switch words[3] {
@@ -40,10 +40,10 @@ struct MatrixMarketHeader {
         case "real", "double": field = .real
         case "pattern": field = .pattern
         default:
-            throw ToolError.badInput(file: file, line: 1, message: "MatrixMarket field '\(words[3])' is not supported (integer, real or pattern)")
+            throw ToolError.badInput(file: file, line: 1, message: "MatrixMarket field '\(excerpt(words[3]))' is not supported (integer, real or pattern)")
         }
         guard words[4] == "general" else {
-            throw ToolError.badInput(file: file, line: 1, message: "MatrixMarket symmetry '\(words[4])' is not supported (only general)")
+            throw ToolError.badInput(file: file, line: 1, message: "MatrixMarket symmetry '\(excerpt(words[4]))' is not supported (only general)")
         }
         while let line = try reader.nextLineString() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
@@ -52,7 +52,7 @@ struct MatrixMarketHeader {
             guard parts.count == 3, let r = Int(parts[0]), let c = Int(parts[1]), let n = Int(parts[2]),
                   r >= 0, c >= 0, n >= 0 else {
                 throw ToolError.badInput(file: file, line: reader.lineNumber,
-                                         message: "malformed MatrixMarket size line '\(trimmed.prefix(60))' (expected: rows columns entries)")
+                                         message: "malformed MatrixMarket size line '\(excerpt(trimmed))' (expected: rows columns entries)")
             }
             guard r < Int(UInt32.max), c < Int(UInt32.max) else {
                 throw ToolError.badInput(file: file, line: reader.lineNumber, message: "matrix dimensions \(r) × \(c) are too large")
@@ -62,7 +62,7 @@ struct MatrixMarketHeader {
             }
             let (cells, overflow) = r.multipliedReportingOverflow(by: c)
             if !overflow && n > cells {
-                throw ToolError.badInput(file: file, line: reader.lineNumber, message: "\(n) entries cannot fit a \(r) × \(c) matrix")
+                throw ToolError.badInput(file: file, line: reader.lineNumber, message: "\(n) entries cannot fit a matrix of \(r) × \(c)")
             }
             return MatrixMarketHeader(field: field, rows: r, columns: c, entries: n)
         }
@@ -343,7 +343,7 @@ final class MatrixMarketReader {
     /// A finite, non-negative number from text, as the tables and matrices allow.
     static func parseValue(_ text: String, _ fail: (String) -> ToolError) throws -> Double {
         if text.isEmpty { throw fail("missing value") }
-        let shown = text.count > 20 ? String(text.prefix(20)) + "…" : text
+        let shown = excerpt(text)
         guard let v = Double(text) else { throw fail("non-numeric value '\(shown)'") }
         if v.isNaN { throw fail("NaN value '\(shown)'") }
         if v.isInfinite { throw fail("infinite value '\(shown)'") }

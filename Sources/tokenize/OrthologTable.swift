@@ -34,7 +34,7 @@ struct OrthologTable {
         while let line = try reader.nextLine() {
             if line.first == 0x23 || line.isEmpty { continue }  // '#'
             let fields = line.split(separator: 0x09, omittingEmptySubsequences: false)
-                .map { f in f.withUnsafeBufferPointer { VocabularyMap.trimmedSymbol($0) } }
+                .map { f in f.withUnsafeBufferPointer(trimmedText) }
             if !sawHeader {
                 guard fields.count >= 2, fields[0].lowercased() == "mouse", fields[1].lowercased() == "human" else {
                     throw ToolError.badInput(file: path, line: reader.lineNumber,

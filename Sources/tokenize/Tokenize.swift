@@ -165,6 +165,7 @@ struct Tokenize: ToolCommand {
     func run() throws {
         common.apply()
         ByteReader.maxLineBytes = maxLineBytes
+        ByteReader.maxLineBytesOption = "--max-line-bytes"
         if input == "-" && isatty(0) != 0 && genes == nil {
             throw ToolError.usage("no input: give a 10x directory, an .mtx or a table (or pipe one in); see --help")
         }

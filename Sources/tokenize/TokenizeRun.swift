@@ -35,11 +35,12 @@ struct TokenizeRun {
         if input != "-" && !isDirectory.boolValue && HDF5Signature.matches(path: input) { return try runHDF5() }
         if hdf5.isSet { throw ToolError.usage("--layer and --var-column apply to HDF5 inputs (.h5ad, .loom, 10x .h5) only") }
         let reader = settings.prefetch ? try ByteReader.openPrefetching(files.matrix) : try ByteReader.open(files.matrix)
+        if try reader.peek(8).starts(with: HDF5Signature.bytes.prefix(4)) {
+            throw ToolError.data(reader.name, "an HDF5 file: give its path (HDF5 cannot be read from a pipe)")
+        }
+        try reader.refuseBinary("a MatrixMarket matrix or a CSV/TSV table")
         guard let first = try reader.nextLine().map({ Array($0) }) else {
             throw ToolError.data(reader.name, "empty file")
-        }
-        if first.starts(with: HDF5Signature.bytes.prefix(4)) {
-            throw ToolError.data(reader.name, "an HDF5 file: give its path (HDF5 cannot be read from a pipe)")
         }
         if first.starts(with: Array("%%".utf8)) || files.format.hasPrefix("10x") {
             try runMatrixMarket(reader: reader, banner: String(decoding: first, as: UTF8.self), files: files)
@@ -229,7 +230,7 @@ struct TokenizeRun {
             vocab = VocabularyMap.none(geneCount: table.genes.count)
         }
         if !table.duplicates.isEmpty {
-            let shown = table.duplicates.prefix(3).map { "\($0.symbol) ×\($0.count)" }.joined(separator: ", ")
+            let shown = table.duplicates.prefix(3).map { "\(excerpt($0.symbol)) ×\($0.count)" }.joined(separator: ", ")
             Diagnostics.warning("\(table.duplicates.count) gene symbols occur more than once (\(shown)\(table.duplicates.count > 3 ? ", …" : "")): "
                 + "later copies renamed SYMBOL-1, SYMBOL-2, …; only the first maps to the vocabulary")
         }

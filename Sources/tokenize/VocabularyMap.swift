@@ -32,7 +32,7 @@ struct VocabularyMap {
         let reader = try ByteReader.open(path)
         var vocab: [String] = []
         while let line = try reader.nextLine() {
-            let symbol = trimmedSymbol(line)
+            let symbol = trimmedText(line)
             if symbol.isEmpty {
                 throw ToolError.badInput(file: path, line: reader.lineNumber, message: "empty vocabulary symbol")
             }
@@ -47,9 +47,10 @@ struct VocabularyMap {
         exact.reserveCapacity(vocab.count)
         for i in vocab.indices.reversed() { exact[vocab[i]] = Int32(i) }
         if exact.count < vocab.count {
+            // Each line is one model gene: a symbol on two lines would leave one of them unreachable.
             let dup = vocab.indices.first { exact[vocab[$0]] != Int32($0) }!
-            Diagnostics.warning("\(path): \(vocab.count - exact.count) symbol(s) appear more than once "
-                                + "(first: \(excerpt(vocab[dup])) on line \(dup + 1)); each gene maps to its first line")
+            throw ToolError.badInput(file: path, line: dup + 1, message: "gene '\(excerpt(vocab[dup]))' is also on line "
+                + "\(exact[vocab[dup]]! + 1): a vocabulary names each gene once")
         }
         var folded: [String: Int32] = [:]
         if matchCase == .insensitive {
@@ -77,19 +78,6 @@ struct VocabularyMap {
         }
         map.inTotal = map.index.map { $0 >= 0 }
         return map
-    }
-
-    /// A vocabulary line without surrounding white space (`CharacterSet.whitespaces`: tabs and
-    /// Unicode space separators). ASCII lines, nearly all of them, are trimmed on their bytes:
-    /// Foundation's trimming took longer than the rest of the vocabulary's reading.
-    static func trimmedSymbol(_ line: UnsafeBufferPointer<UInt8>) -> String {
-        var lo = 0, hi = line.count
-        var ascii = true
-        for b in line where b >= 0x80 { ascii = false; break }
-        if !ascii { return String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespaces) }
-        while lo < hi && (line[lo] == 0x20 || line[lo] == 0x09) { lo += 1 }
-        while hi > lo && (line[hi - 1] == 0x20 || line[hi - 1] == 0x09) { hi -= 1 }
-        return String(decoding: UnsafeBufferPointer(rebasing: line[lo..<hi]), as: UTF8.self)
     }
 
     /// Upper-cases ASCII letters only, so matching never depends on the locale or Unicode rules.

@@ -15,7 +15,8 @@ final class EmbedToolTests: XCTestCase {
 
     /// A CELL stream of the 6 fixture cells over 2000 vocabulary genes plus two unknown genes
     /// (the second expressed in every cell). Values are token + 0.25 (they only pass through).
-    func cellStream(vocabularySize: Int = 2000, tokens withTokens: Bool = true, end: Bool = true) throws -> Data {
+    /// `poison`, when given, replaces the first value of the first cell.
+    func cellStream(vocabularySize: Int = 2000, tokens withTokens: Bool = true, end: Bool = true, poison: Float? = nil) throws -> Data {
         let vocab = try ScbertMini.genes()
         let genes = (vocab + Self.extraGenes).map { GeneName(symbol: $0) }
         let index = (0..<vocab.count).map { Int32($0) } + [-1, -1]
@@ -24,12 +25,13 @@ final class EmbedToolTests: XCTestCase {
         let dir = try Fixtures.temporaryDirectory(self)
         let path = dir.appendingPathComponent("cells.sgrf").path
         let writer = try FrameWriter(try OutputFile.open(path, binary: true), header: header)
-        for (barcode, tokens) in try ScbertMini.tokens() {
+        for (cell, (barcode, tokens)) in try ScbertMini.tokens().enumerated() {
             var g = [UInt32](), v = [Float](), t = [UInt8]()
             for (i, tok) in tokens.prefix(2000).enumerated() where tok > 0 {
                 g.append(UInt32(i)); v.append(Float(tok) + 0.25); t.append(UInt8(tok))
             }
             g.append(2001); v.append(1.5); t.append(2)
+            if let poison, cell == 0 { v[0] = poison }
             try writer.append(cell: CellRecord(barcode: barcode, total: 100, genes: g, values: v, tokens: withTokens ? t : []),
                               flags: withTokens ? .tokens : [])
         }
@@ -228,6 +230,70 @@ final class EmbedToolTests: XCTestCase {
         }
     }
 
+    /// A torch.save zip holding one member, `archive/data.pkl`, with these pickle bytes.
+    func zipped(pickle p: [UInt8]) -> [UInt8] {
+        var zipped = [UInt8]()
+        let name = Array("archive/data.pkl".utf8)
+        func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+        let crc = p.withUnsafeBytes { crc32($0) }
+        zipped += le(UInt32(0x0403_4B50)) + le(UInt16(20)) + le(UInt16(0)) + le(UInt16(0)) + le(UInt32(0)) + le(crc)
+        zipped += le(UInt32(p.count)) + le(UInt32(p.count)) + le(UInt16(name.count)) + le(UInt16(0)) + name + p
+        let cd = zipped.count
+        zipped += le(UInt32(0x0201_4B50)) + le(UInt16(20)) + le(UInt16(20)) + le(UInt16(0)) + le(UInt16(0)) + le(UInt32(0)) + le(crc)
+        zipped += le(UInt32(p.count)) + le(UInt32(p.count)) + le(UInt16(name.count)) + [UInt8](repeating: 0, count: 12) + le(UInt32(0)) + name
+        zipped += le(UInt32(0x0605_4B50)) + le(UInt32(0)) + le(UInt16(1)) + le(UInt16(1)) + le(UInt32(zipped.count - cd)) + le(UInt32(cd)) + le(UInt16(0))
+        return zipped
+    }
+
+    /// A safetensors file of this JSON header and `data` zero bytes.
+    func safetensors(_ json: String, data: Int) -> Data {
+        let h = Array(json.utf8)
+        return Data(withUnsafeBytes(of: UInt64(h.count).littleEndian) { Array($0) } + h + [UInt8](repeating: 0, count: data))
+    }
+
+    /// What is not a model, or a corrupt one, is named for what it is: one line, exit 65.
+    func testModelsThatAreNotCheckpointsAreNamedForWhatTheyAre() throws {
+        let good = try cellStream()
+        let dir = try Fixtures.temporaryDirectory(self)
+        func model(_ name: String, _ bytes: Data) throws -> String {
+            let path = dir.appendingPathComponent(name).path
+            try bytes.write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        try failure(["--model", dir.path], stdin: good, "\(dir.path): is a directory, not a file")
+        // A device: not "permission" (Foundation's word for a read it cannot map), what it is.
+        try failure(["--model", "/dev/zero"], stdin: good, "/dev/zero: is not a regular file (a device, FIFO or socket)")
+        // A pickle saved bare (pickle.dump, or torch.save's legacy call) named .safetensors.
+        try failure(["--model", try model("bare.safetensors", Data([0x80, 0x04, 0x7D, 0x94, 0x2E]))], stdin: good,
+                    "a bare pickle, not a checkpoint scgrn reads")
+        // LONG4 (an integer of up to 2³² bytes) is named, not "unknown".
+        let long4 = try model("long4.pth", Data(zipped(pickle: [0x80, 0x02, 0x8B, 1, 0, 0, 0, 5, 0x2E])))
+        try failure(["--model", long4], stdin: good, "opcode 0x8b (LONG4) is not allowed in a checkpoint")
+        // A state_dict keyed by an int: "an int", not "a int".
+        let intKey = try model("intkey.pth", Data(zipped(pickle: [0x80, 0x02, 0x7D, 0x4B, 1, 0x4B, 2, 0x73, 0x2E])))
+        try failure(["--model", intKey], stdin: good, "a state_dict key is an int, not a string")
+        // safetensors as strict as the reference: no overlap, no byte outside every tensor.
+        try failure(["--model", try model("overlap.safetensors", safetensors(
+            #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#, data: 12))],
+            stdin: good, "tensor b data_offsets [4, 12] overlap another tensor's data")
+        try failure(["--model", try model("gap.safetensors", safetensors(
+            #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#, data: 12))],
+            stdin: good, "bytes 4..<8 of the data belong to no tensor")
+        // A NaN among real weights.
+        var file = try WeightsFile.load(Fixtures.path("scbert-mini/model.safetensors"))
+        let name = "performer.net.layers.0.0.fn.to_out.weight"
+        var w = file[name]!.floats
+        w[5] = .nan
+        file.set(name, StoredTensor(w, shape: file[name]!.shape))
+        let nan = dir.appendingPathComponent("nan.safetensors").path
+        try Safetensors.write(file, to: nan)
+        try failure(["--model", nan], stdin: good, "tensor \(name) holds a non-finite value (NaN or infinity) at element 5")
+        // A NaN or an infinity among a CELL stream's values: embed is the first stage to read it.
+        for bad in [Float.nan, .infinity] {
+            try failure(["--model", pth], stdin: try cellStream(poison: bad), "value \(bad) at 0 is non-finite")
+        }
+    }
+
     func testBadInputIsRefusedWithOneLine() throws {
         let good = try cellStream()
         try failure(["--model", pth], stdin: try cellStream(vocabularySize: 1999), "vocabulary has 1999 genes but")
@@ -247,20 +313,9 @@ final class EmbedToolTests: XCTestCase {
         try Safetensors.write(file, to: shapePath)
         try failure(["--model", shapePath], stdin: good, "has shape [63], expected [64]")
         // A checkpoint whose pickle calls os.system.
-        var p: [UInt8] = [0x80, 0x02, 0x63] + Array("os\nsystem\n".utf8) + [0x28, 0x58, 4, 0, 0, 0] + Array("true".utf8) + [0x74, 0x52, 0x2E]
-        p += []
-        var zipped = [UInt8]()
-        let name = Array("archive/data.pkl".utf8)
-        func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
-        let crc = p.withUnsafeBytes { crc32($0) }
-        zipped += le(UInt32(0x0403_4B50)) + le(UInt16(20)) + le(UInt16(0)) + le(UInt16(0)) + le(UInt32(0)) + le(crc)
-        zipped += le(UInt32(p.count)) + le(UInt32(p.count)) + le(UInt16(name.count)) + le(UInt16(0)) + name + p
-        let cd = zipped.count
-        zipped += le(UInt32(0x0201_4B50)) + le(UInt16(20)) + le(UInt16(20)) + le(UInt16(0)) + le(UInt16(0)) + le(UInt32(0)) + le(crc)
-        zipped += le(UInt32(p.count)) + le(UInt32(p.count)) + le(UInt16(name.count)) + [UInt8](repeating: 0, count: 12) + le(UInt32(0)) + name
-        zipped += le(UInt32(0x0605_4B50)) + le(UInt32(0)) + le(UInt16(1)) + le(UInt16(1)) + le(UInt32(zipped.count - cd)) + le(UInt32(cd)) + le(UInt16(0))
         let evil = dir.appendingPathComponent("evil.pth").path
-        FileManager.default.createFile(atPath: evil, contents: Data(zipped))
+        let p: [UInt8] = [0x80, 0x02, 0x63] + Array("os\nsystem\n".utf8) + [0x28, 0x58, 4, 0, 0, 0] + Array("true".utf8) + [0x74, 0x52, 0x2E]
+        FileManager.default.createFile(atPath: evil, contents: Data(zipped(pickle: p)))
         try failure(["--model", evil], stdin: good, "global os.system is not allowed")
         let trunc = dir.appendingPathComponent("truncated.pth").path
         let real = try Data(contentsOf: URL(fileURLWithPath: pth))

@@ -301,4 +301,35 @@ final class GraphifyToolTests: XCTestCase {
                           status: 64, "--graph-dropout applies to --arch scgrn")
         XCTAssertFalse(FileManager.default.fileExists(atPath: out[1]), "no output on failure")
     }
+
+    /// A NaN or an infinity in a CELL value or total, or in a GENE embedding sum or weight, stops
+    /// graphify (the first stage that reads either) and `frames check` with one line naming it.
+    func testNonFiniteValuesInCellAndGeneFramesAreRefused() throws {
+        let s = try setup()
+        let dim = 4
+        func refuse(_ name: String, content: FrameKind, cells: [CellRecord] = [], genes: [GeneRecord] = [], _ phrase: String,
+                    file: StaticString = #filePath, line: UInt = #line) throws {
+            let path = try temp(name)
+            try Streams.write(path, content: content, genes: s.genes, cells: cells, geneRecords: genes, dim: genes.isEmpty ? 0 : dim)
+            try expectFailure([path] + split + quick + ["-o", try temp(name + ".model")], phrase, file: file, line: line)
+            let check = try Tools.run("frames", ["check", path])
+            XCTAssertEqual(check.status, 65, check.stderr, file: file, line: line)
+            XCTAssertTrue(check.stderr.hasPrefix("frames: ") && check.stderr.contains(phrase), check.stderr, file: file, line: line)
+            XCTAssertEqual(check.stderr.split(separator: "\n").count, 1, check.stderr, file: file, line: line)
+        }
+        for (i, bad) in [Float.nan, .infinity, -.infinity].enumerated() {
+            var cells = s.records
+            cells[7].values[1] = bad
+            try refuse("cell-value-\(i).cells", content: .cell, cells: cells, "cell \(cells[7].barcode): value \(bad) at 1 is non-finite")
+            var genes = Streams.embeddings(genes: s.genes.count, dim: dim)
+            genes[11].sum[2] = bad
+            try refuse("gene-sum-\(i).genes", content: .gene, cells: s.records, genes: genes, "gene 11: embedding sum \(bad) at 2 is non-finite")
+        }
+        var cells = s.records
+        cells[2].total = .nan
+        try refuse("cell-total.cells", content: .cell, cells: cells, "total nan is non-finite")
+        var genes = Streams.embeddings(genes: s.genes.count, dim: dim)
+        genes[3].weight = .infinity
+        try refuse("gene-weight.genes", content: .gene, cells: s.records, genes: genes, "gene 3: weight inf is non-finite")
+    }
 }

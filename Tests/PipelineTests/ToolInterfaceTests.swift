@@ -1,5 +1,6 @@
 // What every tool shows a user before any data: `--version` prints `tool version`, `--help` ends
-// with an EXAMPLES section; and embed runs the bundled default model when --model is omitted.
+// with an EXAMPLES section; a missing input is a runtime failure (exit 1), not bad data; and embed
+// runs the bundled default model when --model is omitted.
 
 import Foundation
 import TestSupport
@@ -29,6 +30,26 @@ final class ToolInterfaceTests: XCTestCase {
             XCTAssertTrue(lines.allSatisfy { $0.hasPrefix("  ") }, "\(tool) --help does not end with its examples:\n\(help)")
             XCTAssertGreaterThanOrEqual(lines.filter { $0.contains(tool + " ") }.count, 2, "\(tool) --help examples:\n\(lines)")
             XCTAssertTrue(help.contains("OPTIONS:") && help.range(of: "OPTIONS:")!.lowerBound < examples.lowerBound)
+        }
+    }
+
+    /// DESIGN.md's exit codes: a file that cannot be opened is a runtime failure (1); 65 is for
+    /// input that was read and found malformed.
+    func testMissingInputsExit1WithOneLine() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        let missing = dir.appendingPathComponent("absent.sgrf").path
+        let csv = dir.appendingPathComponent("e.csv").path, cells = dir.appendingPathComponent("e.sgrf").path
+        try "gene,c1,c2\nG1,5,1\nG2,3,4\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try Tools.run("tokenize", [csv, "-q", "-o", cells]).status, 0)
+        let runs: [(String, [String])] = [
+            ("tokenize", [missing]), ("embed", [missing]), ("graphify", [missing]), ("score", [missing, "--tfs", missing]),
+            ("frames", ["check", missing]), ("frames", ["view", missing]), ("pretrain", [missing, "-o", dir.appendingPathComponent("m").path]),
+            ("graphify", [cells, "--prior", missing]), ("embed", [cells, "--model", missing]),
+        ]
+        for (tool, args) in runs {
+            let run = try Tools.run(tool, args)
+            XCTAssertEqual(run.status, 1, "\(tool) \(args): \(run.stderr)")
+            XCTAssertEqual(run.stderr, "\(tool): \(missing): cannot open: No such file or directory\n", "\(tool) \(args)")
         }
     }
 

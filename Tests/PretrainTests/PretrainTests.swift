@@ -181,6 +181,16 @@ final class PretrainTests: XCTestCase {
         XCTAssertEqual(try pretrain([cells, "-o", m0.path, "--checkpoint", ck.path, "--steps", "4", "--stop-after", "2"] + small).status, 0)
         try expect(65, [other.path, "-o", model.path, "--resume", ck.path, "--steps", "4"], "tokenize with the checkpoint's own vocabulary")
         try expect(65, [cells, "-o", model.path, "--resume", m0.path, "--steps", "4"], "holds no training state")
+        // A checkpoint with a NaN weight: decoded without the check, poisoned, written again.
+        var poisoned = try Data(contentsOf: ck).withUnsafeBytes { try Safetensors.decode($0, name: "ck") }
+        let weight = poisoned.names.first { poisoned[$0]!.dtype == .f32 && poisoned[$0]!.count > 3 }!
+        var values = poisoned[weight]!.floats
+        values[3] = .nan
+        poisoned.set(weight, StoredTensor(values, shape: poisoned[weight]!.shape))
+        let nan = dir.appendingPathComponent("nan.safetensors")
+        try Safetensors.write(poisoned, to: nan.path)
+        try expect(65, [cells, "-o", model.path, "--resume", nan.path, "--steps", "4"],
+                   "tensor \(weight) holds a non-finite value (NaN or infinity) at element 3")
         // Usage errors.
         try expect(64, [cells, "--steps", "2"], "-o MODEL")
         try expect(64, [cells, "-o", model.path, "--resume", ck.path, "--steps", "4", "--seed", "99"], "--seed cannot change")

@@ -287,8 +287,12 @@ final class ScoreToolTests: XCTestCase {
                 m.layers[1] = (m.layers[1].weight + m.layers[1].weight, [0, 0], 2, 3)
                 try m.write(to: self.path("m.sgrf"))
             }),
-            ("non-finite", {
+            ("nan at 3 is non-finite", {
                 var m = model; m.target[3] = .nan
+                try m.write(to: self.path("m.sgrf"))
+            }),
+            ("-inf at 0 is non-finite", {
+                var m = model; m.regulator[0] = -.infinity
                 try m.write(to: self.path("m.sgrf"))
             }),
         ]
@@ -297,6 +301,7 @@ final class ScoreToolTests: XCTestCase {
             let run = try Tools.run("score", [path("m.sgrf"), "--tfs", tfs])
             XCTAssertEqual(run.status, 65, "\(message): \(run.stderr)")
             XCTAssertTrue(run.stderr.contains(message), "expected '\(message)' in: \(run.stderr)")
+            XCTAssertEqual(run.stderr.split(separator: "\n").count, 1, run.stderr)
             XCTAssertTrue(run.stdout.isEmpty)
         }
     }

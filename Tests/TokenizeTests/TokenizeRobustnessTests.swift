@@ -1,5 +1,6 @@
 // Robustness of tokenize's command line: outputs that must not destroy what is at the path,
-// input/output collisions, the dense-table crash inputs, bounded lines and one-line messages.
+// input/output collisions, the dense-table crash inputs, bounded lines, quoted fields, repeated
+// vocabulary genes and barcodes, and one-line messages that quote the input briefly.
 
 import Foundation
 import TestSupport
@@ -95,6 +96,61 @@ final class TokenizeRobustnessTests: XCTestCase {
         let run = try Tools.run("tokenize", [csv, "--max-line-bytes", "1048576", "-o", dir.appendingPathComponent("l.sgrf").path])
         oneLine(run, 65, "line longer than 1048576 bytes")
         XCTAssertLessThan(run.stderr.utf8.count, 400)
+    }
+
+    func testBinaryInputIsNamedNotReadAsOneLine() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        let run = try Tools.run("tokenize", ["/dev/zero", "-o", dir.appendingPathComponent("z.sgrf").path])
+        oneLine(run, 65, "tokenize: /dev/zero: byte 0 is NUL: binary data (or UTF-16 text), not a MatrixMarket matrix or a CSV/TSV table")
+        XCTAssertFalse(run.stderr.lowercased().contains("permission"), run.stderr)
+    }
+
+    func testQuotedFieldsMayHoldTheDelimiter() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        let csv = try write("\"gene\",\"c,1\",\"c\"\"2\"\n\"G,1\",5,\"1\"\nG2,3,4\n", "q.csv", in: dir)
+        let (stream, _) = try tokenize([csv, "-q", "--layout", "genes-by-cells"])
+        XCTAssertEqual(stream.header.genes.map(\.symbol), ["G,1", "G2"])
+        XCTAssertEqual(stream.cells.map(\.barcode), ["c,1", "c\"2"])
+        XCTAssertEqual(stream.cells.map(\.genes), [[0, 1], [0, 1]])
+        // A quote the line does not close (a field over two lines, or a stray quote) is named.
+        try assertBadInput([try write("gene,c1,c2\n\"G1,5,1\nG2\",3,4\n", "open.csv", in: dir)], names: "open.csv", line: 2,
+                           says: "unclosed quote in field '\"G1,5,1'")
+    }
+
+    func testRepeatedVocabularyGeneIsAnErrorAndRepeatedBarcodesAWarning() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        let csv = try write(table, "e.csv", in: dir)
+        let vocab = try write("G1\nG2\nG3\nG2\n", "vocab.txt", in: dir)
+        try assertBadInput([csv, "--vocab", vocab], names: "vocab.txt", line: 4,
+                           says: "gene 'G2' is also on line 2: a vocabulary names each gene once")
+        let matrix = TinyMatrix(genes: ["G1", "G2"], barcodes: ["AAAC-1", "AAAG-1", "AAAC-1", "AAAG-1", "AAAT-1"],
+                                counts: [[1, 0], [0, 2], [3, 1], [1, 1], [0, 4]])
+        let tenx = dir.appendingPathComponent("tenx")
+        try matrix.write10x(to: tenx)
+        let (stream, stderr) = try tokenize([tenx.path])
+        XCTAssertEqual(stream.cells.map(\.barcode), matrix.barcodes, "repeated barcodes are kept as they are")
+        XCTAssertTrue(stderr.contains("tokenize: warning: \(tenx.path): 2 cells repeat the barcode of an earlier cell "
+                                      + "(first: 'AAAC-1', cell 3); kept as they are"), stderr)
+        // The same in a dense table's header.
+        let (_, denseErr) = try tokenize([try write("gene,c1,c2,c1\nG1,5,1,2\nG2,3,4,0\n", "d.csv", in: dir), "--layout", "genes-by-cells"])
+        XCTAssertTrue(denseErr.contains("1 cell repeats the barcode of an earlier cell (first: 'c1', cell 3)"), denseErr)
+    }
+
+    func testInputTextInMessagesIsShortAndOnOneLine() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        // A 100 kB value: at most 80 bytes of it are quoted.
+        let long = String(repeating: "x", count: 100_000)
+        try assertBadInput([try write("gene,c1\nG1,\(long)\n", "long.csv", in: dir)], names: "long.csv", line: 2,
+                           says: "value field of 100000 bytes: '\(String(repeating: "x", count: 80))…' is not a number")
+        let run = try Tools.run("tokenize", [dir.appendingPathComponent("long.csv").path, "-q", "-o", dir.appendingPathComponent("l.sgrf").path])
+        XCTAssertLessThan(run.stderr.utf8.count, 300, run.stderr)
+        // Control characters are shown escaped, so the message stays one line.
+        try assertBadInput([try write("gene,c1\nG1,4\u{1}\r2\n", "ctl.csv", in: dir)], names: "ctl.csv", line: 2,
+                           says: "non-numeric value '4\\x01\\r2'")
+        // A long vocabulary gene repeated.
+        let gene = String(repeating: "G", count: 5_000)
+        try assertBadInput([try write(table, "e.csv", in: dir), "--vocab", try write("\(gene)\n\(gene)\n", "v.txt", in: dir)],
+                           names: "v.txt", line: 2, says: "gene '\(String(repeating: "G", count: 80))… (5000 bytes)' is also on line 1")
     }
 
     func testMissingInputIsExit1AndGenesWithTableIsUsage() throws {

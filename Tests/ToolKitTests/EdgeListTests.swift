@@ -59,6 +59,13 @@ final class EdgeListTests: XCTestCase {
         }
     }
 
+    func testBinaryDataIsNamedNotReadAsOneLine() throws {
+        assertBadInput({ _ = try EdgeList.read("/dev/zero", values: .labels) }, line: nil,
+                       contains: "byte 0 is NUL: binary data (or UTF-16 text), not an edge list")
+        assertBadInput({ _ = try EdgeList.readTFs(try self.file("GATA1\nKLF\u{0}1\n", "t.txt")) }, line: nil,
+                       contains: "byte 9 is NUL: binary data (or UTF-16 text), not a TF list")
+    }
+
     func testBadLines() throws {
         assertBadInput({ _ = try EdgeList.read(try self.file("A\tB\t1\nB\tC\t2\n"), values: .labels) },
                        line: 2, contains: "label '2' is not 0 or 1")

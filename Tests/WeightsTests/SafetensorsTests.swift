@@ -54,6 +54,39 @@ final class SafetensorsTests: XCTestCase {
         XCTAssertNotNil(decode(file(#"{"t":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}}"#, data: 8)))
         XCTAssertNotNil(decode(file(#"{"t":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}"#, data: 8)))
         XCTAssertNil(decode(file(#"{"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, data: 8)))
+        // As strict as the reference implementation: the tensors tile the data exactly.
+        let two = { (a: String, b: String, data: Int) in
+            file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":\#(a)},"b":{"dtype":"F32","shape":[1],"data_offsets":\#(b)}}"#, data: data)
+        }
+        XCTAssertNil(decode(two("[0,4]", "[4,8]", 8)))
+        XCTAssertEqual(decode(two("[0,4]", "[2,6]", 8)), "x.safetensors: not a valid safetensors file: tensor b data_offsets [2, 6] overlap another tensor's data")
+        XCTAssertEqual(decode(two("[0,4]", "[0,4]", 4)), "x.safetensors: not a valid safetensors file: tensor b data_offsets [0, 4] overlap another tensor's data")
+        XCTAssertEqual(decode(two("[0,4]", "[6,10]", 10)), "x.safetensors: not a valid safetensors file: bytes 4..<6 of the data belong to no tensor")
+        XCTAssertEqual(decode(two("[0,4]", "[4,8]", 12)), "x.safetensors: not a valid safetensors file: bytes 8..<12 of the data belong to no tensor")
+        XCTAssertEqual(decode(two("[4,8]", "[8,12]", 12)), "x.safetensors: not a valid safetensors file: bytes 0..<4 of the data belong to no tensor")
+        // A name or a shape of the header is quoted briefly, however long.
+        let name = String(repeating: "n", count: 10_000)
+        let long = decode(file(#"{"\#(name)":{"dtype":"Q7","shape":[1],"data_offsets":[0,4]}}"#, data: 4)) ?? ""
+        XCTAssertLessThan(long.utf8.count, 200, long)
+        XCTAssertTrue(long.contains("… (10000 bytes) has unsupported dtype Q7"), long)
+    }
+
+    func testNonFiniteWeightsAreRefused() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        for (dtype, bits, what) in [(DType.f32, [UInt8](arrayLiteral: 0, 0, 0xC0, 0x7F), "NaN"), (.f16, [0x00, 0x7C], "infinity"),
+                                    (.bf16, [0x80, 0xFF], "-infinity")] {
+            var f = TensorFile()
+            f.set("ok", StoredTensor([Float](arrayLiteral: 1, 2), shape: [2]))
+            f.set("w", StoredTensor(dtype: dtype, shape: [2], bytes: [UInt8](repeating: 0, count: dtype.size) + bits))
+            let path = dir.appendingPathComponent("\(what).safetensors").path
+            try Safetensors.write(f, to: path)
+            for load in [{ _ = try WeightsFile.load(path) }, { _ = try Safetensors.read(path: path) }] {
+                XCTAssertThrowsError(try load(), what) { e in
+                    XCTAssertEqual((e as? ToolError)?.exitCode, 65)
+                    XCTAssertEqual("\(e)", "\(path): tensor w holds a non-finite value (NaN or infinity) at element 1: the weights are corrupt")
+                }
+            }
+        }
     }
 
     func testReadsFileWrittenByPythonSafetensors() throws {

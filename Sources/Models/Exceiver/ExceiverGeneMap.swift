@@ -45,7 +45,7 @@ public struct ExceiverGeneMap {
             let indexField = fields[0].trimmingCharacters(in: .whitespaces)
             guard let index = Int(indexField) else {
                 if first { first = false; continue }   // a header line
-                throw ToolError.badInput(file: path, line: n, message: "index \"\(indexField)\" is not an integer")
+                throw ToolError.badInput(file: path, line: n, message: "index \"\(excerpt(indexField))\" is not an integer")
             }
             first = false
             guard index >= 0 && index < genes else {
@@ -54,10 +54,10 @@ public struct ExceiverGeneMap {
             let gene = fields[1].trimmingCharacters(in: .whitespaces)
             guard !gene.isEmpty else { throw ToolError.badInput(file: path, line: n, message: "empty gene name") }
             if let prev = seenIndex[index] {
-                throw ToolError.badInput(file: path, line: n, message: "index \(index) is already given to \(entries[prev].gene) on line \(entries[prev].line)")
+                throw ToolError.badInput(file: path, line: n, message: "index \(index) is already given to \(excerpt(entries[prev].gene)) on line \(entries[prev].line)")
             }
             if let prev = seenGene[gene] {
-                throw ToolError.badInput(file: path, line: n, message: "gene \(gene) is already mapped to index \(entries[prev].index) on line \(entries[prev].line)")
+                throw ToolError.badInput(file: path, line: n, message: "gene \(excerpt(gene)) is already mapped to index \(entries[prev].index) on line \(entries[prev].line)")
             }
             seenIndex[index] = entries.count
             seenGene[gene] = entries.count

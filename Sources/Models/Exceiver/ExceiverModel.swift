@@ -176,7 +176,7 @@ public final class ExceiverModel {
         func integer(_ key: String) throws -> Int? {
             guard let text = file.metadata[key] else { return nil }
             guard let i = Int(text) else {
-                throw bad("\(key.hasPrefix("hyper_parameters.") ? key : "metadata " + key) \"\(text)\" is not an integer")
+                throw bad("\(key.hasPrefix("hyper_parameters.") ? key : "metadata " + key) \"\(excerpt(text))\" is not an integer")
             }
             return i
         }

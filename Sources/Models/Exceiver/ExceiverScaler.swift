@@ -114,7 +114,7 @@ public struct ExceiverScaler {
             let m = fields.count == 2 ? Double(fields[0]) : nil, s = fields.count == 2 ? Double(fields[1]) : nil
             guard let m, let s else {
                 if first && fields.count == 2 { first = false; continue }   // a header line
-                throw ToolError.badInput(file: path, line: n, message: "expected mean<TAB>scale (two numbers), found \"\(line.prefix(60))\"")
+                throw ToolError.badInput(file: path, line: n, message: "expected mean<TAB>scale (two numbers), found \"\(excerpt(String(line)))\"")
             }
             first = false
             mean.append(m); scale.append(s)

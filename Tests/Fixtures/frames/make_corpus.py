@@ -182,7 +182,7 @@ def failed():
     out.append(("07-truncated-payload", good[: len(hf) + 30], "truncated stream"))
     out.append(("08-missing-end", hf + frame(CELL, one), "without an END frame"))
     out.append(("09-end-counts-wrong", hf + frame(CELL, one) + end([]), "END counts"))
-    out.append(("10-starts-with-cell", frame(CELL, one) + end([one]), "not HEAD"))
+    out.append(("10-starts-with-cell", frame(CELL, one) + end([one]), "starts with a CELL frame, not HEAD"))
     other = head(CELL, GENES[:2])
     out.append(("11-shards-disagree", good + stream(other, []), "another gene list"))
     bad_index = cells([("B", 0.0, [5], [1.0], [], [])])
@@ -208,6 +208,8 @@ def failed():
     m = model([("regulator", [3, 1], [0.0, 1.0, 2.0]), ("target", [3, 1], [1.0, 0.0, 1.0])])
     hm = head(MODEL, GENES)
     out.append(("21-two-model-streams", stream(hm, [(MODEL, m)]) + stream(hm, [(MODEL, m)]), "second MODEL stream"))
+    # The article agrees with the frame kind the message names.
+    out.append(("22-starts-with-end", end([]), "starts with an END frame, not HEAD"))
     return out
 
 
