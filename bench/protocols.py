@@ -179,11 +179,12 @@ def fmt4(x):
 
 
 def read_scores(path):
+    """score's output: regulator, target, score, then other columns (in_prior) that are not needed here."""
     scores = {}
     with open(path) as f:
         next(f)
         for line in f:
-            a, b, s = line.rstrip("\n").split("\t")
+            a, b, s = line.rstrip("\n").split("\t")[:3]
             scores[(a, b)] = float(s)
     return scores
 

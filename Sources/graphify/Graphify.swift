@@ -77,6 +77,9 @@ struct Graphify: ToolCommand {
     @Option(help: "Random seed (initialisation, dropout, batch order, sampling, sketch).") var seed: UInt64 = 8
     @Flag(help: "Ablation: ignore the transformer embeddings of a GENE stream (GENELink's model).") var noTransformer = false
     @Flag(help: "Ablation: no graph encoder; the channels read the embeddings (or, without them, the profiles).") var noGnn = false
+    @Option(help: ArgumentHelp("Per-gene feature table (lines 'SYMBOL v1 … vD', e.g. models/knowledge/gene_table_64.txt.gz), "
+                               + "joined where the transformer embeddings join; genes it lacks get zeros.", valueName: "FILE"))
+    var geneFeatures: String?
     @Option(help: ArgumentHelp("Stop after N epochs without a better validation AUROC (default: run every epoch).", valueName: "N"))
     var patience: Int?
     @Option(help: "Share of the pairs held out for validation when --valid is not given.") var validFraction = 0.1
@@ -108,6 +111,7 @@ struct Graphify: ToolCommand {
         if let species, Species(name: species) == nil {
             throw ValidationError("--species: '\(species)' has no bundled prior (human or mouse); give --prior FILE")
         }
+        if geneFeatures == "-" { throw ValidationError("--gene-features must be a file (standard input is the stream's)") }
         if tfs != nil && train != nil { throw ValidationError("--tfs chooses regulators for sampled negatives; it does not apply with --train") }
     }
 
@@ -122,6 +126,7 @@ struct Graphify: ToolCommand {
         let features = try NodeFeatures.read(stream, maxCells: maxProfileCells, sketchWidth: sketchWidth, seed: seed)
         let genes = features.header.genes
         let useTransformer = features.embeddingDim > 0 && !noTransformer
+        let table = try geneFeatures.map { try GeneFeatures.read($0, genes: genes.map(\.symbol)) }
         if features.embeddingDim > 0 && noTransformer {
             Diagnostics.verbose("--no-transformer: the stream's \(features.embeddingDim)-wide embeddings are not used")
         }
@@ -129,7 +134,7 @@ struct Graphify: ToolCommand {
             throw ToolError.data(stream.name, "has no CELL frames: the graph encoder needs expression profiles "
                                  + "(use --no-gnn to train on the embeddings alone)")
         }
-        if noGnn && !useTransformer && features.cellCount == 0 {
+        if noGnn && !useTransformer && table == nil && features.cellCount == 0 {
             throw ToolError.data(stream.name, "has no CELL frames and no usable embeddings: nothing to train on")
         }
         let priorChoice = try PriorChoice.resolve(prior: prior, species: species,
@@ -144,8 +149,10 @@ struct Graphify: ToolCommand {
                             + "\(pairs.train.count) training pairs (\(pairs.train.positives) positive), "
                             + "\(pairs.valid.count) validation pairs (\(pairs.valid.positives) positive) from \(pairs.source)")
 
-        var c = JointGRNConfiguration(profileDim: features.profileWidth,
-                                      embeddingDim: useTransformer ? features.embeddingDim : 0, useGNN: !noGnn)
+        // The channels' extra input: the transformer embedding, then the gene feature table.
+        let joined = GeneFeatures.join(useTransformer ? features.embedding : [], width: useTransformer ? features.embeddingDim : 0,
+                                       table, genes: genes.count)
+        var c = JointGRNConfiguration(profileDim: features.profileWidth, embeddingDim: joined.width, useGNN: !noGnn)
         c.decoder = decoder == .mlp ? .mlp(hidden: 2 * c.outputDim) : .dot
         c.architecture = JointGRNConfiguration.Architecture(rawValue: arch)!
         c.geneCount = genes.count
@@ -153,7 +160,7 @@ struct Graphify: ToolCommand {
         let g = genes.count
         let inputs = ModelInputs(
             profiles: features.cellCount > 0 ? Tensor(features.profiles, shape: [g, features.profileWidth]) : nil,
-            embedding: useTransformer ? Tensor(features.embedding, shape: [g, features.embeddingDim]) : nil,
+            embedding: joined.width > 0 ? Tensor(joined.values, shape: [g, joined.width]) : nil,
             graph: pairs.graph, isolated: isolated)
         let result = Trainer.train(network, inputs: inputs, pairs: pairs,
                                    options: TrainingOptions(epochs: epochs, learningRate: lr, batchSize: batchSize,
@@ -182,6 +189,10 @@ struct Graphify: ToolCommand {
             ("graphify.profiles", "\(features.profileKind) \(features.profileWidth) from \(features.cellCount) cells"),
         ]
         if useTransformer { meta.append(("graphify.embedding_dim", String(features.embeddingDim))) }
+        if let table, let path = geneFeatures {
+            meta += [("graphify.gene_features", path), ("graphify.gene_features_sha256", try SHA256.hex(file: path)),
+                     ("graphify.gene_features_dim", String(table.width)), ("graphify.gene_features_genes", String(table.found))]
+        }
         if c.architecture == .scgrn {
             meta.append(("graphify.graph_dropout", String(graphDropout ?? 0.5)))
         }
@@ -209,7 +220,7 @@ struct Graphify: ToolCommand {
         if let bad = tensors.first(where: { $0.data.contains { !$0.isFinite } }) {
             throw ToolError.runtime("training diverged: tensor '\(bad.name)' holds non-finite values (try a smaller --lr)")
         }
-        let out = try OutputFile.open(common.output, binary: true, inputs: [input, priorChoice.path] + [train, valid, tfs].compactMap { $0 })
+        let out = try OutputFile.open(common.output, binary: true, inputs: [input, priorChoice.path] + [train, valid, tfs, geneFeatures].compactMap { $0 })
         let writer = try FrameWriter(out, header: header)
         try writer.write(model: tensors)
         try writer.finish()

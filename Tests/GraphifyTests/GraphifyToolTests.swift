@@ -8,6 +8,7 @@
 import Foundation
 import Frames
 import TestSupport
+import ToolKit
 import XCTest
 
 final class GraphifyToolTests: XCTestCase {
@@ -177,6 +178,57 @@ final class GraphifyToolTests: XCTestCase {
         let bad = try Tools.run("graphify", [genesOnly] + split + quick + ["-o", try temp("genes-only-gnn.model")])
         XCTAssertEqual(bad.status, 65)
         XCTAssertTrue(bad.stderr.contains("has no CELL frames"), bad.stderr)
+    }
+
+    /// `--gene-features` joins a table where the transformer embeddings join: a table holding a
+    /// GENE stream's embeddings, given with the cells alone, trains exactly the joint model (same
+    /// MODEL frames). Symbols match ignoring case; genes the table lacks get zeros.
+    func testGeneFeaturesJoinWhereEmbeddingsJoin() throws {
+        let s = try setup()
+        let dim = 8
+        let records = Streams.embeddings(genes: s.genes.count, dim: dim, unknown: [5])
+        let geneStream = try temp("gf-hhep.genes")
+        try Streams.write(geneStream, content: .gene, genes: s.genes, cells: s.records, geneRecords: records, dim: dim)
+        // The embeddings as graphify computes them (sum / weight), as a gene2vec-style table: a
+        // comment, a word2vec header, every third symbol lower-cased, gene 5 (unknown) absent.
+        var text = "# test table\n\(s.genes.count - 1) \(dim)\n"
+        for r in records where r.known {
+            let g = Int(r.gene)
+            let symbol = g % 3 == 0 ? s.genes[g].lowercased() : s.genes[g]
+            text += symbol + " " + r.sum.map { "\(Float(Double($0) / r.weight))" }.joined(separator: " ") + "\n"
+        }
+        let table = try temp("gf-table.txt")
+        try text.write(toFile: table, atomically: true, encoding: .utf8)
+
+        let joint = try temp("gf-joint.model"), withTable = try temp("gf-table.model"), both = try temp("gf-both.model")
+        try graphify([geneStream] + split + quick + ["-o", joint])
+        let run = try graphify([s.cells] + split + quick.filter { $0 != "-q" } + ["--gene-features", table, "-o", withTable])
+        XCTAssertTrue(run.stderr.contains("947 of 948 dataset genes have a 8-wide vector; the other 1 get zeros"), run.stderr)
+        try graphify([geneStream] + split + quick + ["--gene-features", table, "-o", both])
+        let j = try WrittenModel(path: joint), t = try WrittenModel(path: withTable), b = try WrittenModel(path: both)
+        XCTAssertEqual(t.modelFrameBytes, j.modelFrameBytes, "the table joins exactly where the embeddings join")
+        XCTAssertEqual(t.meta("graphify.transformer"), "false")
+        XCTAssertEqual(t.meta("graphify.gene_features_dim"), "8")
+        XCTAssertEqual(t.meta("graphify.gene_features_genes"), "947")
+        XCTAssertEqual(t.meta("graphify.gene_features_sha256"), try SHA256.hex(file: table))
+        XCTAssertNil(t.meta("graphify.embedding_dim"))
+        // With a transformer too, both join (embedding then table): another model.
+        XCTAssertEqual(b.meta("graphify.embedding_dim"), "8")
+        XCTAssertEqual(b.meta("graphify.gene_features_dim"), "8")
+        XCTAssertNotEqual(b.modelFrameBytes, j.modelFrameBytes)
+        // --no-transformer drops the embeddings, not the table.
+        let noTr = try temp("gf-notr.model")
+        try graphify([geneStream] + split + quick + ["--no-transformer", "--gene-features", table, "-o", noTr])
+        XCTAssertEqual(try WrittenModel(path: noTr).modelFrameBytes, t.modelFrameBytes)
+
+        // A table of other genes, a malformed one, and standard input.
+        let foreign = try temp("gf-foreign.txt"), ragged = try temp("gf-ragged.txt")
+        try "NOTAGENE 1 2\nOTHER 3 4\n".write(toFile: foreign, atomically: true, encoding: .utf8)
+        try "HNF4A 1 2\nFOXA2 3\n".write(toFile: ragged, atomically: true, encoding: .utf8)
+        let out = ["-o", try temp("gf-never.model")]
+        try expectFailure([s.cells] + split + quick + ["--gene-features", foreign] + out, "names none of the 948 dataset genes")
+        try expectFailure([s.cells] + split + quick + ["--gene-features", ragged] + out, "1 numbers after the symbol, the first line has 2")
+        try expectFailure([s.cells] + split + quick + ["--gene-features", "-"] + out, status: 64, "--gene-features must be a file")
     }
 
     // MARK: - Profiles

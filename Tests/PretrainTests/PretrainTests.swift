@@ -70,6 +70,36 @@ final class PretrainTests: XCTestCase {
         XCTAssertNotNil(try Safetensors.read(path: ckpt.path)["to_value.weight"], "the checkpoint keeps the value head")
     }
 
+    /// `--gene2vec` reads gene2vec's text format (comments and a word2vec header skipped) as a
+    /// frozen position table: row i is vocabulary gene i's vector, zero for genes the file lacks
+    /// and for the appended position, unchanged by training.
+    func testGene2VecTableIsTheFrozenPositionTable() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        let vocabulary = try StreamReader(path: cells).header.vocabulary
+        XCTAssertEqual(vocabulary.count, 64)
+        var text = "# a knowledge table\n64 16\n"
+        var expected = [Float](repeating: 0, count: 65 * 16)
+        for (i, g) in vocabulary.enumerated() where i != 3 {
+            let v = (0..<16).map { Float(i * 16 + $0) / 100 - 5 }
+            for j in 0..<16 { expected[i * 16 + j] = v[j] }
+            text += g + " " + v.map { "\($0)" }.joined(separator: " ") + "\n"
+        }
+        let table = dir.appendingPathComponent("table.txt"), model = dir.appendingPathComponent("m.safetensors")
+        try text.write(to: table, atomically: true, encoding: .utf8)
+        let run = try pretrain([cells, "-o", model.path, "--steps", "5", "--eval-every", "0", "-t", "1", "--gene2vec", table.path] + small)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stderr.contains("1 of 64 vocabulary genes have no vector (zero rows)"), run.stderr)
+        let file = try Safetensors.read(path: model.path)
+        XCTAssertEqual(file.metadata["pretrain.positions"], "gene2vec (frozen)")
+        XCTAssertEqual(file["pos_emb.emb.weight"]?.shape, [65, 16])
+        XCTAssertEqual(file["pos_emb.emb.weight"]?.floats, expected)
+        // A width other than --dim is bad input.
+        let bad = try pretrain([cells, "-o", dir.appendingPathComponent("bad.safetensors").path, "--steps", "5",
+                                "--gene2vec", table.path] + small.map { $0 == "16" ? "32" : $0 })
+        XCTAssertEqual(bad.status, 65, bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("16 numbers after the symbol, the model width is 32"), bad.stderr)
+    }
+
     // MARK: - Reproducibility
 
     func testSameBytesOnOneAndTwoThreads() throws {
