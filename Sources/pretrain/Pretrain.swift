@@ -62,6 +62,9 @@ struct Pretrain: ToolCommand {
     @Option(help: "Share of cells held out for evaluation (default 0.05).") var holdoutFraction: Double?
     @Option(help: "Clip the gradient norm to this (0: off; default 1).") var clipNorm: Double?
     @Option(help: "AdamW decoupled weight decay (default 0: plain Adam).") var weightDecay: Double?
+    @Option(help: ArgumentHelp("Zero genes per training sequence: all (scBERT's full sequence), N per cell, or Rx "
+                               + "(R × the cell's expressed genes, e.g. 1x); the expressed genes are always kept (default all).",
+                               valueName: "all|N|Rx")) var zeros: ZeroSampling?
     @Option(help: ArgumentHelp("Frozen gene2vec position table: lines 'SYMBOL v1 … vD'.", valueName: "FILE")) var gene2vec: String?
 
     @Option(help: "Evaluate on the held-out cells every N steps (0: only at the end).") var evalEvery = 100
@@ -116,7 +119,7 @@ struct Pretrain: ToolCommand {
                                      learningRate: lr ?? 1e-3, warmup: warmup ?? s / 10, seed: seed ?? 1,
                                      maskProb: maskProb ?? 0.15, replaceProb: replaceProb ?? 0.9,
                                      holdoutFraction: holdoutFraction ?? 0.05, clipNorm: clipNorm ?? 1,
-                                     weightDecay: weightDecay ?? 0, learnedPositions: gene2vec == nil)
+                                     weightDecay: weightDecay ?? 0, learnedPositions: gene2vec == nil, zeros: zeros ?? .all)
         }
         let corpus = try Corpus.read(inputs, withValues: settings.objective == .mse)
         let name = inputs.joined(separator: ", ")
@@ -161,6 +164,7 @@ struct Pretrain: ToolCommand {
         Diagnostics.note("\(corpus.count) cells (\(trainer.split.train.count) training, \(trainer.split.holdout.count) held out), "
                          + "\(corpus.length - 1) genes + 1 position, \(corpus.bins) bins; model \(net.config), "
                          + "\(net.parameterCount) trained values; objective \(settings.objective.rawValue)"
+                         + (settings.zeros == .all ? "" : "; zero genes per sequence \(settings.zeros)")
                          + (startStep > 0 ? "; resuming at step \(startStep)" : ""))
         if settings.objective == .mlm {
             Diagnostics.note("baselines from the training cells: most frequent token \(trainer.baselines.global); each gene's most frequent token")
@@ -198,14 +202,14 @@ struct Pretrain: ToolCommand {
         let seconds = Date().timeIntervalSince(clock)
         let done = end - startStep
         if done > 0 {
-            let cells = Double(done * settings.batchSize)
+            let cells = Double(done * settings.batchSize), positions = Double(trainer.positionsTrained)
             Diagnostics.note(String(format: "trained %d steps in %.1f s: %.1f cells/s, %.0f positions/s", done, seconds,
-                                    cells / seconds, cells * Double(corpus.length) / seconds))
+                                    cells / seconds, positions / seconds))
             if reportSgemm {
-                let train = Throughput.stepFlops(net.config, length: corpus.length, batch: settings.batchSize) * Double(done) / seconds
+                let train = Throughput.stepFlops(net.config, length: trainer.positionsTrained, batch: 1) / seconds
                 let peak = Throughput.sgemmRate()
                 Diagnostics.note(String(format: "benchmark: %.0f positions/s, training %.2f GFLOP/s, SGEMM 1024^3 %.2f GFLOP/s "
-                                        + "on %d threads, fraction %.3f", cells * Double(corpus.length) / seconds, train / 1e9,
+                                        + "on %d threads, fraction %.3f", positions / seconds, train / 1e9,
                                         peak / 1e9, BLAS.threads, train / peak))
             }
         }
@@ -230,6 +234,7 @@ struct Pretrain: ToolCommand {
         if let c = clipNorm, c != s.clipNorm { clash.append("--clip-norm") }
         if let w = weightDecay, w != s.weightDecay { clash.append("--weight-decay") }
         if gene2vec != nil { clash.append("--gene2vec") }
+        if let z = zeros, z != s.zeros { clash.append("--zeros") }
         if !clash.isEmpty {
             throw ToolError.usage("\(clash.joined(separator: ", ")) cannot change on --resume: \(path) fixes them (drop the option)")
         }
