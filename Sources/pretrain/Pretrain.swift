@@ -171,7 +171,7 @@ struct Pretrain: ToolCommand {
         }
 
         let progress = Progress(unit: "cells", total: (end - startStep) * settings.batchSize)
-        let clock = Date()
+        let clock = Date(), cpuClock = Throughput.processCPUSeconds()
         var lossSum = 0.0, lossSteps = 0
         var last: Evaluation?
         func report(_ ev: Evaluation) {
@@ -199,18 +199,21 @@ struct Pretrain: ToolCommand {
             }
         }
         progress.finish()
-        let seconds = Date().timeIntervalSince(clock)
+        let seconds = Date().timeIntervalSince(clock), cpuSeconds = Throughput.processCPUSeconds() - cpuClock
         let done = end - startStep
         if done > 0 {
             let cells = Double(done * settings.batchSize), positions = Double(trainer.positionsTrained)
             Diagnostics.note(String(format: "trained %d steps in %.1f s: %.1f cells/s, %.0f positions/s", done, seconds,
                                     cells / seconds, positions / seconds))
             if reportSgemm {
-                let train = Throughput.stepFlops(net.config, length: trainer.positionsTrained, batch: 1) / seconds
-                let peak = Throughput.sgemmRate()
+                let flops = Throughput.stepFlops(net.config, length: trainer.positionsTrained, batch: 1)
+                let train = flops / seconds, trainCPU = flops / cpuSeconds
+                let peak = Throughput.sgemmRates()
                 Diagnostics.note(String(format: "benchmark: %.0f positions/s, training %.2f GFLOP/s, SGEMM 1024^3 %.2f GFLOP/s "
-                                        + "on %d threads, fraction %.3f", positions / seconds, train / 1e9,
-                                        peak / 1e9, BLAS.threads, train / peak))
+                                        + "on %d threads, fraction %.3f; per CPU second: %.0f positions/s, training %.2f GFLOP/s, "
+                                        + "SGEMM %.2f GFLOP/s, fraction %.3f", positions / seconds, train / 1e9,
+                                        peak.wall / 1e9, BLAS.threads, train / peak.wall, positions / cpuSeconds, trainCPU / 1e9,
+                                        peak.cpu / 1e9, trainCPU / peak.cpu))
             }
         }
         let ev = trainer.evaluate()
