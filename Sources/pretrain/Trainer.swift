@@ -69,6 +69,12 @@ struct TrainSettings: Equatable {
         seed = try num("seed"); maskProb = try num("mask_prob"); replaceProb = try num("replace_prob")
         holdoutFraction = try num("holdout_fraction"); clipNorm = try num("clip_norm"); weightDecay = try num("weight_decay")
         learnedPositions = try get("positions") == "learned"
+        // A checkpoint is untrusted input: every setting must be one the options could have given.
+        let sane = batchSize >= 1 && batchSize <= 1 << 20 && steps >= 1 && warmup >= 0 && warmup <= steps
+            && learningRate > 0 && learningRate.isFinite && maskProb > 0 && maskProb <= 1 && replaceProb >= 0 && replaceProb <= 1
+            && holdoutFraction >= 0 && holdoutFraction < 1 && clipNorm >= 0 && clipNorm.isFinite
+            && weightDecay >= 0 && weightDecay.isFinite
+        guard sane else { throw ToolError.data(source, "checkpoint metadata holds training settings out of range") }
         if let z = m["pretrain.zeros"] {
             guard let parsed = ZeroSampling(argument: z) else { throw ToolError.data(source, "checkpoint metadata 'pretrain.zeros' is not all, N or Rx") }
             zeros = parsed

@@ -237,6 +237,14 @@ final class PretrainTests: XCTestCase {
         try expect(64, [cells, "--steps", "2"], "-o MODEL")
         try expect(64, [cells, "-o", model.path, "--resume", ck.path, "--steps", "4", "--seed", "99"], "--seed cannot change")
         try expect(64, [cells, "-o", model.path, "--objective", "bert"], "one of 'mlm' and 'mse'")
+        // A checkpoint whose settings are out of range, or whose zero sampling is not one.
+        for (key, value) in [("pretrain.batch_size", "-3"), ("pretrain.mask_prob", "nan"), ("pretrain.lr", "0"), ("pretrain.zeros", "-2x")] {
+            var doctored = try Safetensors.read(path: ck.path)
+            doctored.metadata[key] = value
+            let bad = dir.appendingPathComponent("bad.safetensors")
+            try Safetensors.write(doctored, to: bad.path)
+            try expect(65, [cells, "-o", model.path, "--resume", bad.path, "--steps", "4"], "bad.safetensors")
+        }
         // A corrupt checkpoint.
         let junk = dir.appendingPathComponent("junk.safetensors")
         try Data([1, 2, 3]).write(to: junk)
