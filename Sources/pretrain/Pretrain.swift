@@ -30,6 +30,10 @@ struct Pretrain: ToolCommand {
             --objective mse (Exceiver-style): the same masking, and a linear head regresses the \
             chosen genes' normalised values (mean squared error).
 
+            --zeros all (default) reads every vocabulary gene, as scBERT does; --zeros N or Rx reads \
+            each cell's expressed genes plus N, or R times as many, of its zero genes (a seeded \
+            sample), so a step costs what the cells express rather than the vocabulary's size.
+
             -o MODEL.safetensors holds scBERT's state-dict names and shapes (embed --model loads \
             it); --checkpoint FILE also keeps Adam's state and the step, for --resume FILE. The \
             same inputs, options and --seed give byte-identical files whatever -t.

@@ -39,8 +39,6 @@ enum ZeroSampling: Equatable, ExpressibleByArgument, CustomStringConvertible {
         }
     }
 
-    static var defaultValueDescription: String { "all" }
-
     /// How many of `zeros` zero genes a cell with `expressed` expressed genes keeps.
     func keep(expressed: Int, zeros: Int) -> Int {
         switch self {
