@@ -25,7 +25,7 @@ for t in 1 2; do
             --dim 32 --depth 2 --heads 4 --dim-head 16 --features 44 --batch-size 8 --steps "$STEPS" \
             --eval-every 0 --holdout-fraction 0.05 -t "$t" --report-sgemm 2>&1 | grep 'benchmark:')
         echo "t=$t run $r: ${line#*benchmark: }"
-        echo "$line" | sed -E 's/.*benchmark: ([0-9.]+) positions\/s, training ([0-9.]+) GFLOP\/s, SGEMM 1024\^3 ([0-9.]+) GFLOP\/s on [0-9]+ threads, fraction ([0-9.]+)/\1 \2 \3 \4/' >> "$WORK/runs_t$t.txt"
+        echo "$line" | sed -E 's/.*benchmark: ([0-9.]+) positions\/s, training ([0-9.]+) GFLOP\/s, SGEMM 1024\^3 ([0-9.]+) GFLOP\/s on [0-9]+ threads, fraction ([0-9.]+).*/\1 \2 \3 \4/' >> "$WORK/runs_t$t.txt"
     done
     python3 - "$WORK/runs_t$t.txt" "$t" <<'PY'
 import statistics, sys

@@ -16,8 +16,11 @@
 //
 // Memory: every step allocates and frees the same large buffers. glibc serves blocks over its
 // mmap threshold with fresh zero pages each time (a page fault per 4 KiB), so the first tape
-// raises the threshold (and the trim threshold) to 256 MiB, letting freed buffers be reused —
-// the role PyTorch's caching allocator plays. Results do not depend on it.
+// raises the threshold to 256 MiB, letting freed buffers be reused — the role PyTorch's caching
+// allocator plays — and turns trimming off: a pretrain step at dim 64 × depth 4 frees more than
+// 512 MiB at its end, which glibc handed back to the system and faulted in again, page by page,
+// the next step (a third of the step's time in the kernel's page clearing). The process keeps its
+// peak heap instead. Results do not depend on it.
 
 #if canImport(Glibc)
 import Glibc
@@ -58,7 +61,7 @@ public final class Tape {
         if let symbol = dlsym(nil, "mallopt") {
             let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
             _ = mallopt(-3, 256 << 20)
-            _ = mallopt(-1, 512 << 20)
+            _ = mallopt(-1, Int32.max)
         }
         #endif
         return true

@@ -145,7 +145,7 @@ struct Baselines {
 /// Named streams of random numbers, each a pure function of (seed, purpose, index), so a resumed
 /// run draws exactly what an uninterrupted one would: the RNG state of step s is (seed, s).
 enum Seeds {
-    enum Purpose: UInt64 { case initialise = 1, split, epoch, mask, evaluation }
+    enum Purpose: UInt64 { case initialise = 1, split, epoch, mask, evaluation, zeros, evaluationZeros }
 
     static func derive(_ seed: UInt64, _ purpose: Purpose, _ i: Int) -> UInt64 {
         var z = seed ^ (purpose.rawValue &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(i) &* 0xD1B5_4A32_D192_ED03)

@@ -30,6 +30,10 @@ struct Pretrain: ToolCommand {
             --objective mse (Exceiver-style): the same masking, and a linear head regresses the \
             chosen genes' normalised values (mean squared error).
 
+            --zeros all (default) reads every vocabulary gene, as scBERT does; --zeros N or Rx reads \
+            each cell's expressed genes plus N, or R times as many, of its zero genes (a seeded \
+            sample), so a step costs what the cells express rather than the vocabulary's size.
+
             -o MODEL.safetensors holds scBERT's state-dict names and shapes (embed --model loads \
             it); --checkpoint FILE also keeps Adam's state and the step, for --resume FILE. The \
             same inputs, options and --seed give byte-identical files whatever -t.
@@ -62,6 +66,9 @@ struct Pretrain: ToolCommand {
     @Option(help: "Share of cells held out for evaluation (default 0.05).") var holdoutFraction: Double?
     @Option(help: "Clip the gradient norm to this (0: off; default 1).") var clipNorm: Double?
     @Option(help: "AdamW decoupled weight decay (default 0: plain Adam).") var weightDecay: Double?
+    @Option(help: ArgumentHelp("Zero genes per training sequence: all (scBERT's full sequence), N per cell, or Rx "
+                               + "(R × the cell's expressed genes, e.g. 1x); the expressed genes are always kept (default all).",
+                               valueName: "all|N|Rx")) var zeros: ZeroSampling?
     @Option(help: ArgumentHelp("Frozen gene2vec position table: lines 'SYMBOL v1 … vD'.", valueName: "FILE")) var gene2vec: String?
 
     @Option(help: "Evaluate on the held-out cells every N steps (0: only at the end).") var evalEvery = 100
@@ -116,7 +123,7 @@ struct Pretrain: ToolCommand {
                                      learningRate: lr ?? 1e-3, warmup: warmup ?? s / 10, seed: seed ?? 1,
                                      maskProb: maskProb ?? 0.15, replaceProb: replaceProb ?? 0.9,
                                      holdoutFraction: holdoutFraction ?? 0.05, clipNorm: clipNorm ?? 1,
-                                     weightDecay: weightDecay ?? 0, learnedPositions: gene2vec == nil)
+                                     weightDecay: weightDecay ?? 0, learnedPositions: gene2vec == nil, zeros: zeros ?? .all)
         }
         let corpus = try Corpus.read(inputs, withValues: settings.objective == .mse)
         let name = inputs.joined(separator: ", ")
@@ -161,13 +168,14 @@ struct Pretrain: ToolCommand {
         Diagnostics.note("\(corpus.count) cells (\(trainer.split.train.count) training, \(trainer.split.holdout.count) held out), "
                          + "\(corpus.length - 1) genes + 1 position, \(corpus.bins) bins; model \(net.config), "
                          + "\(net.parameterCount) trained values; objective \(settings.objective.rawValue)"
+                         + (settings.zeros == .all ? "" : "; zero genes per sequence \(settings.zeros)")
                          + (startStep > 0 ? "; resuming at step \(startStep)" : ""))
         if settings.objective == .mlm {
             Diagnostics.note("baselines from the training cells: most frequent token \(trainer.baselines.global); each gene's most frequent token")
         }
 
         let progress = Progress(unit: "cells", total: (end - startStep) * settings.batchSize)
-        let clock = Date()
+        let clock = Date(), cpuClock = Throughput.processCPUSeconds()
         var lossSum = 0.0, lossSteps = 0
         var last: Evaluation?
         func report(_ ev: Evaluation) {
@@ -195,18 +203,21 @@ struct Pretrain: ToolCommand {
             }
         }
         progress.finish()
-        let seconds = Date().timeIntervalSince(clock)
+        let seconds = Date().timeIntervalSince(clock), cpuSeconds = Throughput.processCPUSeconds() - cpuClock
         let done = end - startStep
         if done > 0 {
-            let cells = Double(done * settings.batchSize)
+            let cells = Double(done * settings.batchSize), positions = Double(trainer.positionsTrained)
             Diagnostics.note(String(format: "trained %d steps in %.1f s: %.1f cells/s, %.0f positions/s", done, seconds,
-                                    cells / seconds, cells * Double(corpus.length) / seconds))
+                                    cells / seconds, positions / seconds))
             if reportSgemm {
-                let train = Throughput.stepFlops(net.config, length: corpus.length, batch: settings.batchSize) * Double(done) / seconds
-                let peak = Throughput.sgemmRate()
+                let flops = Throughput.stepFlops(net.config, length: trainer.positionsTrained, batch: 1)
+                let train = flops / seconds, trainCPU = flops / cpuSeconds
+                let peak = Throughput.sgemmRates()
                 Diagnostics.note(String(format: "benchmark: %.0f positions/s, training %.2f GFLOP/s, SGEMM 1024^3 %.2f GFLOP/s "
-                                        + "on %d threads, fraction %.3f", cells * Double(corpus.length) / seconds, train / 1e9,
-                                        peak / 1e9, BLAS.threads, train / peak))
+                                        + "on %d threads, fraction %.3f; per CPU second: %.0f positions/s, training %.2f GFLOP/s, "
+                                        + "SGEMM %.2f GFLOP/s, fraction %.3f", positions / seconds, train / 1e9,
+                                        peak.wall / 1e9, BLAS.threads, train / peak.wall, positions / cpuSeconds, trainCPU / 1e9,
+                                        peak.cpu / 1e9, trainCPU / peak.cpu))
             }
         }
         let ev = trainer.evaluate()
@@ -230,6 +241,7 @@ struct Pretrain: ToolCommand {
         if let c = clipNorm, c != s.clipNorm { clash.append("--clip-norm") }
         if let w = weightDecay, w != s.weightDecay { clash.append("--weight-decay") }
         if gene2vec != nil { clash.append("--gene2vec") }
+        if let z = zeros, z != s.zeros { clash.append("--zeros") }
         if !clash.isEmpty {
             throw ToolError.usage("\(clash.joined(separator: ", ")) cannot change on --resume: \(path) fixes them (drop the option)")
         }

@@ -36,15 +36,21 @@ struct TrainSettings: Equatable {
     var clipNorm: Double
     var weightDecay: Double
     var learnedPositions: Bool
+    /// The zero genes a sequence holds (--zeros); `.all` is scBERT's full sequence.
+    var zeros: ZeroSampling = .all
 
     /// The settings as checkpoint metadata.
     var metadata: [String: String] {
-        ["pretrain.objective": objective.rawValue, "pretrain.steps": String(steps), "pretrain.batch_size": String(batchSize),
+        var m = [
+         "pretrain.objective": objective.rawValue, "pretrain.steps": String(steps), "pretrain.batch_size": String(batchSize),
          "pretrain.lr": String(learningRate), "pretrain.warmup": String(warmup), "pretrain.seed": String(seed),
          "pretrain.mask_prob": String(maskProb), "pretrain.replace_prob": String(replaceProb),
          "pretrain.holdout_fraction": String(holdoutFraction), "pretrain.clip_norm": String(clipNorm),
          "pretrain.weight_decay": String(weightDecay),
          "pretrain.positions": learnedPositions ? "learned" : "gene2vec (frozen)"]
+        // Recorded only when sampling, so a full-sequence run writes the bytes it always has.
+        if zeros != .all { m["pretrain.zeros"] = zeros.description }
+        return m
     }
 
     /// Reads the settings back from checkpoint metadata.
@@ -63,14 +69,28 @@ struct TrainSettings: Equatable {
         seed = try num("seed"); maskProb = try num("mask_prob"); replaceProb = try num("replace_prob")
         holdoutFraction = try num("holdout_fraction"); clipNorm = try num("clip_norm"); weightDecay = try num("weight_decay")
         learnedPositions = try get("positions") == "learned"
+        // A checkpoint is untrusted input: every setting must be one the options could have given.
+        let sane = batchSize >= 1 && batchSize <= 1 << 20 && steps >= 1 && warmup >= 0 && warmup <= steps
+            && learningRate > 0 && learningRate.isFinite && maskProb > 0 && maskProb <= 1 && replaceProb >= 0 && replaceProb <= 1
+            && holdoutFraction >= 0 && holdoutFraction < 1 && clipNorm >= 0 && clipNorm.isFinite
+            && weightDecay >= 0 && weightDecay.isFinite
+        guard sane else { throw ToolError.data(source, "checkpoint metadata holds training settings out of range") }
+        if let z = m["pretrain.zeros"] {
+            guard let parsed = ZeroSampling(argument: z) else { throw ToolError.data(source, "checkpoint metadata 'pretrain.zeros' is not all, N or Rx") }
+            zeros = parsed
+        } else {
+            zeros = .all
+        }
     }
 
     init(objective: Objective, steps: Int, batchSize: Int, learningRate: Double, warmup: Int, seed: UInt64, maskProb: Double,
-         replaceProb: Double, holdoutFraction: Double, clipNorm: Double, weightDecay: Double, learnedPositions: Bool) {
+         replaceProb: Double, holdoutFraction: Double, clipNorm: Double, weightDecay: Double, learnedPositions: Bool,
+         zeros: ZeroSampling = .all) {
         self.objective = objective; self.steps = steps; self.batchSize = batchSize; self.learningRate = learningRate
         self.warmup = warmup; self.seed = seed; self.maskProb = maskProb; self.replaceProb = replaceProb
         self.holdoutFraction = holdoutFraction; self.clipNorm = clipNorm; self.weightDecay = weightDecay
         self.learnedPositions = learnedPositions
+        self.zeros = zeros
     }
 }
 
@@ -92,6 +112,8 @@ final class Trainer {
     let baselines: Baselines
     let masker: Masker
     private(set) var step: Int
+    /// Sequence positions trained on since the start of this process (the throughput's count).
+    private(set) var positionsTrained = 0
     private var epochCache: (Int, [Int])?
 
     init(corpus: Corpus, settings: TrainSettings, net: PerformerNetwork, startStep: Int) {
@@ -121,23 +143,56 @@ final class Trainer {
         }
     }
 
-    /// Masked inputs of a batch, flattened: tokens [B·L], the masked rows (b·L + position), and
-    /// their labels (tokens) and values.
-    func batch(_ cells: [Int], masks: (Int, Int) -> Xoshiro256) -> (tokens: [Int32], rows: [Int32], labels: [Int32], values: [Float]) {
+    /// The masked inputs of a batch, flattened cell after cell.
+    struct Batch {
+        /// Input tokens of every row, [R] (R = B·L with the full sequence).
+        var tokens = [Int32]()
+        /// With zero sampling: each row's vocabulary position [R] and each cell's row count.
+        var positions = [Int32](), lengths = [Int]()
+        /// The masked rows (indices into the R rows), their vocabulary positions, labels (tokens) and values.
+        var rows = [Int32](), genes = [Int32](), labels = [Int32](), values = [Float]()
+        var rowCount: Int { tokens.count }
+    }
+
+    /// Masked inputs of a batch. `masks(i, c)` seeds the mask of the i-th cell c, `zeros(i, c)` its
+    /// sample of zero genes (a separate stream, so sampling leaves the masks unchanged).
+    func batch(_ cells: [Int], masks: (Int, Int) -> Xoshiro256, zeros: (Int, Int) -> Xoshiro256) -> Batch {
         let l = corpus.length
-        var tokens = [Int32](), rows = [Int32](), labels = [Int32](), values = [Float]()
-        tokens.reserveCapacity(cells.count * l)
+        var b = Batch()
+        if settings.zeros == .all { b.tokens.reserveCapacity(cells.count * l) }
         for (i, c) in cells.enumerated() {
             var rng = masks(i, c)
             let m = masker.mask(corpus.row(c), rng: &rng)
-            tokens += m.input
+            let start = b.tokens.count
+            var rowOf: (Int) -> Int = { start + $0 }
+            if settings.zeros == .all {
+                b.tokens += m.input
+            } else {
+                var zrng = zeros(i, c)
+                let positions = settings.zeros.positions(corpus.row(c), rng: &zrng)
+                var index = [Int32](repeating: -1, count: l)
+                for (r, p) in positions.enumerated() {
+                    index[Int(p)] = Int32(r)
+                    b.tokens.append(m.input[Int(p)])
+                }
+                b.positions += positions
+                b.lengths.append(positions.count)
+                rowOf = { start + Int(index[$0]) }
+            }
             for (p, t) in zip(m.positions, m.labels) {
-                rows.append(Int32(i * l + p))
-                labels.append(Int32(t))
-                if settings.objective == .mse { values.append(corpus.values[c * l + p]) }
+                b.rows.append(Int32(rowOf(p)))
+                b.genes.append(Int32(p))
+                b.labels.append(Int32(t))
+                if settings.objective == .mse { b.values.append(corpus.values[c * l + p]) }
             }
         }
-        return (tokens, rows, labels, values)
+        return b
+    }
+
+    /// The final encodings of a batch's rows.
+    func encode(_ tape: Tape, _ b: Batch, cells: Int) -> Tensor {
+        if settings.zeros == .all { return net.encode(tape, tokens: b.tokens, batch: cells) }
+        return net.encode(tape, tokens: b.tokens, positions: b.positions, lengths: b.lengths)
     }
 
     /// The loss of masked rows of the encodings.
@@ -161,11 +216,14 @@ final class Trainer {
     func trainStep() -> (loss: Float, masked: Int) {
         let s = step
         let cells = cells(ofStep: s)
-        let b = batch(cells) { i, _ in Xoshiro256(seed: Seeds.derive(self.settings.seed, .mask, s * self.settings.batchSize + i)) }
+        let bs = settings.batchSize, seed = settings.seed
+        let b = batch(cells, masks: { i, _ in Xoshiro256(seed: Seeds.derive(seed, .mask, s * bs + i)) },
+                      zeros: { i, _ in Xoshiro256(seed: Seeds.derive(seed, .zeros, s * bs + i)) })
         step += 1
+        positionsTrained += b.rowCount
         guard !b.rows.isEmpty else { return (0, 0) }
         let tape = Tape(training: true, seed: Seeds.derive(settings.seed, .mask, s))
-        let enc = net.encode(tape, tokens: b.tokens, batch: cells.count)
+        let enc = encode(tape, b, cells: cells.count)
         let (loss, _) = loss(tape, enc, rows: b.rows, labels: b.labels, values: b.values)
         optimizer.zeroGrad()
         tape.backward(loss)
@@ -185,20 +243,21 @@ final class Trainer {
         let cells = split.holdout
         ev.cells = cells.count
         guard !cells.isEmpty else { return ev }
-        let l = corpus.length, bins = corpus.bins, t = net.config.tokens
+        let bins = corpus.bins, t = net.config.tokens, seed = settings.seed
         var lossSum = 0.0, hits = 0.0, hitsGlobal = 0.0, hitsGene = 0.0
         var start = 0
         while start < cells.count {
             let chunk = Array(cells[start..<min(cells.count, start + settings.batchSize)])
             start += chunk.count
-            let b = batch(chunk) { _, c in Xoshiro256(seed: Seeds.derive(self.settings.seed, .evaluation, c)) }
+            let b = batch(chunk, masks: { _, c in Xoshiro256(seed: Seeds.derive(seed, .evaluation, c)) },
+                          zeros: { _, c in Xoshiro256(seed: Seeds.derive(seed, .evaluationZeros, c)) })
             if b.rows.isEmpty { continue }
             let tape = Tape(training: false, recording: false)
-            let enc = net.encode(tape, tokens: b.tokens, batch: chunk.count)
+            let enc = encode(tape, b, cells: chunk.count)
             let (loss, out) = loss(tape, enc, rows: b.rows, labels: b.labels, values: b.values)
             lossSum += Double(loss.item) * Double(b.rows.count)
-            for (r, row) in b.rows.enumerated() {
-                let p = Int(row) % l
+            for r in b.rows.indices {
+                let p = Int(b.genes[r])
                 switch settings.objective {
                 case .mlm:
                     // scBERT's accuracy: the arg-max over the nonzero bins 1…bins.

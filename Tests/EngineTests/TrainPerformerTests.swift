@@ -97,6 +97,81 @@ final class TrainPerformerTests: XCTestCase {
         XCTAssertEqual(one.1, two.1)
     }
 
+    /// The ragged operation (cells of different lengths stacked row after row) equals the
+    /// [1, N, H·E] operation run on each cell alone, bit for bit, forward and backward — over
+    /// many shapes, with empty and one-row cells — and its gradient passes finite differences.
+    func testRaggedFavorAttentionEqualsEachCellAlone() {
+        let cases: [([Int], Int, Int, Int)] = [([1], 1, 2, 3), ([3, 5], 2, 3, 4), ([0, 4, 1], 1, 4, 5), ([7, 2, 9, 1], 3, 4, 9),
+                                               ([40, 0, 17], 4, 8, 20), ([1, 1, 1], 2, 2, 2), ([64, 33], 4, 16, 44)]
+        for (lengths, heads, e, m) in cases {
+            var rng = Xoshiro256(seed: UInt64(lengths.reduce(0, +) * 7 + m))
+            let p = RandomFeatures.gaussianOrthogonal(rows: m, columns: e, rng: &rng)
+            let inner = heads * e, rows = lengths.reduce(0, +)
+            let vals = (0..<3).map { _ in gen.array(rows * inner, scale: 1.5) }
+            let weights = gen.array(rows * inner)
+            let tape = Tape()
+            let t = vals.map { Tensor($0, shape: [rows, inner], requiresGrad: true) }
+            let y = tape.favorAttention(t[0], t[1], t[2], heads: heads, projection: p, features: m, lengths: lengths)
+            tape.backward(tape.sum(tape.mul(y, Tensor(weights, shape: [rows, inner]))))
+            var start = 0
+            for n in lengths {
+                defer { start += n }
+                if n == 0 { continue }
+                let range = (start * inner)..<((start + n) * inner)
+                let one = Tape()
+                let c = vals.map { Tensor(Array($0[range]), shape: [1, n, inner], requiresGrad: true) }
+                let yc = one.favorAttention(c[0], c[1], c[2], heads: heads, projection: p, features: m)
+                one.backward(one.sum(one.mul(yc, Tensor(Array(weights[range]), shape: [1, n, inner]))))
+                let label = "lengths \(lengths) H\(heads) E\(e) M\(m), cell at row \(start)"
+                XCTAssertEqual(Array(y.data[range]), yc.data, label)
+                for i in 0..<3 { XCTAssertEqual(Array(t[i].grad[range]), c[i].grad, label + ", gradient \(i)") }
+            }
+        }
+        // Finite differences on a ragged batch, against the float64 twin run per cell.
+        let lengths = [3, 1, 4], heads = 2, e = 3, m = 4, inner = heads * e, rows = 8
+        var rng = Xoshiro256(seed: 3)
+        let p = RandomFeatures.gaussianOrthogonal(rows: m, columns: e, rng: &rng)
+        let inputs = (0..<3).map { _ in CheckInput(values: gen.array(rows * inner, scale: 1.5), shape: [rows, inner]) }
+        func perCell(_ r: [Ref], base: [Ref]) -> Ref {
+            var out = [Double](), start = 0
+            for n in lengths {
+                let range = (start * inner)..<((start + n) * inner)
+                func cut(_ x: Ref) -> Ref { Ref(Array(x.v[range]), [1, n, inner]) }
+                out += TrainPerformerTests.favor(cut(r[0]), cut(r[1]), cut(r[2]), heads: heads, projection: p.map(Double.init), m: m,
+                                                 stabilisersOf: (cut(base[0]), cut(base[1]))).v
+                start += n
+            }
+            return Ref(out, [rows, inner])
+        }
+        let base = inputs.map { Ref($0.values.map(Double.init), [rows, inner]) }
+        GradientCheck.run("ragged favor \(lengths)", inputs, forwardTolerance: 2e-5, gradientTolerance: 2e-4,
+                          engine: { $0.favorAttention($1[0], $1[1], $1[2], heads: heads, projection: p, features: m, lengths: lengths) },
+                          reference: { r in perCell(r, base: base) })
+    }
+
+    /// Zero sampling's encode (rows gather their own position-table rows, attention per cell)
+    /// with every position of every cell in order is the full-sequence encode, value for value;
+    /// and a cell's encodings do not depend on the other cells of its batch.
+    func testEncodeByPositionsMatchesFullSequence() {
+        let config = PerformerConfig(dim: 16, depth: 2, heads: 2, dimHead: 8, features: 10, ffHidden: 32, tokens: 7, positions: 30)
+        let net = PerformerNetwork(config: config, seed: 4)
+        var rng = Xoshiro256(seed: 9)
+        let cells = 3, p = config.positions
+        let tokens = (0..<(cells * p)).map { _ in Int32(rng.int(below: 7)) }
+        let tape = Tape(training: false, recording: false)
+        let full = net.encode(tape, tokens: tokens, batch: cells)
+        let positions = (0..<(cells * p)).map { Int32($0 % p) }
+        let ragged = net.encode(tape, tokens: tokens, positions: positions, lengths: [Int](repeating: p, count: cells))
+        XCTAssertEqual(ragged.shape, [cells * p, 16])
+        XCTAssertEqual(ragged.data, full.data)
+        // A subset of positions per cell: cell 1 alone gives the rows it gives in the batch.
+        let picks: [[Int32]] = [[0, 3, 7, 29], [1, 2, 5, 8, 13, 21, 29], [29]]
+        let sub = picks.enumerated().flatMap { c, ps in ps.map { tokens[c * p + Int($0)] } }
+        let batch = net.encode(tape, tokens: sub, positions: picks.flatMap { $0 }, lengths: picks.map(\.count))
+        let alone = net.encode(tape, tokens: picks[1].map { tokens[p + Int($0)] }, positions: picks[1], lengths: [picks[1].count])
+        XCTAssertEqual(Array(batch.data[(4 * 16)..<(11 * 16)]), alone.data)
+    }
+
     // MARK: - Random features
 
     func testGaussianOrthogonalFeatures() {

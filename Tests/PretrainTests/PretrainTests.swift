@@ -1,6 +1,6 @@
 // pretrain, run as a built executable on a tiny real corpus (Tests/Fixtures/pretrain): it learns
-// (held-out loss falls, accuracy beats both baselines), it is byte-identical across thread counts
-// and across a resume, embed loads its output and computes the same encodings as the trainer's
+// (held-out loss falls, accuracy beats both baselines), with the full sequence and with zero
+// sampling, it is byte-identical across thread counts and across a resume, embed loads its output and computes the same encodings as the trainer's
 // tape, and bad input ends with exit 65 (usage errors 64) and no model file.
 
 import Engine
@@ -138,6 +138,58 @@ final class PretrainTests: XCTestCase {
         XCTAssertEqual(try bytes(ck2), try bytes(ckStraight), "and so must the checkpoints")
     }
 
+    // MARK: - Zero sampling (--zeros)
+
+    func testZeroSamplingLearnsAndIsReproducibleAcrossThreadsAndResume() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        // It learns: held-out loss falls and accuracy beats both baselines.
+        let model = dir.appendingPathComponent("z.safetensors")
+        let run = try pretrain([cells, "-o", model.path, "--steps", "200", "--lr", "1e-2", "--eval-every", "20", "--zeros", "0.25x",
+                                "-t", "1", "-v"] + small)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stderr.contains("zero genes per sequence 0.25x"), run.stderr)
+        XCTAssertTrue(run.stderr.contains("ETA") || run.stderr.contains("cells/s"), "progress on stderr with -v")
+        let evs = evaluations(run.stderr)
+        let first = evs.first!, last = evs.last!
+        print("[PretrainTests] --zeros 0.25x: held-out loss \(first.1) → \(last.1); accuracy \(last.2) vs most frequent \(last.3), per gene \(last.4)")
+        XCTAssertLessThan(last.1, first.1 * 0.9, "held-out loss must fall")
+        XCTAssertGreaterThan(last.2, last.3, "must beat the most frequent token")
+        XCTAssertGreaterThan(last.2, last.4, "must beat each gene's most frequent token")
+        XCTAssertEqual(try Safetensors.read(path: model.path).metadata["pretrain.zeros"], "0.25x")
+        XCTAssertTrue(run.stderr.contains("positions/s"), run.stderr)
+
+        // Same bytes on 1 and 2 threads; 5 steps + a resume of 7 equal 12 straight.
+        var outputs = [Data]()
+        for t in ["1", "2"] {
+            let m = dir.appendingPathComponent("m\(t).safetensors"), c = dir.appendingPathComponent("c\(t).safetensors")
+            let r = try pretrain([cells, "-o", m.path, "--checkpoint", c.path, "--steps", "12", "--eval-every", "5", "--seed", "3",
+                                  "--zeros", "10", "-t", t] + small)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            outputs += [try bytes(m), try bytes(c)]
+        }
+        XCTAssertEqual(outputs[0], outputs[2], "model bytes differ between -t 1 and -t 2")
+        XCTAssertEqual(outputs[1], outputs[3], "checkpoint bytes differ between -t 1 and -t 2")
+        let half = dir.appendingPathComponent("h.safetensors"), ck = dir.appendingPathComponent("ck.safetensors")
+        let a = try pretrain([cells, "-o", half.path, "--checkpoint", ck.path, "--checkpoint-every", "2", "--steps", "12",
+                              "--stop-after", "5", "--seed", "3", "--zeros", "10"] + small)
+        XCTAssertEqual(a.status, 0, a.stderr)
+        let resumed = dir.appendingPathComponent("r.safetensors"), ck2 = dir.appendingPathComponent("ck2.safetensors")
+        let b = try pretrain([cells, "-o", resumed.path, "--checkpoint", ck2.path, "--resume", ck.path, "--steps", "12",
+                              "--eval-every", "5", "-t", "2"])
+        XCTAssertEqual(b.status, 0, b.stderr)
+        XCTAssertTrue(b.stderr.contains("zero genes per sequence 10"), b.stderr)
+        XCTAssertEqual(try bytes(resumed), outputs[0], "5 steps + resume 7 must equal 12 steps straight")
+        XCTAssertEqual(try bytes(ck2), outputs[1], "and so must the checkpoints")
+        // The sample is part of the run: another --zeros on resume is a usage error; a bad value too.
+        let clash = try pretrain([cells, "-o", resumed.path, "--resume", ck.path, "--steps", "12", "--zeros", "all"])
+        XCTAssertEqual(clash.status, 64, clash.stderr)
+        XCTAssertTrue(clash.stderr.contains("--zeros cannot change"), clash.stderr)
+        for bad in ["-1", "x", "1.5", "all2"] {
+            let r = try pretrain([cells, "-o", model.path, "--zeros", bad])
+            XCTAssertEqual(r.status, 64, "--zeros \(bad): \(r.stderr)")
+        }
+    }
+
     // MARK: - embed loads the result
 
     func testEmbedLoadsThePretrainedModelAndAgreesWithTheTape() throws {
@@ -225,6 +277,14 @@ final class PretrainTests: XCTestCase {
         try expect(64, [cells, "--steps", "2"], "-o MODEL")
         try expect(64, [cells, "-o", model.path, "--resume", ck.path, "--steps", "4", "--seed", "99"], "--seed cannot change")
         try expect(64, [cells, "-o", model.path, "--objective", "bert"], "one of 'mlm' and 'mse'")
+        // A checkpoint whose settings are out of range, or whose zero sampling is not one.
+        for (key, value) in [("pretrain.batch_size", "-3"), ("pretrain.mask_prob", "nan"), ("pretrain.lr", "0"), ("pretrain.zeros", "-2x")] {
+            var doctored = try Safetensors.read(path: ck.path)
+            doctored.metadata[key] = value
+            let bad = dir.appendingPathComponent("bad.safetensors")
+            try Safetensors.write(doctored, to: bad.path)
+            try expect(65, [cells, "-o", model.path, "--resume", bad.path, "--steps", "4"], "bad.safetensors")
+        }
         // A corrupt checkpoint.
         let junk = dir.appendingPathComponent("junk.safetensors")
         try Data([1, 2, 3]).write(to: junk)

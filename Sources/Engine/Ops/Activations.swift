@@ -171,7 +171,51 @@ extension Tape {
         return y
     }
     /// x · Φ(x), the exact (erf) GELU.
-    public func gelu(_ x: Tensor) -> Tensor { elementwise(x, GELUFunction()) }
+    public func gelu(_ x: Tensor) -> Tensor {
+        // GELUFunction's value and derivative, with Φ(x) computed once in the forward pass and kept
+        // for the backward (one erf a value instead of two; the same expressions, so the same floats).
+        let tracked = tracks(x)
+        var cdf = [Float]()
+        let out = x.data.withUnsafeBufferPointer { xs in
+            EngineLoops.uninitialized(xs.count) { ys in
+                if tracked {
+                    cdf = EngineLoops.uninitialized(xs.count) { cs in
+                        EngineLoops.parallelFor(xs.count, grain: 1 << 15) { r in
+                            for i in r {
+                                let e = Foundation.erf(xs[i] * 0.70710678118654752)
+                                ys[i] = 0.5 * xs[i] * (1 + e)
+                                cs[i] = 0.5 * (1 + e)
+                            }
+                        }
+                    }
+                } else {
+                    EngineLoops.parallelFor(xs.count, grain: 1 << 15) { r in for i in r { ys[i] = GELUFunction().value(xs[i]) } }
+                }
+            }
+        }
+        let y = result(out, x.shape, tracked)
+        if tracked {
+            record {
+                guard !y.grad.isEmpty else { return }
+                y.grad.withUnsafeBufferPointer { g in
+                    x.data.withUnsafeBufferPointer { xs in
+                        cdf.withUnsafeBufferPointer { cs in
+                            x.updateGrad { gx, fresh in
+                                EngineLoops.parallelFor(g.count, grain: 1 << 15) { r in
+                                    for i in r {
+                                        let pdf = Foundation.exp(-0.5 * xs[i] * xs[i]) * 0.39894228040143268
+                                        let d = cs[i] + xs[i] * pdf
+                                        if fresh { gx[i] = g[i] * d } else { gx[i] += g[i] * d }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
     /// 1 / (1 + e⁻ˣ).
     public func sigmoid(_ x: Tensor) -> Tensor { elementwise(x, SigmoidFunction()) }
     /// tanh x.

@@ -40,21 +40,45 @@ extension Tape {
     public func favorAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, projection: [Float], features m: Int) -> Tensor {
         precondition(q.rank == 3 && q.shape == k.shape && q.shape == v.shape,
                      "favorAttention: q \(q.shape), k \(k.shape), v \(v.shape) must be equal [B, N, H·E]")
+        return favorAttention(q, k, v, heads: heads, projection: projection, features: m,
+                              lengths: [Int](repeating: q.shape[1], count: q.shape[0]))
+    }
+
+    /// FAVOR+ attention over cells of different lengths stacked row after row (a ragged batch):
+    /// cell b is rows start_b ..< start_b + lengths[b], and attends to its own rows only. With
+    /// equal lengths this is the [B, N, H·E] operation above, value for value.
+    ///
+    /// - Parameters:
+    ///   - q, k, v: [Σ lengths, H·E] (or any shape whose last axis is H·E and whose rows total Σ lengths).
+    ///   - lengths: the rows of each cell, in order (zero-length cells allowed).
+    /// - Returns: q's shape.
+    public func favorAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, projection: [Float], features m: Int,
+                               lengths: [Int]) -> Tensor {
+        precondition(q.rank >= 2 && q.shape == k.shape && q.shape == v.shape,
+                     "favorAttention: q \(q.shape), k \(k.shape), v \(v.shape) must be equal")
         precondition(q !== k && q !== v && k !== v, "favorAttention: q, k and v must be distinct tensors")
-        let b = q.shape[0], n = q.shape[1], inner = q.shape[2]
+        let inner = q.lastDim, rows = q.count / max(inner, 1)
+        precondition(lengths.allSatisfy { $0 >= 0 } && lengths.reduce(0, +) == rows,
+                     "favorAttention: lengths total \(lengths.reduce(0, +)), not the \(rows) rows of q")
+        let b = lengths.count
         precondition(heads > 0 && inner % heads == 0, "favorAttention: width \(inner) is not \(heads) heads")
         let e = inner / heads
         precondition(m > 0 && projection.count == m * e, "favorAttention: projection has \(projection.count) values, expected \(m)x\(e)")
+        // Cell b's rows start at starts[b]; its feature maps [H, n_b, M] at starts[b]·H·M, head h's at + h·n_b·M.
+        var starts = [Int](repeating: 0, count: b + 1)
+        for i in 0..<b { starts[i + 1] = starts[i] + lengths[i] }
         let tasks = b * heads
         let c = Float(Foundation.pow(Double(e), -0.25)), ratio = Float(Foundation.pow(Double(m), -0.5))
         let eps = FavorAttention.featureEps
         let e1 = e + 1
-        var qf = [Float](repeating: 0, count: tasks * n * m)     // Q' [B,H,N,M]
-        var kf = [Float](repeating: 0, count: tasks * n * m)     // K' [B,H,N,M]
-        var ctx = [Float](repeating: 0, count: tasks * m * e1)   // [C | S] [B,H,M,E+1]
-        var den = [Float](repeating: 0, count: tasks * n)        // Q'·S [B,H,N]
-        var out = [Float](repeating: 0, count: b * n * inner)
-        if n > 0 && b > 0 {
+        // Every value of these is written below before it is read (an empty cell's context is
+        // neither written nor read), so they start uninitialised: zeroing them cost 5% of a step.
+        var qf = EngineLoops.uninitialized(rows * heads * m) { _ in }     // Q' per cell [H,n,M]
+        var kf = EngineLoops.uninitialized(rows * heads * m) { _ in }     // K' per cell [H,n,M]
+        var ctx = EngineLoops.uninitialized(tasks * m * e1) { _ in }      // [C | S] [B,H,M,E+1]
+        var den = EngineLoops.uninitialized(rows * heads) { _ in }        // Q'·S per cell [H,n]
+        var out = EngineLoops.uninitialized(rows * inner) { _ in }
+        if rows > 0 && b > 0 {
             let workers = BLAS.threads
             if workers > 1 { BLAS.setThreads(1) }
             defer { if workers > 1 { BLAS.setThreads(workers) } }
@@ -71,26 +95,29 @@ extension Tape {
                 let QF = qfp.baseAddress!, KF = kfp.baseAddress!, CX = cp.baseAddress!, DN = dp.baseAddress!, O = op.baseAddress!
                 // 1. Projections c·x·Pᵀ of queries and keys.
                 EngineLoops.parallel(tasks, workers: workers) { t in
-                    let cell = t / heads, h = t % heads
-                    let off = cell * n * inner + h * e
+                    let cell = t / heads, h = t % heads, n = lengths[cell]
+                    if n == 0 { return }
+                    let off = starts[cell] * inner + h * e, fo = (starts[cell] * heads + h * n) * m
                     BLAS.sgemm(transB: true, m: n, n: m, k: e, alpha: c, a: Q + off, lda: inner, b: P, ldb: e,
-                               beta: 0, c: QF + t * n * m, ldc: m)
+                               beta: 0, c: QF + fo, ldc: m)
                     BLAS.sgemm(transB: true, m: n, n: m, k: e, alpha: c, a: K + off, lda: inner, b: P, ldb: e,
-                               beta: 0, c: KF + t * n * m, ldc: m)
+                               beta: 0, c: KF + fo, ldc: m)
                 }
                 // 2. One key maximum per cell, over all its heads.
                 var keyMax = [Float](repeating: -.infinity, count: b)
                 for cell in 0..<b {
                     var mx = -Float.infinity
-                    let base = KF + cell * heads * n * m
-                    for i in 0..<(heads * n * m) { mx = max(mx, base[i]) }
+                    let base = KF + starts[cell] * heads * m
+                    for i in 0..<(heads * lengths[cell] * m) { mx = max(mx, base[i]) }
                     keyMax[cell] = mx
                 }
                 // 3. Feature maps, context, normalisers and the output.
                 EngineLoops.parallel(tasks, workers: workers) { t in
-                    let cell = t / heads, h = t % heads
-                    let off = cell * n * inner + h * e
-                    let qft = QF + t * n * m, kft = KF + t * n * m, cx = CX + t * m * e1
+                    let cell = t / heads, h = t % heads, n = lengths[cell]
+                    if n == 0 { return }
+                    let off = starts[cell] * inner + h * e, fo = (starts[cell] * heads + h * n) * m
+                    let qft = QF + fo, kft = KF + fo, cx = CX + t * m * e1
+                    let dn = DN + starts[cell] * heads + h * n
                     let c2 = c * c
                     for r in 0..<n {
                         let qr = Q + off + r * inner, kr = K + off + r * inner
@@ -109,13 +136,13 @@ extension Tape {
                     for r in 0..<n { let s = kft + r * m; for j in 0..<m { sums[j] += Double(s[j]) } }
                     for j in 0..<m { cx[j * e1 + e] = Float(sums[j]) }
                     // [num | den] = Q'·[C | S].
-                    var nd = [Float](repeating: 0, count: n * e1)
+                    var nd = EngineLoops.uninitialized(n * e1) { _ in }
                     nd.withUnsafeMutableBufferPointer { ndp in
                         let ND = ndp.baseAddress!
                         BLAS.sgemm(m: n, n: e1, k: m, a: qft, lda: m, b: cx, ldb: e1, beta: 0, c: ND, ldc: e1)
                         for r in 0..<n {
                             let d = ND[r * e1 + e]
-                            DN[t * n + r] = d
+                            dn[r] = d
                             let inv = 1 / d
                             let o = O + off + r * inner
                             for j in 0..<e { o[j] = ND[r * e1 + j] * inv }
@@ -128,7 +155,7 @@ extension Tape {
         let y = result(out, q.shape, tracked)
         if tracked {
             record {
-                guard !y.grad.isEmpty, n > 0, b > 0 else { return }
+                guard !y.grad.isEmpty, rows > 0, b > 0 else { return }
                 // Every input gets a gradient buffer first (zeros), then tasks add into their own slices.
                 q.accumulateGrad { _ in }; k.accumulateGrad { _ in }; v.accumulateGrad { _ in }
                 let workers = BLAS.threads
@@ -153,20 +180,22 @@ extension Tape {
                     let Y = yp.baseAddress!, G = gp.baseAddress!
                     let GQ = gqp.baseAddress!, GK = gkp.baseAddress!, GV = gvp.baseAddress!
                     EngineLoops.parallel(tasks, workers: workers) { t in
-                        let cell = t / heads, h = t % heads
-                        let off = cell * n * inner + h * e
-                        let qft = QF + t * n * m, kft = KF + t * n * m, cx = CX + t * m * e1
+                        let cell = t / heads, h = t % heads, n = lengths[cell]
+                        if n == 0 { return }
+                        let off = starts[cell] * inner + h * e, fo = (starts[cell] * heads + h * n) * m
+                        let qft = QF + fo, kft = KF + fo, cx = CX + t * m * e1
+                        let dn = DN + starts[cell] * heads + h * n
                         // Gs = [G/den | −(G·out)/den]  [N, E+1]
-                        var gs = [Float](repeating: 0, count: n * e1)
-                        var dfeat = [Float](repeating: 0, count: n * m)     // dQ', then dK'
-                        var dcs = [Float](repeating: 0, count: m * e1)      // [dC | dS]
+                        var gs = EngineLoops.uninitialized(n * e1) { _ in }
+                        var dfeat = EngineLoops.uninitialized(n * m) { _ in }     // dQ', then dK'
+                        var dcs = EngineLoops.uninitialized(m * e1) { _ in }      // [dC | dS]
                         gs.withUnsafeMutableBufferPointer { gsp in
                         dfeat.withUnsafeMutableBufferPointer { dfp in
                         dcs.withUnsafeMutableBufferPointer { dcp in
                             let GS = gsp.baseAddress!, DF = dfp.baseAddress!, DC = dcp.baseAddress!
                             for r in 0..<n {
                                 let g = G + off + r * inner, o = Y + off + r * inner
-                                let inv = 1 / DN[t * n + r]
+                                let inv = 1 / dn[r]
                                 for j in 0..<e { GS[r * e1 + j] = g[j] * inv }
                                 GS[r * e1 + e] = -EngineLoops.dot(g, o, e) * inv
                             }

@@ -13,13 +13,18 @@ extension Tape {
     public func layerNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float = 1e-5) -> Tensor {
         let d = x.lastDim, rows = x.rowCount
         precondition(gamma.shape == [d] && beta.shape == [d], "layerNorm: gamma \(gamma.shape) and beta \(beta.shape) must be [\(d)]")
-        var out = [Float](repeating: 0, count: x.count)
-        var xhat = [Float](repeating: 0, count: x.count)
-        var invStd = [Float](repeating: 0, count: rows)
+        // Every value is written below (rows are independent, so they are split over the workers).
+        var out = EngineLoops.uninitialized(x.count) { _ in }
+        var xhat = EngineLoops.uninitialized(x.count) { _ in }
+        var invStd = d > 0 ? EngineLoops.uninitialized(rows) { _ in } : [Float](repeating: 0, count: rows)
         x.data.withUnsafeBufferPointer { xs in
-            gamma.data.withUnsafeBufferPointer { gm in
-                beta.data.withUnsafeBufferPointer { bt in
-                    for r in 0..<rows where d > 0 {
+        gamma.data.withUnsafeBufferPointer { gm in
+        beta.data.withUnsafeBufferPointer { bt in
+        out.withUnsafeMutableBufferPointer { out in
+        xhat.withUnsafeMutableBufferPointer { xhat in
+        invStd.withUnsafeMutableBufferPointer { invStd in
+            EngineLoops.parallelFor(d > 0 ? rows : 0, grain: max(1, (1 << 14) / max(d, 1))) { range in
+                    for r in range {
                         let base = r * d
                         var mu = 0.0
                         for j in 0..<d { mu += Double(xs[base + j]) }
@@ -36,9 +41,8 @@ extension Tape {
                             out[base + j] = h * gm[j] + bt[j]
                         }
                     }
-                }
             }
-        }
+        } } } } } }
         let tracked = tracks(x, gamma, beta)
         let y = result(out, x.shape, tracked)
         if tracked {
@@ -58,8 +62,10 @@ extension Tape {
                     if x.requiresGrad {
                         gamma.data.withUnsafeBufferPointer { gm in
                             x.accumulateGrad { gx in
-                                // dx = inv/D · (D·ĝ − Σĝ − x̂ · Σ(ĝ ⊙ x̂)), ĝ = g ⊙ gamma.
-                                for r in 0..<rows {
+                                // dx = inv/D · (D·ĝ − Σĝ − x̂ · Σ(ĝ ⊙ x̂)), ĝ = g ⊙ gamma; rows split over the workers.
+                                xhat.withUnsafeBufferPointer { xhat in
+                                EngineLoops.parallelFor(rows, grain: max(1, (1 << 14) / d)) { range in
+                                for r in range {
                                     let base = r * d
                                     var s1: Float = 0, s2: Float = 0
                                     for j in 0..<d { let gh = g[base + j] * gm[j]; s1 += gh; s2 += gh * xhat[base + j] }
@@ -69,6 +75,7 @@ extension Tape {
                                         gx[base + j] += inv / fd * (fd * gh - s1 - xhat[base + j] * s2)
                                     }
                                 }
+                                } }
                             }
                         }
                     }

@@ -233,6 +233,33 @@ public final class PerformerNetwork: ParameterOwner {
         return finalNorm(tape, x)
     }
 
+    /// Final encodings of cells that each read a subset of the positions (zero sampling): cell b
+    /// is the tokens `tokens[start_b ..< start_b + lengths[b]]` at the vocabulary positions
+    /// `positions[…]` (each < P), so each row adds the position-table row of its own gene. Every
+    /// layer but attention works row by row on [R, D], R = Σ lengths; attention stays within a cell.
+    /// With every cell reading all P positions in order, this is `encode(_:tokens:batch:)` (up to
+    /// the order of float additions in the position table's gradient).
+    ///
+    /// - Returns: [R, D] after the final LayerNorm, cell after cell.
+    public func encode(_ tape: Tape, tokens: [Int32], positions: [Int32], lengths: [Int]) -> Tensor {
+        let c = config
+        precondition(tokens.count == positions.count && lengths.reduce(0, +) == tokens.count,
+                     "encode: \(tokens.count) tokens, \(positions.count) positions, lengths total \(lengths.reduce(0, +))")
+        precondition(positions.allSatisfy { $0 >= 0 && Int($0) < c.positions }, "encode: a position outside 0..<\(c.positions)")
+        var x = tape.add(tape.embedding(tokenEmbedding, tokens), tape.gatherRows(positionTable, positions))
+        for b in blocks {
+            let h = b.norm1(tape, x)
+            let q = tape.matmul(h, b.toQ, transB: true), k = tape.matmul(h, b.toK, transB: true)
+            let v = tape.matmul(h, b.toV, transB: true)
+            let a = tape.favorAttention(q, k, v, heads: c.heads, projection: b.projection, features: c.features, lengths: lengths)
+            x = tape.add(x, tape.add(tape.matmul(a, b.attnOut, transB: true), b.attnOutBias))
+            let h2 = b.norm2(tape, x)
+            let f = tape.gelu(tape.add(tape.matmul(h2, b.w1, transB: true), b.b1))
+            x = tape.add(x, tape.add(tape.matmul(f, b.w2, transB: true), b.b2))
+        }
+        return finalNorm(tape, x)
+    }
+
     /// Token logits of encoding rows: [rows, D] → [rows, T].
     public func logits(_ tape: Tape, _ encodings: Tensor) -> Tensor {
         tape.add(tape.matmul(encodings, toOut, transB: true), toOutBias)

@@ -1,0 +1,57 @@
+// The pretrain hot paths rewritten for speed against the plain forms they replace, bit for bit:
+// GELU keeping Φ(x) for its backward against the generic element-wise loop with GELUFunction
+// (which recomputes erf), and LayerNorm with its rows split over two workers against one. Both
+// must give the same floats, or the default model would no longer rebuild bit for bit.
+
+@testable import Engine
+import Foundation
+import Kernels
+import LinearAlgebra
+import TestSupport
+import XCTest
+
+final class TrainKernelTwinTests: XCTestCase {
+    var gen = TestValues(31)
+
+    func testGELUEqualsTheGenericElementwiseLoop() {
+        for count in [1, 2, 7, 64, 1000, (1 << 15) - 1, 1 << 15, (1 << 16) + 3, 100_003] {
+            for threads in [1, 2] {
+                BLAS.setThreads(threads)
+                defer { BLAS.setThreads(1) }
+                var values = gen.array(count, scale: 4)
+                if count > 8 { values[0] = 0; values[1] = -0.0; values[2] = 30; values[3] = -30; values[4] = 1e-30 }
+                let g = gen.array(count)
+                func run(_ f: (Tape, Tensor) -> Tensor) -> ([Float], [Float]) {
+                    let tape = Tape()
+                    let x = Tensor(values, shape: [count], requiresGrad: true)
+                    let y = f(tape, x)
+                    tape.backward(tape.sum(tape.mul(y, Tensor(g, shape: [count]))))
+                    return (y.data, x.grad)
+                }
+                let fast = run { $0.gelu($1) }, plain = run { $0.elementwise($1, GELUFunction()) }
+                XCTAssertEqual(fast.0, plain.0, "GELU forward, \(count) values, \(threads) threads")
+                XCTAssertEqual(fast.1, plain.1, "GELU gradient, \(count) values, \(threads) threads")
+                // Without a tape the forward is the same too.
+                let off = Tape(training: false, recording: false).gelu(Tensor(values, shape: [count]))
+                XCTAssertEqual(off.data, plain.0)
+            }
+        }
+    }
+
+    func testLayerNormSameOnOneAndTwoWorkers() {
+        for (rows, d) in [(1, 1), (3, 5), (1, 64), (257, 64), (1000, 16), (4096, 64), (10_000, 7)] {
+            let x = gen.array(rows * d, scale: 3), gamma = gen.array(d), beta = gen.array(d), g = gen.array(rows * d)
+            func run(_ threads: Int) -> [[Float]] {
+                BLAS.setThreads(threads)
+                defer { BLAS.setThreads(1) }
+                let tape = Tape()
+                let xt = Tensor(x, shape: [rows, d], requiresGrad: true)
+                let gt = Tensor(gamma, shape: [d], requiresGrad: true), bt = Tensor(beta, shape: [d], requiresGrad: true)
+                let y = tape.layerNorm(xt, gamma: gt, beta: bt)
+                tape.backward(tape.sum(tape.mul(y, Tensor(g, shape: [rows, d]))))
+                return [y.data, xt.grad, gt.grad, bt.grad]
+            }
+            XCTAssertEqual(run(1), run(2), "layerNorm \(rows)x\(d)")
+        }
+    }
+}
