@@ -102,7 +102,6 @@ public final class StreamReader {
     var shardCounts = EndCounts()
     var rules: ShardRules
     var inShard = true
-    var pendingData: RawFrame?
 
     /// Opens a path ("-" for standard input) and reads its HEAD.
     public convenience init(path: String) throws {

@@ -183,12 +183,6 @@ public final class ByteReader {
         return got
     }
 
-    /// Whether the data has ended (no byte left to read).
-    public func isAtEnd() throws -> Bool {
-        try fill(minimum: 1)
-        return end == start
-    }
-
     /// The next line without its terminator ("\n" or "\r\n"), or nil at the end of the data.
     /// The bytes are valid until the next call on this reader.
     public func nextLine() throws -> UnsafeBufferPointer<UInt8>? {

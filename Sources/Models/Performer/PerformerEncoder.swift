@@ -78,12 +78,6 @@ public final class PerformerEncoder {
         keySumScratch = FloatBuffer(count: c.features)
     }
 
-    /// Bytes of scratch memory this encoder holds (without the key features attention scores add).
-    public var scratchBytes: Int {
-        4 * (x.count + xn.count + qkv.count + diag.count + context.count + block.count + blockOut.count)
-            + 8 * (keySums.count + headSums.count + vSums.count + scoreQ.count)
-    }
-
     // MARK: - Forward
 
     /// Encodes one sequence.
