@@ -38,7 +38,7 @@ func readMatrix(_ bytes: [UInt8]) throws {
     let run = TokenizeRun(input: "fuzz.mtx", settings: fuzzSettings(forceBuffer: bytes.count % 2 == 1), output: nullOutput())
     let vocab = try run.mapVocabulary(table)
     let (selection, writer) = try run.start(table: table, vocab: vocab, statistics: nil, format: "mtx",
-                                            layout: transposed ? .cellsByGenes : .genesByCells)
+                                            layout: transposed ? .cellsByGenes : .genesByCells, cells: cells)
     let cellWriter = run.makeCellWriter(writer: writer, vocab: vocab, selection: selection,
                                         barcodes: BarcodeList((0..<cells).map { "C\($0)" }), cells: cells)
     let body = MatrixMarketReader(reader: reader, header: header, transposed: transposed, axisToGene: table.rowToGene,
