@@ -238,12 +238,16 @@ public enum Pickle {
         func append(_ items: [PickleValue], to l: PickleList) throws {
             guard !l.sealed else { throw fail("a list is changed after being nested (recursive structures are not supported)") }
             l.depth = max(l.depth, try nest(items))
+            // Nesting sealed every item; if that sealed `l`, it was one of them: a list holding
+            // itself (any longer cycle meets a sealed container above).
+            guard !l.sealed else { throw fail("a list is appended to itself (recursive structures are not supported)") }
             l.items.append(contentsOf: items)
         }
 
         func setItems(_ items: [PickleValue], in d: PickleDict) throws {
             guard !d.sealed else { throw fail("a dict is changed after being nested (recursive structures are not supported)") }
             d.depth = max(d.depth, try nest(items))
+            guard !d.sealed else { throw fail("a dict is set as its own key or value (recursive structures are not supported)") }
             for i in stride(from: 0, to: items.count, by: 2) {
                 do { try d.set(items[i], items[i + 1]) } catch let e as PickleError { throw fail(e.description) }
             }

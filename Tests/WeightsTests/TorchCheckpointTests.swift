@@ -211,6 +211,16 @@ final class TorchCheckpointTests: XCTestCase {
         chain.op(0x30); chain.op(0x68); chain.op(1); chain.op(0x5D); chain.op(0x61)  // b.append([])
         chain.stop()
         XCTAssertTrue(refusal(zipped(chain.b)).contains("changed after being nested"))
+        // A list appended to itself and a dict set as its own value through the memo: a cycle the
+        // reference counts could never free.
+        var selfList = PickleBuilder()
+        selfList.op(0x5D); selfList.op(0x71); selfList.op(0); selfList.op(0x68); selfList.op(0); selfList.op(0x61)
+        selfList.stop()
+        XCTAssertTrue(refusal(zipped(selfList.b)).contains("appended to itself"))
+        var selfDict = PickleBuilder()
+        selfDict.op(0x7D); selfDict.op(0x71); selfDict.op(0); selfDict.str("k"); selfDict.op(0x68); selfDict.op(0); selfDict.op(0x73)
+        selfDict.stop()
+        XCTAssertTrue(refusal(zipped(selfDict.b)).contains("its own key or value"))
         // A BINUNICODE whose length runs past the end.
         XCTAssertTrue(refusal(zipped([0x80, 0x02, 0x58, 0xFF, 0xFF, 0xFF, 0x7F, 0x41])).contains("past the end"))
     }
