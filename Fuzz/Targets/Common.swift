@@ -15,3 +15,9 @@ func fuzzReader(_ bytes: [UInt8], name: String) throws -> ByteReader {
     }
     return plain
 }
+
+/// Runs one input through `body`: the errors a tool reports (ToolError) pass, any other error is a
+/// crash of `target` (the tool would have reported it as something it is not).
+func expectToolError(_ target: String, _ body: () throws -> Void) {
+    do { try body() } catch is ToolError {} catch { fatalError("\(target): an error that is not a ToolError: \(error)") }
+}

@@ -10,23 +10,18 @@ nonisolated(unsafe) let lookup = GeneLookup(["TP53", "MYC", "GATA1", "SPI1", "CE
     GeneName(symbol: $0.element, id: "ENSG0000000000\($0.offset)")
 })
 
-/// Runs `body`, letting the errors a tool reports (ToolError) through and trapping on any other.
-func expectToolError(_ body: () throws -> Void) {
-    do { try body() } catch is ToolError {} catch { fatalError("edgelist: an error that is not a ToolError: \(error)") }
-}
-
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     Diagnostics.verbosity = -1
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     let name = "fuzz.tsv"
     for values in [EdgeValueColumn.labels, .scores, .ignored] {
-        expectToolError {
+        expectToolError("edgelist") {
             let table = try EdgeList.read(try fuzzReader(bytes, name: name), values: values)
             _ = try? table.resolve(lookup, what: "edge", required: false)
         }
     }
-    expectToolError {
+    expectToolError("edgelist") {
         let tfs = try EdgeList.readTFs(try fuzzReader(bytes, name: name))
         _ = try? EdgeList.resolveTFs(tfs, name: name, lookup)
     }

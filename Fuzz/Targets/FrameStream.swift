@@ -11,14 +11,11 @@ import ToolKit
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     Diagnostics.verbosity = -1
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
-    do {
+    expectToolError("frames") {
         let stream = try StreamReader(try fuzzReader(bytes, name: "fuzz.sgrf"))
         while let frame = try stream.nextRaw() {
             _ = try stream.decode(frame)
         }
-    } catch is ToolError {
-    } catch {
-        fatalError("frames: an error that is not a ToolError: \(error)")
     }
     return 0
 }

@@ -17,12 +17,7 @@ let axisLimit = 4096
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     Diagnostics.verbosity = -1
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
-    do {
-        try readMatrix(bytes)
-    } catch is ToolError {
-    } catch {
-        fatalError("mtx: an error that is not a ToolError: \(error)")
-    }
+    expectToolError("mtx") { try readMatrix(bytes) }
     return 0
 }
 

@@ -9,12 +9,8 @@ import Weights
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     Diagnostics.verbosity = -1
-    do {
-        _ = try Pickle.load(UnsafeRawBufferPointer(start: data, count: size))
-    } catch is PickleError {
-    } catch is ToolError {
-    } catch {
-        fatalError("pickle: an error that is neither a PickleError nor a ToolError: \(error)")
+    expectToolError("pickle") {
+        do { _ = try Pickle.load(UnsafeRawBufferPointer(start: data, count: size)) } catch is PickleError {}
     }
     return 0
 }
