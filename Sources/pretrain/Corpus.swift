@@ -22,6 +22,8 @@ struct Corpus {
     /// [cells, L] normalised values (only with `values`), 0 where the token row has no entry.
     var values: [Float] = []
     var barcodes: [String] = []
+    /// The number of cells each input gave, in input order.
+    var cellsPerInput: [Int] = []
     var count: Int { barcodes.count }
 
     /// Reads every input (each "-" or a file) in order.
@@ -51,6 +53,7 @@ struct Corpus {
             }
             let index = head.vocabularyIndex
             let l = corpus!.length
+            let before = corpus!.count
             while let frame = try stream.next() {
                 guard case .cells(let flags, let cells) = frame else {
                     throw ToolError.data(stream.name, "expected CELL frames (from tokenize), found another kind of data frame")
@@ -76,6 +79,7 @@ struct Corpus {
                     corpus!.barcodes.append(cell.barcode)
                 }
             }
+            corpus!.cellsPerInput.append(corpus!.count - before)
         }
         return corpus!
     }
@@ -91,7 +95,7 @@ struct Corpus {
     }
 }
 
-/// The held-out split: a seeded shuffle of all cells, the first ⌈f·n⌉ held out.
+/// The held-out split: a seeded shuffle of all cells, the first ⌈f·n⌉ held out (or whole datasets).
 struct Split {
     let train: [Int], holdout: [Int]
 
@@ -101,6 +105,12 @@ struct Split {
         let held = f > 0 ? min(n - 1, max(1, Int((Double(n) * f).rounded(.up)))) : 0
         holdout = order[0..<max(held, 0)].sorted()
         train = order[max(held, 0)...].sorted()
+    }
+
+    /// Whole datasets held out (--heldout): the first n cells train, the m after them are held out.
+    init(trainingCells n: Int, heldOut m: Int) {
+        train = Array(0..<n)
+        holdout = Array(n..<(n + m))
     }
 }
 

@@ -64,6 +64,8 @@ struct Pretrain: ToolCommand {
     @Option(help: "Share of each cell's nonzero tokens masked (default 0.15).") var maskProb: Double?
     @Option(help: "Share of masked tokens replaced by the mask token (default 0.9).") var replaceProb: Double?
     @Option(help: "Share of cells held out for evaluation (default 0.05).") var holdoutFraction: Double?
+    @Option(help: ArgumentHelp("Hold out every cell of this CELL stream (a whole dataset) for evaluation, in place of "
+                               + "--holdout-fraction; repeat for several.", valueName: "FILE")) var heldout: [String] = []
     @Option(help: "Clip the gradient norm to this (0: off; default 1).") var clipNorm: Double?
     @Option(help: "AdamW decoupled weight decay (default 0: plain Adam).") var weightDecay: Double?
     @Option(help: ArgumentHelp("Zero genes per training sequence: all (scBERT's full sequence), N per cell, or Rx "
@@ -96,6 +98,9 @@ struct Pretrain: ToolCommand {
         if let s = stopAfter, s < 1 || s > steps { throw ValidationError("--stop-after must be within 1…--steps") }
         if evalEvery < 0 || checkpointEvery < 0 { throw ValidationError("--eval-every and --checkpoint-every must not be negative") }
         if checkpointEvery > 0 && checkpoint == nil { throw ValidationError("--checkpoint-every needs --checkpoint FILE") }
+        if !heldout.isEmpty && holdoutFraction != nil {
+            throw ValidationError("--heldout and --holdout-fraction both choose the held-out cells: give one")
+        }
     }
 
     func run() throws {
@@ -105,7 +110,7 @@ struct Pretrain: ToolCommand {
             throw ToolError.usage("no input: give CELL streams or pipe one in (tokenize … --vocab GENES | pretrain -o MODEL)\n"
                                   + Pretrain.helpMessage())
         }
-        if inputs.filter({ $0 == "-" }).count > 1 { throw ToolError.usage("standard input (-) can be read only once") }
+        if (inputs + heldout).filter({ $0 == "-" }).count > 1 { throw ToolError.usage("standard input (-) can be read only once") }
         let output = common.output!
         let resumeFile = try resume.map { try Safetensors.read(path: $0) }
         var settings: TrainSettings
@@ -122,12 +127,26 @@ struct Pretrain: ToolCommand {
             settings = TrainSettings(objective: objective ?? .mlm, steps: s, batchSize: batchSize ?? 8,
                                      learningRate: lr ?? 1e-3, warmup: warmup ?? s / 10, seed: seed ?? 1,
                                      maskProb: maskProb ?? 0.15, replaceProb: replaceProb ?? 0.9,
-                                     holdoutFraction: holdoutFraction ?? 0.05, clipNorm: clipNorm ?? 1,
+                                     holdoutFraction: holdoutFraction ?? (heldout.isEmpty ? 0.05 : 0), clipNorm: clipNorm ?? 1,
                                      weightDecay: weightDecay ?? 0, learnedPositions: gene2vec == nil, zeros: zeros ?? .all)
         }
-        let corpus = try Corpus.read(inputs, withValues: settings.objective == .mse)
+        let corpus = try Corpus.read(inputs + heldout, withValues: settings.objective == .mse)
         let name = inputs.joined(separator: ", ")
         guard corpus.count >= 2 else { throw ToolError.data(name, "\(corpus.count) cell(s): pretraining needs at least two") }
+        if !heldout.isEmpty {
+            let held = corpus.cellsPerInput.suffix(heldout.count).reduce(0, +)
+            guard held > 0 else { throw ToolError.data(heldout.joined(separator: ", "), "no cells to hold out") }
+            guard held < corpus.count else { throw ToolError.data(name, "no cells to train on: every cell is in --heldout") }
+            if resumeFile != nil {
+                guard held == settings.heldoutCells else {
+                    throw ToolError.usage("--heldout gives \(held) cells, the checkpoint held out \(settings.heldoutCells): give the same --heldout")
+                }
+            } else {
+                settings.heldoutCells = held
+            }
+        } else if resumeFile != nil && settings.heldoutCells > 0 {
+            throw ToolError.usage("the checkpoint held out whole datasets (\(settings.heldoutCells) cells): give the same --heldout FILE")
+        }
 
         let net: PerformerNetwork
         var startStep = 0

@@ -38,6 +38,9 @@ struct TrainSettings: Equatable {
     var learnedPositions: Bool
     /// The zero genes a sequence holds (--zeros); `.all` is scBERT's full sequence.
     var zeros: ZeroSampling = .all
+    /// Cells of whole held-out datasets (--heldout), the last ones of the corpus; 0: a seeded
+    /// share of all cells (holdoutFraction) is held out instead.
+    var heldoutCells = 0
 
     /// The settings as checkpoint metadata.
     var metadata: [String: String] {
@@ -50,6 +53,7 @@ struct TrainSettings: Equatable {
          "pretrain.positions": learnedPositions ? "learned" : "gene2vec (frozen)"]
         // Recorded only when sampling, so a full-sequence run writes the bytes it always has.
         if zeros != .all { m["pretrain.zeros"] = zeros.description }
+        if heldoutCells > 0 { m["pretrain.heldout_cells"] = String(heldoutCells) }
         return m
     }
 
@@ -80,6 +84,10 @@ struct TrainSettings: Equatable {
             zeros = parsed
         } else {
             zeros = .all
+        }
+        if let h = m["pretrain.heldout_cells"] {
+            guard let n = Int(h), n >= 1 else { throw ToolError.data(source, "checkpoint metadata 'pretrain.heldout_cells' is not a positive count") }
+            heldoutCells = n
         }
     }
 
@@ -122,7 +130,9 @@ final class Trainer {
         self.net = net
         optimizer = Adam(net.parameters, learningRate: 0, weightDecay: Float(settings.weightDecay), decoupled: settings.weightDecay > 0)
         schedule = CosineWithWarmup(base: settings.learningRate, warmupSteps: settings.warmup, totalSteps: settings.steps)
-        split = Split(cells: corpus.count, fraction: settings.holdoutFraction, seed: settings.seed)
+        split = settings.heldoutCells > 0
+            ? Split(trainingCells: corpus.count - settings.heldoutCells, heldOut: settings.heldoutCells)
+            : Split(cells: corpus.count, fraction: settings.holdoutFraction, seed: settings.seed)
         baselines = Baselines(corpus, cells: split.train)
         masker = Masker(maskProb: settings.maskProb, replaceProb: settings.replaceProb, maskToken: Int32(corpus.bins + 1))
         step = startStep

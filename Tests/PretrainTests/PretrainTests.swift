@@ -138,6 +138,45 @@ final class PretrainTests: XCTestCase {
         XCTAssertEqual(try bytes(ck2), try bytes(ckStraight), "and so must the checkpoints")
     }
 
+    // MARK: - Whole datasets held out (--heldout)
+
+    func testHeldOutDatasetsAreTheEvaluationCellsAndResumeNeedsThem() throws {
+        let dir = try Fixtures.temporaryDirectory(self)
+        // A second dataset: the first quarter of the fixture's cells, tokenized on their own.
+        let held = dir.appendingPathComponent("held.sgrf")
+        let tok = try Tools.run("tokenize", [Fixtures.path("pretrain/pbmc_64genes_240cells.csv.gz"), "--vocab",
+                                             Fixtures.path("pretrain/genes.txt"), "--target-sum", "200", "--shard", "1/4",
+                                             "-q", "-o", held.path])
+        XCTAssertEqual(tok.status, 0, tok.stderr)
+        let sizes = Array(small.dropLast(2))   // without --holdout-fraction
+        let straight = dir.appendingPathComponent("s.safetensors")
+        let run = try pretrain([cells, "--heldout", held.path, "-o", straight.path, "--steps", "8", "--eval-every", "4"] + sizes)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stderr.contains("300 cells (240 training, 60 held out)"), run.stderr)
+        let meta = try Safetensors.read(path: straight.path).metadata
+        XCTAssertEqual(meta["pretrain.heldout_cells"], "60")
+        XCTAssertEqual(meta["heldout.cells"], "60")
+        XCTAssertEqual(meta["pretrain.holdout_fraction"], "0.0")
+        XCTAssertEqual(evaluations(run.stderr).count, 2, run.stderr)
+        // Either whole datasets or a share of cells, not both.
+        let both = try pretrain([cells, "--heldout", held.path, "--holdout-fraction", "0.1", "-o", straight.path + "2", "--steps", "2"])
+        XCTAssertEqual(both.status, 64, both.stderr)
+        XCTAssertTrue(both.stderr.contains("give one"), both.stderr)
+        // A resume must hold out the same cells, and then equals the straight run.
+        let ck = dir.appendingPathComponent("ck.safetensors"), half = dir.appendingPathComponent("h.safetensors")
+        XCTAssertEqual(try pretrain([cells, "--heldout", held.path, "-o", half.path, "--checkpoint", ck.path, "--steps", "8",
+                                     "--stop-after", "3"] + sizes).status, 0)
+        let resumed = dir.appendingPathComponent("r.safetensors")
+        let without = try pretrain([cells, "-o", resumed.path, "--resume", ck.path, "--steps", "8"])
+        XCTAssertEqual(without.status, 64, without.stderr)
+        XCTAssertTrue(without.stderr.contains("give the same --heldout"), without.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: resumed.path))
+        let with = try pretrain([cells, "--heldout", held.path, "-o", resumed.path, "--resume", ck.path, "--steps", "8",
+                                 "--eval-every", "4"])
+        XCTAssertEqual(with.status, 0, with.stderr)
+        XCTAssertEqual(try bytes(resumed), try bytes(straight), "3 steps + resume must equal 8 steps straight")
+    }
+
     // MARK: - Zero sampling (--zeros)
 
     func testZeroSamplingLearnsAndIsReproducibleAcrossThreadsAndResume() throws {
