@@ -5,7 +5,7 @@ Usage:
     python3 bench/protocols.py prepare DATA WORK [--datasets D ...] [--folds 5] [--fold-seed 0]
     python3 bench/protocols.py run WORK --variant NAME [--protocols P1 P2 P3] [--seeds 1 2 3]
                                    [--datasets D ...] [--splits 1 2 3 4 5] [--bin DIR] [--threads 1]
-                                   [-- GRAPHIFY_OPTIONS ...]
+                                   [--model MODEL.safetensors] [-- GRAPHIFY_OPTIONS ...]
     python3 bench/protocols.py table WORK [--variants NAME ...] [--datasets D ...] [--out FILE.md]
 
 DATA is the data folder holding beeline/ (as for bench/beeline_prepare.py); WORK is a scratch folder
@@ -25,7 +25,9 @@ DATA is the data folder holding beeline/ (as for bench/beeline_prepare.py); WORK
       it samples its own negatives and validation share) and is scored on the test pairs of P1
       (reported as protocol P3/P1) and of P2 (P3/P2).
 
-`run` trains graphify on the CELL stream of each dataset (bench/beeline_cells.py) once per
+`run` trains graphify on the CELL stream of each dataset (bench/beeline_cells.py), or with --model on
+the GENE stream that `tokenize --input-scale log2 --vocab <the model's genes.txt> [--species mouse] |
+embed --model MODEL --genes dataset` makes of it (once per dataset and variant, WORK/<dataset>.<variant>.genes), once per
 protocol x dataset x split x seed with the given GRAPHIFY_OPTIONS, scores the test pairs with
 `score`, and appends one line per run to WORK/runs-<variant>.tsv: pooled AUROC / AUPRC and
 per-regulator macro AUROC / AUPRC (bench/pairmetrics.py), graphify's validation AUROC and selected
@@ -189,11 +191,25 @@ def read_scores(path):
     return scores
 
 
+def embedded(bindir, expression, dataset, args, out):
+    """tokenize | embed of one dataset with args.model (its genes.txt beside it), written to out."""
+    vocab = os.path.join(os.path.dirname(os.path.abspath(args.model)), "genes.txt")
+    species = ["--species", "mouse"] if dataset.startswith("m") else []
+    tok = subprocess.Popen([os.path.join(bindir, "tokenize"), expression, "--input-scale", "log2", "--vocab", vocab, "-q"]
+                           + species, stdout=subprocess.PIPE)
+    emb = subprocess.run([os.path.join(bindir, "embed"), "--model", args.model, "--genes", "dataset", "-q",
+                          "-t", str(args.threads), "-o", out + ".part"], stdin=tok.stdout, capture_output=True, text=True)
+    tok.stdout.close()
+    if tok.wait() != 0 or emb.returncode != 0:
+        fail(f"tokenize | embed of {expression} failed:\n{emb.stderr}")
+    os.replace(out + ".part", out)
+
+
 def run(args, extra):
     import pairmetrics
     from beeline import model_metadata
     bindir = args.bin or os.path.join(ROOT, ".build", "release")
-    for tool in ("graphify", "score"):
+    for tool in ("graphify", "score") + (("tokenize", "embed") if args.model else ()):
         if not os.access(os.path.join(bindir, tool), os.X_OK):
             fail(f"{bindir}/{tool}: not found (build with `swift build -c release` or give --bin)")
     results = os.path.join(args.work, f"runs-{args.variant}.tsv")
@@ -224,7 +240,11 @@ def run(args, extra):
         if not os.path.isdir(folder):
             fail(f"{folder}: missing; run `protocols.py prepare` first")
         cells = os.path.join(args.work, f"{dataset}.cells")
-        if not os.path.exists(cells):
+        if args.model:
+            cells = os.path.join(args.work, f"{dataset}.{args.variant}.genes")
+            if not os.path.exists(cells):
+                embedded(bindir, os.path.join(folder, "ExpressionData.csv.gz"), dataset, args, cells)
+        elif not os.path.exists(cells):
             run_cmd([sys.executable, os.path.join(HERE, "beeline_cells.py"),
                      os.path.join(folder, "ExpressionData.csv.gz"), cells])
         stem = os.path.join(scratch, f"{label.replace('/', '-')}_{dataset}_{split}_seed{seed}")
@@ -361,6 +381,7 @@ def main():
     r.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], help="graphify --seed values")
     r.add_argument("--bin", help="folder of the graphify and score executables (default .build/release)")
     r.add_argument("--threads", type=int, default=1)
+    r.add_argument("--model", help="run graphify on embed's GENE stream from this model (genes.txt beside it)")
     t = sub.add_parser("table", help="markdown tables: variants beside baselines and GENELink")
     t.add_argument("work")
     t.add_argument("--variants", nargs="*", default=[])
