@@ -178,3 +178,33 @@ public struct RankingSummary {
     /// earlyPrecision.precision / positiveFraction (BEELINE's EPR).
     public var earlyPrecisionRatio: Double?
 }
+
+/// Per-group (macro) metrics: the mean over the groups (regulators) whose items hold both a
+/// positive and a negative of that group's AUROC and average precision, each computed as the
+/// pooled metrics are. Ranking whole groups above others cannot raise them.
+public struct GroupedRanking {
+    /// Groups among the items, and those with both classes (the ones averaged).
+    public let groups: Int
+    public let evaluatedGroups: Int
+    public let auroc: Double?
+    public let averagePrecision: Double?
+
+    /// - Parameters: one score, label and group (e.g. the regulator's index) per item.
+    public init<G: Hashable & Comparable>(scores: [Double], labels: [Bool], groups keys: [G]) {
+        precondition(scores.count == labels.count && scores.count == keys.count, "GroupedRanking: lengths differ")
+        var members = [G: [Int]]()
+        for i in keys.indices { members[keys[i], default: []].append(i) }
+        var auroc = 0.0, ap = 0.0, used = 0
+        // Summed in group order, so the figure does not depend on dictionary order.
+        for g in members.keys.sorted() {
+            let items = members[g]!
+            let ranking = BinaryRanking(scores: items.map { scores[$0] }, labels: items.map { labels[$0] })
+            guard let a = ranking.auroc, let p = ranking.averagePrecision else { continue }
+            auroc += a; ap += p; used += 1
+        }
+        groups = members.count
+        evaluatedGroups = used
+        self.auroc = used > 0 ? auroc / Double(used) : nil
+        averagePrecision = used > 0 ? ap / Double(used) : nil
+    }
+}

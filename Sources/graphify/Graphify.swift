@@ -80,8 +80,10 @@ struct Graphify: ToolCommand {
     @Option(help: ArgumentHelp("Per-gene feature table (lines 'SYMBOL v1 … vD', e.g. models/knowledge/gene_table_64.txt.gz), "
                                + "joined where the transformer embeddings join; genes it lacks get zeros.", valueName: "FILE"))
     var geneFeatures: String?
-    @Option(help: ArgumentHelp("Stop after N epochs without a better validation AUROC (default: run every epoch).", valueName: "N"))
+    @Option(help: ArgumentHelp("Stop after N epochs without a better validation figure (default: run every epoch).", valueName: "N"))
     var patience: Int?
+    @Option(help: "Validation figure that chooses the epoch kept: auroc (all pairs) or per-regulator (the mean AUROC within each regulator's pairs).")
+    var select: SelectionMetric = .auroc
     @Option(help: "Share of the pairs held out for validation when --valid is not given.") var validFraction = 0.1
     @Option(help: ArgumentHelp("Negatives sampled per prior edge when there is no --train.", valueName: "K"))
     var negativesPerPositive = 1
@@ -165,7 +167,8 @@ struct Graphify: ToolCommand {
         let result = Trainer.train(network, inputs: inputs, pairs: pairs,
                                    options: TrainingOptions(epochs: epochs, learningRate: lr, batchSize: batchSize,
                                                             seed: seed, patience: patience, architecture: c.architecture,
-                                                            graphDropout: graphDropout ?? 0.5, weightDecay: weightDecay))
+                                                            graphDropout: graphDropout ?? 0.5, weightDecay: weightDecay,
+                                                            selection: select))
 
         // The selected network's representations, in evaluation mode.
         let (regulator, target) = Trainer.represent(network, inputs: inputs)
@@ -183,6 +186,8 @@ struct Graphify: ToolCommand {
             ("graphify.best_epoch", String(result.bestEpoch)),
             ("graphify.valid_auroc", String(result.validAUROC)),
             ("graphify.valid_auprc", String(result.validAUPRC)),
+            ("graphify.valid_per_regulator_auroc", String(result.validPerRegulatorAUROC)),
+            ("graphify.select", select.rawValue),
             ("graphify.train_pairs", String(pairs.train.count)),
             ("graphify.valid_pairs", String(pairs.valid.count)),
             ("graphify.graph_edges", String(pairs.graphEdges)),
@@ -224,8 +229,9 @@ struct Graphify: ToolCommand {
         let writer = try FrameWriter(out, header: header)
         try writer.write(model: tensors)
         try writer.finish()
-        Diagnostics.note(String(format: "best epoch %d of %d: validation AUROC %.4f AUPRC %.4f (%d genes, %.1f s)",
-                                result.bestEpoch, result.epochsRun, result.validAUROC, result.validAUPRC, g,
+        Diagnostics.note(String(format: "best epoch %d of %d (by " + select.rawValue + "): validation AUROC %.4f AUPRC %.4f, per regulator AUROC %.4f (%d genes, %.1f s)",
+                                result.bestEpoch, result.epochsRun, result.validAUROC, result.validAUPRC,
+                                result.validPerRegulatorAUROC, g,
                                 Date().timeIntervalSince(started)))
     }
 }
@@ -236,4 +242,12 @@ enum DecoderKind: String, CaseIterable, ExpressibleByArgument {
     case dot
     /// a ReLU MLP over the concatenated pair
     case mlp
+}
+
+/// `--select`: the validation figure that chooses the epoch kept.
+enum SelectionMetric: String, CaseIterable, ExpressibleByArgument {
+    /// AUROC over all validation pairs.
+    case auroc
+    /// The mean over regulators of the AUROC within each regulator's validation pairs.
+    case perRegulator = "per-regulator"
 }

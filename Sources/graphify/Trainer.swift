@@ -32,7 +32,10 @@ struct TrainingOptions {
     var graphDropout = 0.0
     /// Adam's (coupled, L2) weight decay.
     var weightDecay = 0.0
+    /// The validation figure the best epoch is chosen by.
+    var selection = SelectionMetric.auroc
 }
+
 
 /// What training produced: the selected network and its validation figures.
 struct TrainingResult {
@@ -40,6 +43,8 @@ struct TrainingResult {
     var epochsRun: Int
     var validAUROC: Double
     var validAUPRC: Double
+    /// The selected epoch's per-regulator validation AUROC (0.5 when no regulator has both classes).
+    var validPerRegulatorAUROC: Double
     var finalLoss: Double
 }
 
@@ -66,7 +71,7 @@ enum Trainer {
         let tape = Tape(training: true, recording: true, seed: o.seed ^ 0x4452_4F50_4F55_5421)  // dropout stream
         var order = Xoshiro256(seed: o.seed ^ 0x5348_5546_464C_4521)                           // batch order
         let train = pairs.train
-        var best: (epoch: Int, auroc: Double, auprc: Double, values: [[Float]])? = nil
+        var best: (epoch: Int, auroc: Double, auprc: Double, perRegulator: Double, values: [[Float]])? = nil
         var steps = 0
         var lastLoss = 0.0
         var epochsRun = 0
@@ -100,12 +105,13 @@ enum Trainer {
                 progress.advance()
             }
             lastLoss = lossSum / Double(max(batches, 1))
-            let ranking = validate(network, inputs: inputs, pairs: pairs.valid)
-            let auroc = ranking.auroc ?? 0.5, auprc = ranking.averagePrecision ?? 0
-            let improved = best == nil || auroc > best!.auroc
-            if improved { best = (epoch, auroc, auprc, parameters.map { $0.tensor.data }) }
-            Diagnostics.verbose(String(format: "epoch %d/%d: loss %.4f, validation AUROC %.4f AUPRC %.4f%@",
-                                       epoch, o.epochs, lastLoss, auroc, auprc, improved ? " (best)" : ""))
+            let (ranking, grouped) = validate(network, inputs: inputs, pairs: pairs.valid)
+            let auroc = ranking.auroc ?? 0.5, auprc = ranking.averagePrecision ?? 0, perRegulator = grouped.auroc ?? 0.5
+            func figure(_ b: (auroc: Double, perRegulator: Double)) -> Double { o.selection == .auroc ? b.auroc : b.perRegulator }
+            let improved = best == nil || figure((auroc, perRegulator)) > figure((best!.auroc, best!.perRegulator))
+            if improved { best = (epoch, auroc, auprc, perRegulator, parameters.map { $0.tensor.data }) }
+            Diagnostics.verbose(String(format: "epoch %d/%d: loss %.4f, validation AUROC %.4f AUPRC %.4f, per regulator AUROC %.4f%@",
+                                       epoch, o.epochs, lastLoss, auroc, auprc, perRegulator, improved ? " (best)" : ""))
             if let p = o.patience, epoch - best!.epoch >= p {
                 Diagnostics.verbose("no improvement for \(p) epochs: stopping after epoch \(epoch)")
                 break
@@ -114,15 +120,16 @@ enum Trainer {
         progress.finish()
         for (p, v) in zip(parameters, best!.values) { p.tensor.data = v }
         return TrainingResult(bestEpoch: best!.epoch, epochsRun: epochsRun, validAUROC: best!.auroc,
-                              validAUPRC: best!.auprc, finalLoss: lastLoss)
+                              validAUPRC: best!.auprc, validPerRegulatorAUROC: best!.perRegulator, finalLoss: lastLoss)
     }
 
-    /// The validation pairs ranked by the network in evaluation mode.
-    static func validate(_ network: JointGRNNetwork, inputs: ModelInputs, pairs: LabelledPairs) -> BinaryRanking {
+    /// The validation pairs ranked by the network in evaluation mode: pooled, and per regulator.
+    static func validate(_ network: JointGRNNetwork, inputs: ModelInputs, pairs: LabelledPairs) -> (BinaryRanking, GroupedRanking) {
         let tape = Tape(training: false, recording: false)
         let (r, t) = represent(network, inputs: inputs, tape: tape)
         let logits = network.score(tape, regulator: r, target: t, regulators: pairs.regulators, targets: pairs.targets)
-        return BinaryRanking(scores: logits.data, labels: pairs.labels.map { $0 == 1 })
+        let labels = pairs.labels.map { $0 == 1 }, scores = logits.data.map(Double.init)
+        return (BinaryRanking(scores: scores, labels: labels), GroupedRanking(scores: scores, labels: labels, groups: pairs.regulators))
     }
 
     /// Every gene's regulator and target representation, in evaluation mode.

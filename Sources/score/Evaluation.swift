@@ -100,22 +100,10 @@ struct Evaluation {
         return s.isEmpty ? nil : BinaryRanking(scores: s, labels: y)
     }
 
-    /// Per-regulator (macro) metrics: the mean over the regulators whose evaluated pairs hold both
-    /// a positive and a negative of that regulator's AUROC and average precision (each computed as
-    /// the pooled metrics are). Ranking whole regulators above others cannot raise them.
+    /// Per-regulator (macro) metrics (Metrics' GroupedRanking over the regulators).
     var perRegulator: PerRegulator {
-        var groups = [Int32: (scores: [Double], labels: [Bool])]()
-        for i in scores.indices { groups[regulators[i], default: ([], [])].scores.append(scores[i]); groups[regulators[i]]!.labels.append(labels[i]) }
-        var auroc = 0.0, ap = 0.0, used = 0
-        // Summed in regulator-index order, so the figure does not depend on dictionary order.
-        for r in groups.keys.sorted() {
-            let g = groups[r]!
-            let ranking = BinaryRanking(scores: g.scores, labels: g.labels)
-            guard let a = ranking.auroc, let p = ranking.averagePrecision else { continue }
-            auroc += a; ap += p; used += 1
-        }
-        return PerRegulator(regulators: groups.count, evaluatedRegulators: used,
-                            auroc: used > 0 ? auroc / Double(used) : nil, auprc: used > 0 ? ap / Double(used) : nil)
+        let g = GroupedRanking(scores: scores, labels: labels, groups: regulators)
+        return PerRegulator(regulators: g.groups, evaluatedRegulators: g.evaluatedGroups, auroc: g.auroc, auprc: g.averagePrecision)
     }
 }
 

@@ -118,6 +118,29 @@ final class GraphifyToolTests: XCTestCase {
         XCTAssertEqual(Double(line)!, reported, accuracy: 1e-4)
     }
 
+    func testSelectionByPerRegulatorAUROCKeepsTheEpochBestWithinRegulators() throws {
+        let s = try setup()
+        // Same seed, so the same training run; only the epoch kept differs.
+        let few = ["--epochs", "4", "--batch-size", "1024", "-q", "--no-transformer", "--seed", "3"]
+        let pooled = try temp("select-auroc.model"), within = try temp("select-per-regulator.model")
+        try graphify([s.cells] + split + few + ["-o", pooled])
+        try graphify([s.cells] + split + few + ["--select", "per-regulator", "-o", within])
+        let a = try WrittenModel(path: pooled), b = try WrittenModel(path: within)
+        XCTAssertEqual(a.meta("graphify.select"), "auroc")
+        XCTAssertEqual(b.meta("graphify.select"), "per-regulator")
+        func figure(_ m: WrittenModel, _ key: String) -> Double { Double(m.meta("graphify." + key)!)! }
+        XCTAssertGreaterThanOrEqual(figure(b, "valid_per_regulator_auroc"), figure(a, "valid_per_regulator_auroc"))
+        XCTAssertGreaterThanOrEqual(figure(a, "valid_auroc"), figure(b, "valid_auroc"))
+        // The recorded per-regulator figure is score's on the validation pairs.
+        let run = try Tools.run("score", [within, "--pairs", HHEP.file("Valid.tsv"), "--truth", HHEP.file("Valid.tsv"),
+                                          "--metrics", try temp("select.json"), "-o", try temp("select.tsv")])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: try temp("select.json")))) as! [String: Any]
+        XCTAssertEqual(json["per_regulator_auroc"] as! Double, figure(b, "valid_per_regulator_auroc"), accuracy: 1e-4)
+        let bad = try Tools.run("graphify", [s.cells] + split + quick + ["--select", "auprc", "-o", try temp("bad.model")])
+        XCTAssertEqual(bad.status, 64, bad.stderr)
+    }
+
     // MARK: - Determinism
 
     func testSameSeedGivesByteIdenticalStreamsWhateverTheThreads() throws {
