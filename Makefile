@@ -3,7 +3,9 @@
 #   make demo    build release binaries and run the pipeline on the bundled example
 #   make test    build and run every test (optimised, with testing enabled)
 #   make bench   the benchmarks (minutes; see BENCHMARKS.md)
-#   make model   rebuild the default model models/default/ bit for bit (about 15 minutes)
+#   make model CORPUS=<dir>
+#                rebuild the default model models/default/ bit for bit from the pretraining
+#                corpus (models/corpus.sha256 lists it; about 1 h 15 min)
 #   make install PREFIX=/opt/scgrn
 #                the tools to PREFIX/bin, the bundled model, priors and ortholog table to
 #                PREFIX/share/scgrn (where the tools look for them; default PREFIX /usr/local)
@@ -55,9 +57,10 @@ install: build
 demo: build
 	bash pipelines/demo.sh $(BIN)
 
-# The default model, from the corpus bundled in the repository (models/default/MODEL_CARD.md).
+# The default model, from the pretraining corpus in CORPUS (models/default/MODEL_CARD.md).
 model: build
-	bash models/build_default.sh $(BIN)
+	@test -n "$(CORPUS)" || { echo "make model: give CORPUS=<folder holding the sets of models/corpus.sha256>" >&2; exit 64; }
+	bash models/build_default.sh $(CORPUS) $(BIN)
 
 # The benchmarks (tens of minutes; never part of make test). Figures and how they were taken:
 # BENCHMARKS.md. Peers (scanpy, PyTorch) are installed into virtual environments under /tmp by

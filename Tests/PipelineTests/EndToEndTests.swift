@@ -79,7 +79,7 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(try Repository.geneCount("\(dir)/genes.sgrf"), 948)
         XCTAssertEqual(try Repository.geneCount("\(dir)/model.sgrf"), 948)
         let width = try Repository.shell("frames view '\(dir)/genes.sgrf' | head -n 2 | tail -n 1 | awk -F'\\t' '{print NF - 3}'")
-        XCTAssertEqual(Int(width.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)), 32, "the default model's width")
+        XCTAssertEqual(Int(width.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)), 64, "the default model's width")
         let model = try Repository.metadata("\(dir)/model.sgrf")
         XCTAssertEqual(model["graphify.epochs_run"], "1")
         XCTAssertEqual(model["graphify.transformer"], "true")
