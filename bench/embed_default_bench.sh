@@ -32,7 +32,6 @@ PY=${PY:-python3}
 BIN=${3:-.build/release}
 VOCAB=${VOCAB:-$(dirname "$MODEL")/genes.txt}
 RUNS=${RUNS:-3}
-FULL_CELLS=${FULL_CELLS:-$(( (400000 + $(grep -c . "$VOCAB")) / ($(grep -c . "$VOCAB") + 1) ))}
 DATASET_CELLS=${DATASET_CELLS:-0}
 DATASET=${DATASET:-Tests/Fixtures/beeline/hHEP_TFs500_Specific_sample1/ExpressionData.csv.gz}
 WORK=$(mktemp -d)
@@ -40,12 +39,14 @@ trap 'rm -rf "$WORK"' EXIT
 [ -x "$BIN/embed" ] || { echo "no $BIN/embed: build first (swift build -c release)" >&2; exit 64; }
 [ -f "$VOCAB" ] || { echo "no vocabulary $VOCAB: set VOCAB=FILE" >&2; exit 64; }
 "$PY" -c 'import torch, safetensors, numpy' || { echo "$PY lacks torch, safetensors or numpy" >&2; exit 64; }
+V=$(grep -c . "$VOCAB")
+FULL_CELLS=${FULL_CELLS:-$(( (400000 + V) / (V + 1) ))}
 
 load() { cut -d' ' -f1 /proc/loadavg; }
 echo "# OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; nproc $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "# load at start: $(cut -d' ' -f1-3 /proc/loadavg); top processes by CPU:"
 ps -eo pcpu,comm --sort=-pcpu | sed -n '2,5p' | sed 's/^/#   /'
-echo "# model $MODEL, vocabulary $VOCAB ($(grep -c . "$VOCAB") genes); torch $("$PY" -c 'import torch; print(torch.__version__)')"
+echo "# model $MODEL, vocabulary $VOCAB ($V genes); torch $("$PY" -c 'import torch; print(torch.__version__)')"
 
 # Inputs: the dataset's genes; CELL streams of the first K cells (K = 3, FULL_CELLS, DATASET_CELLS)
 # and of no cells (every cell dropped by --min-genes), tokenized as the issue says.
