@@ -8,7 +8,7 @@
 #         genes.txt next to it, or VOCAB=FILE
 # VENV    a venv with torch (CPU), numpy and safetensors (default: the python3 on PATH)
 # BIN_DIR scgrn's tools (default .build/release; build them first)
-# Environment: RUNS (3), FULL_CELLS (cells timed at the full vocabulary; default: enough cells for
+# Environment: RUNS (3; 0 = the output checks only), FULL_CELLS (cells timed at the full vocabulary; default: enough cells for
 #   about 400,000 positions, i.e. 24 at scBERT's vocabulary, 195 at the default model's; 0 = all),
 #   DATASET_CELLS (0 = all), DATASET (the BEELINE hHEP TFs+500 fixture, log2 values; 425 cells).
 #
@@ -115,7 +115,7 @@ for (g, t), rs in rows.items():
     n = rs[0][4]
     print(f"{g}\t{t}\t{rs[0][5]}\t{n}\t{med(0):.2f}\t{med(2):.2f}\t{ratio(0, 2):.2f}\t"
           f"{med(1):.2f}\t{med(3):.2f}\t{ratio(1, 3):.2f}\t{med(0) * per_pos * n / 1e9:.2f}\t{','.join(r[6] for r in rs)}")
-print(f"# medians of {len(rs)} runs; ratio = median of the per-run ratios scgrn/torch; "
+print(f"# medians of {len(next(iter(rows.values()), []))} runs; ratio = median of the per-run ratios scgrn/torch; "
       f"forward {per_pos} FLOP per position")
 PY
 echo "# load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
