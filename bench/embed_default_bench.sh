@@ -10,7 +10,7 @@
 # BIN_DIR scgrn's tools (default .build/release; build them first)
 # Environment: RUNS (3; 0 = the output checks only), FULL_CELLS (cells timed at the full vocabulary; default: enough cells for
 #   about 400,000 positions, i.e. 24 at scBERT's vocabulary, 195 at the default model's; 0 = all),
-#   DATASET_CELLS (0 = all), DATASET (the BEELINE hHEP TFs+500 fixture, log2 values; 425 cells).
+#   DATASET_CELLS (0 = all), THREADS ("1 2"), DATASET (the BEELINE hHEP TFs+500 fixture, log2 values; 425 cells).
 #
 # The input is DATASET tokenized with `--input-scale log2 --vocab VOCAB`. Two settings:
 #   dataset     embed --genes dataset     (the vocabulary genes present in the dataset + 1 positions)
@@ -32,6 +32,7 @@ PY=${PY:-python3}
 BIN=${3:-.build/release}
 VOCAB=${VOCAB:-$(dirname "$MODEL")/genes.txt}
 RUNS=${RUNS:-3}
+THREADS=${THREADS:-1 2}
 DATASET_CELLS=${DATASET_CELLS:-0}
 DATASET=${DATASET:-Tests/Fixtures/beeline/hHEP_TFs500_Specific_sample1/ExpressionData.csv.gz}
 WORK=$(mktemp -d)
@@ -73,7 +74,7 @@ done
 cc -O2 bench/embed_sgemm.c -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas -o "$WORK/sgemm"
 summary() { sed -n 's/.*Real time: \([0-9.]*\) sec; CPU: \([0-9.]*\) sec.*/\1 \2/p' "$1"; }
 : > "$WORK/runs.tsv"
-for t in 1 2; do
+for t in $THREADS; do
   l=$(load); "$WORK/sgemm" "$t" | awk -v t="$t" -v l="$l" '/gflops/ {print "sgemm_" $1 "\tthreads " t "\t" $2 " GFLOP/s\tload " l}'
   for r in $(seq "$RUNS"); do
     for g in dataset vocabulary; do
