@@ -8,16 +8,18 @@
 #         genes.txt next to it, or VOCAB=FILE
 # VENV    a venv with torch (CPU), numpy and safetensors (default: the python3 on PATH)
 # BIN_DIR scgrn's tools (default .build/release; build them first)
-# Environment: RUNS (3; 0 = the output checks only), FULL_CELLS (cells timed at the full vocabulary; default: enough cells for
-#   about 400,000 positions, i.e. 24 at scBERT's vocabulary, 195 at the default model's; 0 = all),
-#   DATASET_CELLS (0 = all), THREADS ("1 2"), DATASET (the BEELINE hHEP TFs+500 fixture, log2 values; 425 cells).
+# Environment: RUNS (3; 0 = the output checks only); FULL_CELLS (cells timed at the full
+#   vocabulary; default: enough for about 400,000 positions, i.e. 24 at scBERT's vocabulary, 195 at
+#   the default model's; 0 = all); DATASET_CELLS (cells timed at the dataset's genes; 0 = all);
+#   THREADS ("1 2"); DATASET (the BEELINE hHEP TFs+500 fixture, log2 values, 425 cells).
 #
 # The input is DATASET tokenized with `--input-scale log2 --vocab VOCAB`. Two settings:
 #   dataset     embed --genes dataset     (the vocabulary genes present in the dataset + 1 positions)
 #   vocabulary  embed --genes vocabulary  (the whole vocabulary + 1 positions)
 # First a check that both compute the same thing: embed --emit encodings on 3 cells against the
 # twin's encodings, every position (max abs difference), and in every timed run the pooled gene
-# embeddings of embed's output (--emit genes, the default) against the twin's.
+# embeddings of embed's output (--emit genes, the default) against the twin's; a difference above
+# 1e-4 stops the benchmark (a benchmark of a model that computes something else is worthless).
 # Timing excludes model loading: embed's figure is cells / (time with the cells − time with 0
 # cells), times from its own -v summary (wall and process CPU); the twin times its loop over cells
 # after one untimed warm-up forward. Per-CPU-second figures are the stable ones on a shared machine.
@@ -68,7 +70,8 @@ twin() { "$PY" bench/embed_default_torch.py "$MODEL" "$VOCAB" "$@"; }
 for g in dataset vocabulary; do
   "$BIN/embed" "$WORK/c3.cells" --model "$MODEL" --genes "$g" --emit encodings -t 1 -q -o "$WORK/enc"
   "$BIN/frames" view "$WORK/enc" > "$WORK/enc.tsv"
-  twin "$WORK/c3.tsv" "$WORK/genes.txt" --genes "$g" --check-encodings "$WORK/enc.tsv" | sed "s/^/# $g /"
+  twin "$WORK/c3.tsv" "$WORK/genes.txt" --genes "$g" --check-encodings "$WORK/enc.tsv" > "$WORK/check"
+  sed "s/^/# $g /" "$WORK/check"
 done
 
 cc -O2 bench/embed_sgemm.c -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas -o "$WORK/sgemm"

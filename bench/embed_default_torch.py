@@ -19,6 +19,7 @@ Usage:
       prints the position sets' agreement and the max abs difference of every position's encoding.
   --check-genes: `frames view` of `embed --emit genes` (mean pooling) over the same cells;
       prints the max abs difference of the pooled gene embeddings (sum / weight).
+  Either check exits 1 when its difference exceeds --tolerance (1e-4).
   Otherwise (and also with --check-genes) times the cells: prints
       `torch_cells_per_s WALL  torch_cells_per_cpu_s CPU  cells K  positions N  threads T`
   Model loading and reading the TSV are not timed; one warm-up forward (the first cell) is not timed.
@@ -111,6 +112,7 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--cells", type=int, default=0, dest="ncells", help="first K cells (0: all)")
     p.add_argument("--check-encodings"); p.add_argument("--check-genes")
+    p.add_argument("--tolerance", type=float, default=1e-4, help="a check's max abs difference above this exits 1")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     model, positions, cfg = load_model(a.model)
@@ -151,6 +153,8 @@ def main():
                 worst = max(worst, float(np.abs(enc - e).max()))
                 n += 1
             print(f"check_encodings\tcells {n}\tpositions {len(pos)}\tmax_abs_diff {worst:.3g}\t{cfg}")
+            if not worst <= a.tolerance:
+                sys.exit(f"encodings differ from embed's by {worst:.3g} (> {a.tolerance:g})")
             return
         enc_sum = torch.zeros(len(gene_rows), model.norm.weight.shape[0], dtype=torch.float64)
         encode(model, tokens(order[0]), pos_t)  # warm-up, not timed
@@ -171,6 +175,8 @@ def main():
                     sys.exit(f"gene {g}: embed's weight {w} (known {k}), the twin's {len(order)}")
                 worst = max(worst, float(np.abs(mean[r] - np.array([float(x) for x in e])).max()))
             print(f"check_genes\tcells {len(order)}\tgenes {len(names)}\tmax_abs_diff {worst:.3g}")
+            if not worst <= a.tolerance:
+                sys.exit(f"pooled gene embeddings differ from embed's by {worst:.3g} (> {a.tolerance:g})")
 
 
 if __name__ == "__main__":
