@@ -66,10 +66,13 @@ model: build
 # BENCHMARKS.md. Peers (scanpy, PyTorch) are installed into virtual environments under /tmp by
 # the scripts. Two need data outside the repository: MOUSE10X=<10x v3 dir of the 10k-cell
 # mouse-brain counts> for tokenize, BEELINE=<folder holding beeline/> for the engine and graphify.
+# TORCH_VENV=<venv with torch (CPU), numpy, safetensors> runs embed on the default model against
+# the same model in PyTorch (bench/embed_default_bench.sh).
 bench: build
 	bash bench/frames_cat.sh $(BIN)/frames
 	python3 bench/score_speed.py $(BIN)/score
 	bash bench/embed_bench.sh
+	$(if $(TORCH_VENV),bash bench/embed_default_bench.sh models/default/model.safetensors $(TORCH_VENV) $(BIN),@echo "bench: embed vs PyTorch on the default model skipped (set TORCH_VENV=<venv with torch, numpy, safetensors>)")
 	bash bench/pretrain_bench.sh $(BIN)
 	$(if $(MOUSE10X),bash bench/tokenize.sh $(MOUSE10X),@echo "bench: tokenize skipped (set MOUSE10X=<mouse-brain 10x dir>)")
 	$(if $(BEELINE),bash bench/engine_bench.sh $(BEELINE)/beeline,@echo "bench: engine skipped (set BEELINE=<folder holding beeline/>)")
