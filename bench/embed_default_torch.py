@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pretrain_torch import Performer  # noqa: E402  (the benchmark's shared model code)
+from pretrain_torch import Performer, read_cells  # noqa: E402  (the benchmark's shared model code and reader)
 from safetensors import safe_open  # noqa: E402
 
 
@@ -69,21 +69,6 @@ def load_model(path):
     model.load_state_dict(sd, strict=True)
     cfg = f"dim {d}, depth {depth}, heads {heads}, dim_head {e}, {m} features, ff {ff}, {tokens} tokens, {positions} positions"
     return model.eval(), positions, cfg
-
-
-def read_cells(path, index):
-    cells, order = {}, []
-    with open(path) as f:
-        next(f)
-        for line in f:
-            b, g, _, tok = line.rstrip("\n").split("\t")
-            if b not in cells:
-                cells[b] = {}
-                order.append(b)
-            i = index.get(g)
-            if i is not None and tok != "." and int(tok) != 0:
-                cells[b][i] = int(tok)
-    return order, cells
 
 
 def encode(model, tok, pos):
@@ -125,7 +110,7 @@ def main():
     known = sorted({index[g] for g in dataset if g in index})
     pos = np.array(known + [v] if a.genes == "dataset" else list(range(v + 1)), dtype=np.int64)
     slot = {int(q): j for j, q in enumerate(pos)}
-    order, cells = read_cells(a.cells, index)
+    order, cells = read_cells(a.cells, index, barcodes=True)
     if a.ncells:
         order = order[:a.ncells]
     pos_t = torch.from_numpy(pos)

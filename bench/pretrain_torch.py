@@ -22,7 +22,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-def read_cells(path, vocab_index):
+def read_cells(path, vocab_index, barcodes=False):
+    """`frames view` of a CELL stream: per cell, {vocabulary index: token} of its nonzero tokens
+    (a list in stream order; with barcodes, the barcodes in order and a dict by barcode)."""
     cells, order = {}, []
     with open(path) as f:
         next(f)
@@ -32,9 +34,9 @@ def read_cells(path, vocab_index):
                 cells[b] = {}
                 order.append(b)
             i = vocab_index.get(g)
-            if i is not None and int(t) > 0:
+            if i is not None and t != "." and int(t) > 0:
                 cells[b][i] = int(t)
-    return [cells[b] for b in order]
+    return (order, cells) if barcodes else [cells[b] for b in order]
 
 
 def gaussian_orthogonal(m, e, gen):
