@@ -36,7 +36,6 @@ struct TrainingOptions {
     var selection = SelectionMetric.auroc
 }
 
-
 /// What training produced: the selected network and its validation figures.
 struct TrainingResult {
     var bestEpoch: Int
