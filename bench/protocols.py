@@ -172,7 +172,7 @@ def split_folder(work, protocol, dataset, split):
 # run
 
 RUN_FIELDS = ["variant", "protocol", "dataset", "split", "seed", "auroc", "auprc", "reg_auroc", "reg_auprc",
-              "n_regulators", "n_test", "pos_frac", "score_auroc", "valid_auroc", "best_epoch", "seconds", "threads",
+              "n_regulators", "n_test", "pos_frac", "score_auroc", "valid_auroc", "valid_reg_auroc", "best_epoch", "seconds", "threads",
               "options"]
 
 
@@ -214,12 +214,15 @@ def run(args, extra):
             fail(f"{bindir}/{tool}: not found (build with `swift build -c release` or give --bin)")
     results = os.path.join(args.work, f"runs-{args.variant}.tsv")
     done = set()
-    if os.path.exists(results):
+    fields = RUN_FIELDS
+    if os.path.exists(results) and os.path.getsize(results) > 0:
         with open(results) as f:
-            for r in csv.DictReader(f, delimiter="\t"):
+            reader = csv.DictReader(f, delimiter="\t")
+            for r in reader:
                 done.add((r["protocol"], r["dataset"], r["split"], r["seed"]))
+            fields = reader.fieldnames        # a file begun before a column was added keeps its columns
     out = open(results, "a")
-    if not done and os.path.getsize(results) == 0:
+    if out.tell() == 0:
         out.write("\t".join(RUN_FIELDS) + "\n")
     scratch = os.path.join(args.work, "runs", args.variant)
     os.makedirs(scratch, exist_ok=True)
@@ -273,9 +276,10 @@ def run(args, extra):
                "reg_auprc": fmt4(m["reg_auprc"]), "n_regulators": str(m["n_regulators"]), "n_test": str(m["n_test"]),
                "pos_frac": fmt4(m["pos_frac"]), "score_auroc": fmt4(sm["auroc"]),
                "valid_auroc": fmt4(float(meta.get("graphify.valid_auroc", "nan"))),
+               "valid_reg_auroc": fmt4(float(meta.get("graphify.valid_per_regulator_auroc", "nan"))),
                "best_epoch": meta.get("graphify.best_epoch", ""), "seconds": f"{seconds:.1f}",
                "threads": str(args.threads), "options": " ".join(extra)}
-        out.write("\t".join(row[k] for k in RUN_FIELDS) + "\n")
+        out.write("\t".join(row[k] for k in fields) + "\n")
         out.flush()
         os.remove(stem + ".model")      # models and score lists are large; the metrics stay in the results file
         os.remove(stem + ".scores.tsv")
