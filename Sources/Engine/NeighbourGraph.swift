@@ -62,6 +62,23 @@ public struct NeighbourGraph: Equatable {
         reverseEdges = rEdges
     }
 
+    /// This graph without the edges between the given pairs, in either direction (edge masking:
+    /// a pair scored in training must not see its own edge). Pairs that are not edges are ignored.
+    public func removing(undirected pairs: [(Int32, Int32)]) -> NeighbourGraph {
+        var gone = Set<Int64>()
+        gone.reserveCapacity(2 * pairs.count)
+        for (a, b) in pairs {
+            gone.insert(Int64(a) << 32 | Int64(b))
+            gone.insert(Int64(b) << 32 | Int64(a))
+        }
+        var edges = [(node: Int, neighbour: Int)]()
+        edges.reserveCapacity(edgeCount)
+        for e in 0..<edgeCount where !gone.contains(Int64(nodes[e]) << 32 | Int64(neighbours[e])) {
+            edges.append((Int(nodes[e]), Int(neighbours[e])))
+        }
+        return NeighbourGraph(nodeCount: nodeCount, edges: edges)
+    }
+
     /// The symmetric graph of undirected pairs: both (a, b) and (b, a), plus (i, i) for every node
     /// when `selfLoops` (GENELink's adjacency: each positive training pair in both directions).
     public static func undirected(nodeCount: Int, pairs: [(Int, Int)], selfLoops: Bool = false) -> NeighbourGraph {
