@@ -70,6 +70,11 @@ struct Graphify: ToolCommand {
     var arch = "scgrn"
     @Option(help: ArgumentHelp("scgrn: share of genes whose graph encoding is dropped in each training batch (default 0.5).", valueName: "Q"))
     var graphDropout: Double?
+    @Option(help: ArgumentHelp("scgrn: remove each training batch's own pairs from the graph its pass runs over, on or off (default on).",
+                               valueName: "on|off"))
+    var maskEdges: Switch?
+    @Option(help: ArgumentHelp("scgrn: the per-gene propensities learn at K × --lr (default 10).", valueName: "K"))
+    var propensityLrScale: Double?
     @Option(help: "Adam weight decay (L2, coupled as torch.optim.Adam's).") var weightDecay = 0.0
     @Option(help: "Training epochs.") var epochs = 20
     @Option(help: "Adam learning rate (scgrn: half cosine to 0 over the run; genelink: StepLR γ 0.99 after every batch).") var lr = 3e-3
@@ -99,6 +104,11 @@ struct Graphify: ToolCommand {
         if let q = graphDropout {
             guard arch == "scgrn" else { throw ValidationError("--graph-dropout applies to --arch scgrn") }
             guard q >= 0 && q < 1 else { throw ValidationError("--graph-dropout must be in [0, 1)") }
+        }
+        if maskEdges != nil && arch != "scgrn" { throw ValidationError("--mask-edges applies to --arch scgrn") }
+        if let k = propensityLrScale {
+            guard arch == "scgrn" else { throw ValidationError("--propensity-lr-scale applies to --arch scgrn") }
+            guard k > 0 && k.isFinite else { throw ValidationError("--propensity-lr-scale must be positive") }
         }
         guard weightDecay >= 0 && weightDecay.isFinite else { throw ValidationError("--weight-decay must be at least 0") }
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
@@ -167,7 +177,9 @@ struct Graphify: ToolCommand {
         let result = Trainer.train(network, inputs: inputs, pairs: pairs,
                                    options: TrainingOptions(epochs: epochs, learningRate: lr, batchSize: batchSize,
                                                             seed: seed, patience: patience, architecture: c.architecture,
-                                                            graphDropout: graphDropout ?? 0.5, weightDecay: weightDecay,
+                                                            graphDropout: graphDropout ?? 0.5, maskEdges: c.architecture == .scgrn && maskEdges != .off,
+                                                            propensityRateScale: propensityLrScale ?? 10,
+                                                            weightDecay: weightDecay,
                                                             selection: select))
 
         // The selected network's representations, in evaluation mode.
@@ -200,6 +212,8 @@ struct Graphify: ToolCommand {
         }
         if c.architecture == .scgrn {
             meta.append(("graphify.graph_dropout", String(graphDropout ?? 0.5)))
+            if !noGnn { meta.append(("graphify.mask_edges", maskEdges == .off ? "off" : "on")) }
+            meta.append(("graphify.propensity_lr_scale", String(propensityLrScale ?? 10)))
         }
         if weightDecay > 0 { meta.append(("graphify.weight_decay", String(weightDecay))) }
         for (k, v) in meta { header.setMetadata(k, v) }
@@ -242,6 +256,11 @@ enum DecoderKind: String, CaseIterable, ExpressibleByArgument {
     case dot
     /// a ReLU MLP over the concatenated pair
     case mlp
+}
+
+/// An on/off option.
+enum Switch: String, CaseIterable, ExpressibleByArgument {
+    case on, off
 }
 
 /// `--select`: the validation figure that chooses the epoch kept.

@@ -6,8 +6,10 @@
 // the batch), and Adam steps; the learning rate follows StepLR(step 1, γ 0.99) stepped after every
 // BATCH, as GENELink's code does (--arch genelink). With --arch scgrn the rate follows a half
 // cosine from --lr to 0 over the whole run (epochs × batches per epoch), so every epoch trains
-// whatever the number of batches, and in each batch a --graph-dropout share of the genes is
-// drawn (seeded) whose graph encoding is dropped. After each epoch the network runs in evaluation mode (no
+// whatever the number of batches, in each batch a --graph-dropout share of the genes is drawn
+// (seeded) whose graph encoding is dropped, and (--mask-edges, on by default) the batch's own pairs
+// are taken out of the graph for that batch's pass, as the test pairs are absent from it; the
+// per-gene propensities learn at --propensity-lr-scale (10) times the rate of the rest. After each epoch the network runs in evaluation mode (no
 // dropout) and the validation pairs' AUROC (scikit-learn's definition) is computed. The
 // parameters of the epoch with the best validation AUROC are kept (the earliest on ties); with
 // --patience N, training stops after N epochs without improvement. Test pairs are never seen.
@@ -30,6 +32,10 @@ struct TrainingOptions {
     var architecture = JointGRNConfiguration.Architecture.genelink
     /// scgrn: the share of genes whose graph encoding is dropped in each training batch.
     var graphDropout = 0.0
+    /// scgrn: remove each batch's own pairs from the graph the batch's pass runs over.
+    var maskEdges = false
+    /// scgrn: the propensities' learning rate as a multiple of `learningRate` (same schedule).
+    var propensityRateScale = 1.0
     /// Adam's (coupled, L2) weight decay.
     var weightDecay = 0.0
     /// The validation figure the best epoch is chosen by.
@@ -60,11 +66,19 @@ enum Trainer {
     static func train(_ network: JointGRNNetwork, inputs: ModelInputs, pairs: TrainingPairs,
                       options o: TrainingOptions) -> TrainingResult {
         let parameters = network.parameters
-        let optimizer = Adam(parameters, learningRate: Float(o.learningRate), weightDecay: Float(o.weightDecay))
         let batchesPerEpoch = (pairs.train.count + o.batchSize - 1) / o.batchSize
-        let schedule: LearningRateSchedule = o.architecture == .genelink
-            ? StepDecay(base: o.learningRate, stepSize: 1, gamma: 0.99)
-            : CosineWithWarmup(base: o.learningRate, warmupSteps: 0, totalSteps: o.epochs * batchesPerEpoch)
+        func schedule(_ base: Double) -> LearningRateSchedule {
+            o.architecture == .genelink ? StepDecay(base: base, stepSize: 1, gamma: 0.99)
+                : CosineWithWarmup(base: base, warmupSteps: 0, totalSteps: o.epochs * batchesPerEpoch)
+        }
+        // Two parameter groups (as torch.optim's param groups): the per-gene propensities, one
+        // value a gene, learn at their own rate; everything else at --lr.
+        let propensities = [network.regulatorBias, network.targetBias].compactMap { $0 }
+        let (rest, own) = (parameters.filter { p in !propensities.contains { $0 === p.tensor } },
+                           parameters.filter { p in propensities.contains { $0 === p.tensor } })
+        let groups = [(rest, o.learningRate), (own, o.learningRate * o.propensityRateScale)].filter { !$0.0.isEmpty }.map {
+            (optimizer: Adam($0.0, learningRate: Float($0.1), weightDecay: Float(o.weightDecay)), schedule: schedule($0.1))
+        }
         var graphDrop = Xoshiro256(seed: o.seed ^ 0x4752_4150_4844_5250)                        // graph dropout
         let genes = inputs.graph.nodeCount
         let tape = Tape(training: true, recording: true, seed: o.seed ^ 0x4452_4F50_4F55_5421)  // dropout stream
@@ -86,19 +100,26 @@ enum Trainer {
                 start += o.batchSize
                 let regs = idx.map { train.regulators[$0] }, tgts = idx.map { train.targets[$0] }
                 let labels = Tensor(idx.map { train.labels[$0] }, shape: [idx.count, 1])
-                optimizer.zeroGrad()
+                for g in groups { g.optimizer.zeroGrad() }
                 var dropped: [Bool]? = nil
                 if o.architecture == .scgrn && o.graphDropout > 0 {
                     dropped = (0..<genes).map { _ in graphDrop.nextDouble() < o.graphDropout }
                 }
+                var graph = inputs.graph, isolated = inputs.isolated
+                if o.maskEdges && network.layer1 != nil {
+                    graph = graph.removing(undirected: Array(zip(regs, tgts)))
+                    isolated = IsolatedNodes(graph)
+                }
                 let (r, t) = network.embed(tape, profiles: inputs.profiles, embedding: inputs.embedding,
-                                           graph: inputs.graph, isolated: inputs.isolated, graphDropped: dropped)
+                                           graph: graph, isolated: isolated, graphDropped: dropped)
                 let logits = network.score(tape, regulator: r, target: t, regulators: regs, targets: tgts)
                 let loss = tape.binaryCrossEntropyWithLogits(logits, labels)
                 tape.backward(loss)
-                optimizer.step()
                 steps += 1
-                schedule.apply(to: optimizer, step: steps)
+                for g in groups {
+                    g.optimizer.step()
+                    g.schedule.apply(to: g.optimizer, step: steps)
+                }
                 lossSum += Double(loss.item)
                 batches += 1
                 progress.advance()

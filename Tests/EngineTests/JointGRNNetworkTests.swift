@@ -89,7 +89,47 @@ final class JointGRNNetworkTests: XCTestCase {
         XCTAssertEqual(a.data, b.data)
     }
 
+    /// Removing pairs gives the graph built without them, over many random graphs: both directions
+    /// go, self loops go when their pair is named, pairs that are not edges change nothing.
+    func testRemovingPairsEqualsBuildingWithoutThem() {
+        var rng = Xoshiro256(seed: 11)
+        for trial in 0..<40 {
+            let n = 2 + Int(rng.next() % 12)
+            var pairs = [(Int, Int)]()
+            for _ in 0..<Int(rng.next() % 30) { pairs.append((Int(rng.next() % UInt64(n)), Int(rng.next() % UInt64(n)))) }
+            let selfLoops = trial % 3 == 0
+            let graph = NeighbourGraph.undirected(nodeCount: n, pairs: pairs, selfLoops: selfLoops)
+            var removed = [(Int32, Int32)]()
+            for _ in 0..<Int(rng.next() % 8) { removed.append((Int32(rng.next() % UInt64(n)), Int32(rng.next() % UInt64(n)))) }
+            let gone = Set(removed.flatMap { [Int64($0.0) << 32 | Int64($0.1), Int64($0.1) << 32 | Int64($0.0)] })
+            var edges = [(node: Int, neighbour: Int)]()
+            for (a, b) in pairs { edges += [(a, b), (b, a)] }
+            if selfLoops { for i in 0..<n { edges.append((i, i)) } }
+            let expected = NeighbourGraph(nodeCount: n, edges: edges.filter { !gone.contains(Int64($0.node) << 32 | Int64($0.neighbour)) })
+            XCTAssertEqual(graph.removing(undirected: removed), expected, "trial \(trial)")
+        }
+        let g = NeighbourGraph.undirected(nodeCount: 4, pairs: [(0, 1), (1, 2)])
+        XCTAssertEqual(g.removing(undirected: [(2, 1)]), NeighbourGraph.undirected(nodeCount: 4, pairs: [(0, 1)]))
+        XCTAssertEqual(g.removing(undirected: [(0, 3), (3, 3)]), g)
+        XCTAssertEqual(IsolatedNodes(g.removing(undirected: [(1, 0)])).nodes, [0, 3])
+    }
+
     // MARK: - The joint network
+
+    /// scgrn's own-feature path: the profiles' self path only when there is no embedding.
+    func testSelfPathOnlyWithoutAnEmbedding() {
+        var c = JointGRNConfiguration(profileDim: 7, embeddingDim: 5)
+        c.architecture = .scgrn; c.geneCount = 6
+        XCTAssertFalse(c.hasSelfPath)
+        XCTAssertEqual(c.channelInputDim, 5 + c.hidden[1])
+        XCTAssertNil(JointGRNNetwork(c, seed: 1).selfPath)
+        c.embeddingDim = 0
+        XCTAssertTrue(c.hasSelfPath)
+        XCTAssertEqual(c.channelInputDim, 2 * c.hidden[1])
+        XCTAssertNotNil(JointGRNNetwork(c, seed: 1).selfPath)
+        c.architecture = .genelink
+        XCTAssertFalse(c.hasSelfPath)
+    }
 
     func testJointNetworkGradientsWithEmbeddingAndMLPDecoder() {
         let n = 6, inDim = 4, emb = 3, heads = [2, 2], hidden = [3, 2, 3], out = 2, mlpHidden = 3

@@ -100,6 +100,25 @@ final class GraphifyToolTests: XCTestCase {
         }
     }
 
+    /// Edge masking is scgrn's default and recorded; turning it off trains another model (the
+    /// batches' own edges are then in the graph); it has no meaning for GENELink or without a graph.
+    func testEdgeMaskingIsTheDefaultAndCanBeTurnedOff() throws {
+        let s = try setup()
+        let few = ["--epochs", "1", "--batch-size", "512", "-q"]
+        let on = try temp("mask-on.model"), off = try temp("mask-off.model"), flat = try temp("mask-nognn.model")
+        try graphify([s.cells] + split + few + ["-o", on])
+        try graphify([s.cells] + split + few + ["--mask-edges", "off", "-o", off])
+        try graphify([s.cells] + split + few + ["--no-gnn", "-o", flat])
+        let a = try WrittenModel(path: on), b = try WrittenModel(path: off)
+        XCTAssertEqual(a.meta("graphify.mask_edges"), "on")
+        XCTAssertEqual(b.meta("graphify.mask_edges"), "off")
+        XCTAssertNil(try WrittenModel(path: flat).meta("graphify.mask_edges"))
+        XCTAssertNotEqual(a.tensors["target"]?.data, b.tensors["target"]?.data)
+        let bad = try Tools.run("graphify", [s.cells] + split + quick + ["--arch", "genelink", "--mask-edges", "on", "-o", try temp("bad.model")])
+        XCTAssertEqual(bad.status, 64, bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("--mask-edges applies to --arch scgrn"), bad.stderr)
+    }
+
     func testMLPDecoderWritesWhatScoreReads() throws {
         let s = try setup()
         let model = try temp("mlp.model")

@@ -17,14 +17,16 @@
 //   decoder mlp:        logit(i → j) = Linear(ReLU(Linear(concat(r_i, t_j))))   2d → h → 1
 //
 // Architecture scgrn (graphify's default; `.genelink` above is the exact reproduction):
-//   self path:          s = ELU(Linear(profiles))                             [G, d2]
-//                        a gene's own expression reaches its representation (GraphSAGE's self
-//                        term), so genes without a prior neighbour are told apart
+//   own features:       the embedding when there is one; otherwise the self path
+//                        s = ELU(Linear(profiles)) [G, d2] (GraphSAGE's self term), so genes
+//                        without a prior neighbour are told apart
 //   encoder:            z = GAT₂(ELU(GAT₁(profiles, graph)), graph) · m       [G, d2]
 //                        no dense-softmax mean for isolated genes: m_i = 0 for them, and in
 //                        training also for a random share of the other genes (graph dropout), so
 //                        the channels learn to rate genes the prior does not reach
-//   join:               u = concat(embedding, z, s)                          [G, D + 2·d2]
+//   join:               u = concat(embedding, z), or concat(z, s) without one  [G, D + d2] or [G, 2·d2]
+//   edge masking:       in training (graphify's), each batch's own pairs are removed from the
+//                        graph its pass runs over, so a pair is never scored through its own edge
 //   channels:           as GENELink's but without the final LeakyReLU (signed outputs)
 //   pair logit:         decoder(r_i, t_j) + ρ_i + τ_j, ρ and τ learned per gene (regulator and
 //                        target propensity); graphify writes them as zero for genes that have
@@ -74,8 +76,10 @@ public struct JointGRNConfiguration: Equatable {
         self.profileDim = profileDim; self.embeddingDim = embeddingDim; self.useGNN = useGNN
     }
 
-    /// Whether the profiles also reach the channels through a self path (scgrn with the GNN).
-    public var hasSelfPath: Bool { architecture == .scgrn && useGNN }
+    /// Whether the profiles also reach the channels through a self path: scgrn with the GNN and no
+    /// embedding (an embedding is the gene's own features already; a profile path beside it
+    /// lowered held-out targets' per-regulator AUROC, docs/GRAPHIFY.md).
+    public var hasSelfPath: Bool { architecture == .scgrn && useGNN && embeddingDim == 0 }
 
     /// The width of the channels' input u.
     public var channelInputDim: Int {
@@ -173,15 +177,15 @@ public final class JointGRNNetwork: ParameterOwner {
         var u: Tensor
         if let layer1, let layer2 {
             guard let profiles else { preconditionFailure("JointGRNNetwork: the GNN needs profiles") }
-            if let selfPath {
-                // scgrn: isolated (and dropped) genes get no graph term; their own profile speaks.
+            if c.architecture == .scgrn {
+                // scgrn: isolated (and dropped) genes get no graph term; their own features speak.
                 let n = graph.nodeCount
                 var keep = [Float](repeating: 1, count: n)
                 for i in isolated.nodes { keep[Int(i)] = 0 }
                 if let graphDropped { for i in 0..<n where graphDropped[i] { keep[i] = 0 } }
                 let z = tape.mul(layer2(tape, tape.elu(layer1(tape, profiles, graph)), graph), Tensor(keep, shape: [n, 1]))
-                let s = tape.elu(selfPath(tape, profiles))
-                u = tape.concat((embedding.map { [$0] } ?? []) + [z, s], axis: 1)
+                let s = selfPath.map { [tape.elu($0(tape, profiles))] } ?? []
+                u = tape.concat((embedding.map { [$0] } ?? []) + [z] + s, axis: 1)
             } else {
                 let z = layer2(tape, tape.elu(layer1(tape, profiles, graph, isolated: isolated)), graph, isolated: isolated)
                 u = embedding.map { tape.concat([$0, z], axis: 1) } ?? z
