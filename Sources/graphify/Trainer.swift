@@ -9,10 +9,11 @@
 // whatever the number of batches, in each batch a --graph-dropout share of the genes is drawn
 // (seeded) whose graph encoding is dropped, and (--mask-edges, on by default) the batch's own pairs
 // are taken out of the graph for that batch's pass, as the test pairs are absent from it; the
-// per-gene propensities learn at --propensity-lr-scale (10) times the rate of the rest. After each epoch the network runs in evaluation mode (no
-// dropout) and the validation pairs' AUROC (scikit-learn's definition) is computed. The
-// parameters of the epoch with the best validation AUROC are kept (the earliest on ties); with
-// --patience N, training stops after N epochs without improvement. Test pairs are never seen.
+// per-gene propensities learn at --propensity-lr-scale (10) times the rate of the rest. After
+// each epoch the network runs in evaluation mode (no dropout) and the validation pairs' AUROC
+// (scikit-learn's definition) is computed. The parameters of the epoch with the best validation
+// AUROC are kept (the earliest on ties); with --patience N, training stops after N epochs without
+// improvement. Test pairs are never seen.
 // Progress (batches done of all epochs', rate, ETA) goes to stderr when it is a terminal or with -v.
 
 import Engine
