@@ -174,13 +174,15 @@ struct Graphify: ToolCommand {
             profiles: features.cellCount > 0 ? Tensor(features.profiles, shape: [g, features.profileWidth]) : nil,
             embedding: joined.width > 0 ? Tensor(joined.values, shape: [g, joined.width]) : nil,
             graph: pairs.graph, isolated: isolated)
+        // scgrn's settings with their defaults (GENELink's architecture has none of them).
+        let dropout = graphDropout ?? 0.5, propensityScale = propensityLrScale ?? 10
+        let masking = c.architecture == .scgrn && !noGnn && maskEdges != .off
         let result = Trainer.train(network, inputs: inputs, pairs: pairs,
                                    options: TrainingOptions(epochs: epochs, learningRate: lr, batchSize: batchSize,
                                                             seed: seed, patience: patience, architecture: c.architecture,
-                                                            graphDropout: graphDropout ?? 0.5, maskEdges: c.architecture == .scgrn && maskEdges != .off,
-                                                            propensityRateScale: propensityLrScale ?? 10,
-                                                            weightDecay: weightDecay,
-                                                            selection: select))
+                                                            graphDropout: dropout, maskEdges: masking,
+                                                            propensityRateScale: propensityScale,
+                                                            weightDecay: weightDecay, selection: select))
 
         // The selected network's representations, in evaluation mode.
         let (regulator, target) = Trainer.represent(network, inputs: inputs)
@@ -211,9 +213,9 @@ struct Graphify: ToolCommand {
                      ("graphify.gene_features_dim", String(table.width)), ("graphify.gene_features_genes", String(table.found))]
         }
         if c.architecture == .scgrn {
-            meta.append(("graphify.graph_dropout", String(graphDropout ?? 0.5)))
-            if !noGnn { meta.append(("graphify.mask_edges", maskEdges == .off ? "off" : "on")) }
-            meta.append(("graphify.propensity_lr_scale", String(propensityLrScale ?? 10)))
+            meta.append(("graphify.graph_dropout", String(dropout)))
+            if !noGnn { meta.append(("graphify.mask_edges", masking ? "on" : "off")) }
+            meta.append(("graphify.propensity_lr_scale", String(propensityScale)))
         }
         if weightDecay > 0 { meta.append(("graphify.weight_decay", String(weightDecay))) }
         for (k, v) in meta { header.setMetadata(k, v) }

@@ -33,7 +33,7 @@ struct TrainingOptions {
     var architecture = JointGRNConfiguration.Architecture.genelink
     /// scgrn: the share of genes whose graph encoding is dropped in each training batch.
     var graphDropout = 0.0
-    /// scgrn: remove each batch's own pairs from the graph the batch's pass runs over.
+    /// scgrn with the graph encoder: remove each batch's own pairs from the graph the batch's pass runs over.
     var maskEdges = false
     /// scgrn: the propensities' learning rate as a multiple of `learningRate` (same schedule).
     var propensityRateScale = 1.0
@@ -74,12 +74,13 @@ enum Trainer {
         }
         // Two parameter groups (as torch.optim's param groups): the per-gene propensities, one
         // value a gene, learn at their own rate; everything else at --lr.
-        let propensities = [network.regulatorBias, network.targetBias].compactMap { $0 }
-        let (rest, own) = (parameters.filter { p in !propensities.contains { $0 === p.tensor } },
-                           parameters.filter { p in propensities.contains { $0 === p.tensor } })
-        let groups = [(rest, o.learningRate), (own, o.learningRate * o.propensityRateScale)].filter { !$0.0.isEmpty }.map {
-            (optimizer: Adam($0.0, learningRate: Float($0.1), weightDecay: Float(o.weightDecay)), schedule: schedule($0.1))
-        }
+        func isPropensity(_ p: NamedParameter) -> Bool { p.tensor === network.regulatorBias || p.tensor === network.targetBias }
+        let groups = [(parameters.filter { !isPropensity($0) }, o.learningRate),
+                      (parameters.filter(isPropensity), o.learningRate * o.propensityRateScale)]
+            .filter { !$0.0.isEmpty }
+            .map { members, rate in
+                (optimizer: Adam(members, learningRate: Float(rate), weightDecay: Float(o.weightDecay)), schedule: schedule(rate))
+            }
         var graphDrop = Xoshiro256(seed: o.seed ^ 0x4752_4150_4844_5250)                        // graph dropout
         let genes = inputs.graph.nodeCount
         let tape = Tape(training: true, recording: true, seed: o.seed ^ 0x4452_4F50_4F55_5421)  // dropout stream
@@ -107,7 +108,7 @@ enum Trainer {
                     dropped = (0..<genes).map { _ in graphDrop.nextDouble() < o.graphDropout }
                 }
                 var graph = inputs.graph, isolated = inputs.isolated
-                if o.maskEdges && network.layer1 != nil {
+                if o.maskEdges {
                     graph = graph.removing(undirected: Array(zip(regs, tgts)))
                     isolated = IsolatedNodes(graph)
                 }
