@@ -16,7 +16,8 @@ point at the split, the two unused imports (tensorboard, EarlyStopping) are drop
 lines after the training loop (saving, reloading, writing embeddings) are cut. Its defaults are
 unchanged: 20 epochs, batch 256, seed 8, heads [3,3], hidden [128,64,32], lr 3e-3. The training
 loop (from model construction's end to the last epoch's validation) is timed with
-time.monotonic; the time goes to stdout as `seconds <s>`, GENELink's own epoch lines to stderr.
+time.monotonic and time.process_time; the times go to stdout as `seconds <wall>` and
+`cpu_seconds <user + system CPU of all threads>`, GENELink's own epoch lines to stderr.
 Needs torch, pandas, scipy and scikit-learn in the Python that runs it.
 """
 
@@ -67,8 +68,9 @@ def main():
     tail = source.find("\ntorch.save(model.state_dict()", loop)
     if loop < 0 or tail < 0:
         sys.exit(f"genelink_speed.py: {main_py}: training loop not found (another GENELink version?)")
-    source = (source[:loop] + "\nimport time as _t\n_t0 = _t.monotonic()" + source[loop:tail]
-              + "\nprint(f'seconds {_t.monotonic() - _t0:.2f}', file=_stdout)\n")
+    source = (source[:loop] + "\nimport time as _t\n_t0 = _t.monotonic(); _c0 = _t.process_time()" + source[loop:tail]
+              + "\nprint(f'seconds {_t.monotonic() - _t0:.2f}', file=_stdout)"
+              + "\nprint(f'cpu_seconds {_t.process_time() - _c0:.2f}', file=_stdout)\n")
     if a.test:   # the epoch-20 model, as the anchors score it (GENELink's main.py keeps the last epoch)
         source += f"""
 from sklearn.metrics import roc_auc_score as _auroc, average_precision_score as _ap

@@ -3,7 +3,7 @@
 
 Usage:
     python3 bench/protocols.py prepare DATA WORK [--datasets D ...] [--folds 5] [--fold-seed 0]
-    python3 bench/protocols.py run WORK --variant NAME [--protocols P1 P2 P3] [--seeds 1 2 3]
+    python3 bench/protocols.py run WORK --variant NAME [--protocols P1 P2 P3 | P3/P1 | P3/P2] [--seeds 1 2 3]
                                    [--datasets D ...] [--splits 1 2 3 4 5] [--bin DIR] [--threads 1]
                                    [--model MODEL.safetensors] [-- GRAPHIFY_OPTIONS ...]
     python3 bench/protocols.py table WORK [--variants NAME ...] [--datasets D ...] [--out FILE.md]
@@ -228,9 +228,9 @@ def run(args, extra):
     os.makedirs(scratch, exist_ok=True)
     jobs = []
     for protocol in args.protocols:
-        bases = ["P1", "P2"] if protocol == "P3" else [protocol]
+        bases = ["P1", "P2"] if protocol == "P3" else [protocol.split("/")[-1]]
         for base in bases:
-            label = f"P3/{base}" if protocol == "P3" else base
+            label = f"P3/{base}" if protocol.startswith("P3") else base
             for dataset in args.datasets:
                 for split in args.splits:
                     for seed in args.seeds:
@@ -379,7 +379,8 @@ def main():
     r = sub.add_parser("run", help="train and score one scgrn variant under the protocols")
     r.add_argument("work")
     r.add_argument("--variant", required=True, help="names the results file WORK/runs-VARIANT.tsv")
-    r.add_argument("--protocols", nargs="+", default=["P1", "P2", "P3"], choices=["P1", "P2", "P3"])
+    r.add_argument("--protocols", nargs="+", default=["P1", "P2", "P3"], choices=["P1", "P2", "P3", "P3/P1", "P3/P2"],
+                   help="P3 runs both P3/P1 and P3/P2 (default: P1 P2 P3)")
     r.add_argument("--datasets", nargs="+", default=DATASETS, choices=DATASETS)
     r.add_argument("--splits", nargs="+", type=int, default=[1, 2, 3, 4, 5], help="P1 samples / P2 folds")
     r.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], help="graphify --seed values")
