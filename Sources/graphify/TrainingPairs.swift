@@ -49,9 +49,23 @@ struct TrainingPairs {
     var graphEdges: Int
     /// How the pairs were made, for messages and metadata.
     var source: String
+    /// Whether the negatives were sampled (no --train) rather than labelled.
+    var negativesSampled: Bool
     /// The prior's distinct directed edges between two different dataset genes (before holding
     /// out validation positives): what the MODEL records as its training prior.
     var priorPairs: [(regulator: Int, target: Int)]
+
+    /// The genes whose propensity counts, as a regulator and as a target: those with a training
+    /// pair in that role — with sampled negatives, a positive one, since how often a gene was drawn
+    /// as a negative says nothing about it.
+    func propensityGenes(count g: Int) -> (regulators: [Bool], targets: [Bool]) {
+        var r = [Bool](repeating: false, count: g), t = r
+        for i in 0..<train.count where !negativesSampled || train.labels[i] == 1 {
+            r[Int(train.regulators[i])] = true
+            t[Int(train.targets[i])] = true
+        }
+        return (r, t)
+    }
 
     struct Options {
         var prior: String
@@ -159,6 +173,7 @@ struct TrainingPairs {
         let graph = NeighbourGraph.undirected(nodeCount: g, pairs: graphPairs, selfLoops: o.selfLoops)
         warnIfSmall(valid, what: o.valid ?? "the held-out validation pairs")
         return TrainingPairs(graph: graph, train: train, valid: valid, graphEdges: graphPairs.count, source: source,
+                             negativesSampled: o.train == nil,
                              priorPairs: priorPairs.map { (regulator: $0.0, target: $0.1) })
     }
 

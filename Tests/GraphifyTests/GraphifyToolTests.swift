@@ -100,6 +100,30 @@ final class GraphifyToolTests: XCTestCase {
         }
     }
 
+    /// With sampled negatives (--prior only) a gene's propensity as a target is kept only when it is
+    /// a positive target in training: a gene drawn only as a negative gets 0, how often it was drawn
+    /// being chance. With labelled pairs a gene labelled only negative keeps its propensity.
+    func testPropensitiesFromSampledNegativesAreNotKept() throws {
+        let s = try setup()
+        var priorTargets = Set<String>(), labelledTargets = Set<String>()
+        for line in try String(contentsOfFile: HHEP.file("Train.tsv"), encoding: .utf8).split(separator: "\n").dropFirst() {
+            let f = line.split(separator: "\t").map(String.init)
+            if f[2] == "1" { priorTargets.insert(f[1]) } else { labelledTargets.insert(f[1]) }
+        }
+        let sampled = try temp("propensity-sampled.model"), labelled = try temp("propensity-labelled.model")
+        try graphify([s.cells, "--prior", HHEP.file("Train.tsv")] + quick + ["-o", sampled])
+        try graphify([s.cells] + split + quick + ["-o", labelled])
+        let t = try XCTUnwrap(try WrittenModel(path: sampled).tensors["target.bias"]).data
+        let never = s.genes.indices.filter { !priorTargets.contains(s.genes[$0]) }
+        XCTAssertGreaterThan(never.count, 100)
+        for i in never { XCTAssertEqual(t[i], 0, "target.bias of \(s.genes[i]), never a positive target") }
+        XCTAssertTrue(s.genes.indices.contains { priorTargets.contains(s.genes[$0]) && t[$0] != 0 })
+        let l = try XCTUnwrap(try WrittenModel(path: labelled).tensors["target.bias"]).data
+        let negativeOnly = s.genes.indices.filter { labelledTargets.contains(s.genes[$0]) && !priorTargets.contains(s.genes[$0]) }
+        XCTAssertGreaterThan(negativeOnly.count, 10)
+        XCTAssertTrue(negativeOnly.contains { l[$0] != 0 }, "labelled negatives keep their propensities")
+    }
+
     /// Edge masking is scgrn's default and recorded; turning it off trains another model (the
     /// batches' own edges are then in the graph); it has no meaning for GENELink or without a graph.
     func testEdgeMaskingIsTheDefaultAndCanBeTurnedOff() throws {
