@@ -226,15 +226,11 @@ struct Graphify: ToolCommand {
         let layers = network.decoder.map {
             DenseLayer(inOutWeight: $0.weight.data, bias: $0.bias!.data, inputs: $0.weight.shape[0], outputs: $0.weight.shape[1])
         }
-        // Propensities only for the genes that count in that role (TrainingPairs.propensityGenes); zero for the others.
-        let kept = pairs.propensityGenes(count: g)
-        func propensity(_ bias: Tensor?, kept: [Bool]) -> [Float]? {
-            bias.map { b in (0..<g).map { kept[$0] ? b.data[$0] : 0 } }
-        }
+        let rules = pairs.propensityRules(count: g)
         let model = RegulationModel(geneCount: g, width: d, regulator: regulator.data, target: target.data,
                                     decoder: layers.isEmpty ? .dot : .mlp(layers),
-                                    regulatorBias: propensity(network.regulatorBias, kept: kept.regulators),
-                                    targetBias: propensity(network.targetBias, kept: kept.targets))
+                                    regulatorBias: network.regulatorBias.map { rules.regulator.apply($0.data) },
+                                    targetBias: network.targetBias.map { rules.target.apply($0.data) })
         let tensors = model.tensors
         if let bad = tensors.first(where: { $0.data.contains { !$0.isFinite } }) {
             throw ToolError.runtime("training diverged: tensor '\(bad.name)' holds non-finite values (try a smaller --lr)")

@@ -68,7 +68,7 @@ enum Trainer {
                       options o: TrainingOptions) -> TrainingResult {
         let parameters = network.parameters
         let batchesPerEpoch = (pairs.train.count + o.batchSize - 1) / o.batchSize
-        let propensityGenes = pairs.propensityGenes(count: inputs.graph.nodeCount)
+        let propensityRules = pairs.propensityRules(count: inputs.graph.nodeCount)
         func schedule(_ base: Double) -> LearningRateSchedule {
             o.architecture == .genelink ? StepDecay(base: base, stepSize: 1, gamma: 0.99)
                 : CosineWithWarmup(base: base, warmupSteps: 0, totalSteps: o.epochs * batchesPerEpoch)
@@ -128,7 +128,7 @@ enum Trainer {
                 progress.advance()
             }
             lastLoss = lossSum / Double(max(batches, 1))
-            let (ranking, grouped) = validate(network, inputs: inputs, pairs: pairs.valid, propensityGenes: propensityGenes)
+            let (ranking, grouped) = validate(network, inputs: inputs, pairs: pairs.valid, propensityRules: propensityRules)
             let auroc = ranking.auroc ?? 0.5, auprc = ranking.averagePrecision ?? 0, perRegulator = grouped.auroc ?? 0.5
             func figure(_ b: (auroc: Double, perRegulator: Double)) -> Double { o.selection == .auroc ? b.auroc : b.perRegulator }
             let improved = best == nil || figure((auroc, perRegulator)) > figure((best!.auroc, best!.perRegulator))
@@ -147,18 +147,20 @@ enum Trainer {
     }
 
     /// The validation pairs ranked by the network in evaluation mode: pooled, and per regulator —
-    /// as the MODEL will hold it, with only `propensityGenes`' propensities
-    /// (`TrainingPairs.propensityGenes`).
+    /// as the MODEL will hold it, with the propensities `propensityRules` make of the learned ones.
     static func validate(_ network: JointGRNNetwork, inputs: ModelInputs, pairs: LabelledPairs,
-                         propensityGenes: (regulators: [Bool], targets: [Bool])) -> (BinaryRanking, GroupedRanking) {
+                         propensityRules: (regulator: PropensityRule, target: PropensityRule)) -> (BinaryRanking, GroupedRanking) {
         let tape = Tape(training: false, recording: false)
         let (r, t) = represent(network, inputs: inputs, tape: tape)
         let logits = network.score(tape, regulator: r, target: t, regulators: pairs.regulators, targets: pairs.targets)
         var logit = logits.data
-        for k in logit.indices {
-            let i = Int(pairs.regulators[k]), j = Int(pairs.targets[k])
-            if let b = network.regulatorBias, !propensityGenes.regulators[i] { logit[k] -= b.data[i] }
-            if let b = network.targetBias, !propensityGenes.targets[j] { logit[k] -= b.data[j] }
+        if let rb = network.regulatorBias, let tb = network.targetBias {
+            let written = (propensityRules.regulator.apply(rb.data), propensityRules.target.apply(tb.data))
+            for k in logit.indices {
+                let i = Int(pairs.regulators[k]), j = Int(pairs.targets[k])
+                if written.0[i] != rb.data[i] { logit[k] += written.0[i] - rb.data[i] }
+                if written.1[j] != tb.data[j] { logit[k] += written.1[j] - tb.data[j] }
+            }
         }
         let labels = pairs.labels.map { $0 == 1 }, scores = logit.map(Double.init)
         return (BinaryRanking(scores: scores, labels: labels), GroupedRanking(scores: scores, labels: labels, groups: pairs.regulators))

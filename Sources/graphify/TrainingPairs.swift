@@ -55,16 +55,19 @@ struct TrainingPairs {
     /// out validation positives): what the MODEL records as its training prior.
     var priorPairs: [(regulator: Int, target: Int)]
 
-    /// The genes whose propensity counts, as a regulator and as a target: those with a training
-    /// pair in that role — with sampled negatives, a positive one, since how often a gene was drawn
-    /// as a negative says nothing about it.
-    func propensityGenes(count g: Int) -> (regulators: [Bool], targets: [Bool]) {
-        var r = [Bool](repeating: false, count: g), t = r
-        for i in 0..<train.count where !negativesSampled || train.labels[i] == 1 {
-            r[Int(train.regulators[i])] = true
-            t[Int(train.targets[i])] = true
+    /// How the written model's propensities come from the learned ones, as a regulator and as a target.
+    func propensityRules(count g: Int) -> (regulator: PropensityRule, target: PropensityRule) {
+        var seenR = [Bool](repeating: false, count: g), seenT = seenR, posR = seenR, posT = seenR
+        for i in 0..<train.count {
+            let r = Int(train.regulators[i]), t = Int(train.targets[i])
+            seenR[r] = true; seenT[t] = true
+            if train.labels[i] == 1 { posR[r] = true; posT[t] = true }
         }
-        return (r, t)
+        func rule(seen: [Bool], positive: [Bool]) -> PropensityRule {
+            negativesSampled ? PropensityRule(own: positive, pooled: positive.map { !$0 }, seen: seen)
+                             : PropensityRule(own: seen, pooled: [Bool](repeating: false, count: g), seen: seen)
+        }
+        return (rule(seen: seenR, positive: posR), rule(seen: seenT, positive: posT))
     }
 
     struct Options {
@@ -242,5 +245,26 @@ struct TrainingPairs {
             out.append((r, t))
         }
         return out
+    }
+}
+
+/// Which learned propensities a gene keeps in one role. A gene with a training pair in the role
+/// keeps its own — with sampled negatives only one with a positive pair: how often a gene was
+/// drawn as a negative is chance, so the genes that never were a positive share one value, the
+/// mean of the learned values of those that were drawn (being outside the prior is what they have
+/// in common). The others get 0.
+struct PropensityRule {
+    /// Genes that keep their own learned value.
+    var own: [Bool]
+    /// Genes that take the shared value.
+    var pooled: [Bool]
+    /// Genes with a training pair in the role (whose learned value means something).
+    var seen: [Bool]
+
+    func apply(_ learned: [Float]) -> [Float] {
+        var sum = 0.0, n = 0
+        for i in learned.indices where pooled[i] && seen[i] { sum += Double(learned[i]); n += 1 }
+        let shared = n > 0 ? Float(sum / Double(n)) : 0
+        return learned.indices.map { own[$0] ? learned[$0] : pooled[$0] ? shared : 0 }
     }
 }
