@@ -30,7 +30,8 @@
 //   channels:           as GENELink's but without the final LeakyReLU (signed outputs)
 //   pair logit:         decoder(r_i, t_j) + ρ_i + τ_j, ρ and τ learned per gene (regulator and
 //                        target propensity); graphify writes them as zero for genes that have
-//                        no training pair in that role (with sampled negatives: no positive one)
+//                        no training pair in that role (with sampled negatives, the genes with
+//                        no positive one share the mean of their learned values)
 //
 // Initialisation follows GENELink: attention layers and channel weights Xavier-uniform with gain
 // 1.414, channel biases as PyTorch's nn.Linear; decoder layers as nn.Linear. Parameters are drawn
