@@ -37,7 +37,12 @@ echo
 echo "Top 20 edges of the inferred network:"
 head -n 21 "$OUT/edges.tsv" | column -t
 top20() { awk -F'\t' -v c="$1" 'NR > 1 && NR <= 21 { print $c }' "$OUT/edges.tsv" | sort -u | wc -l; }
-echo "  ($(top20 1) regulators and $(top20 2) targets among them; score --per-regulator K lists each regulator's K best)"
+novel=$(awk -F'\t' 'NR > 1 && NR <= 21 && $4 == 0' "$OUT/edges.tsv" | wc -l)
+echo "  ($(top20 1) regulators and $(top20 2) targets among them, $novel not in the training prior;"
+echo "   score --per-regulator K lists each regulator's K best)"
+echo
+echo "Top 10 novel edges (not in the training prior: what the model proposes beyond it):"
+awk -F'\t' 'NR == 1 || $4 == 0 { print; if (++n == 11) exit }' "$OUT/edges.tsv" | column -t
 metric() { sed -n "s/^  \"$1\": *\([0-9.eE+-]*\).*/\1/p" "$OUT/metrics.json"; }
 echo
 echo "Held-out test pairs ($(($(wc -l < "$DATA/Test.tsv") - 1)) pairs; ROC and PR curves in $OUT/curves.svg):"
@@ -47,5 +52,5 @@ printf '  %-56s %7.3f %7.3f %14.3f\n' "gene identity alone (logistic regression,
 printf '  %-56s %7.3f %7.3f %14s\n' "GENELink, same split (its own code, 20 epochs)" 0.8567 0.7205 "-"
 echo "  Per-regulator: AUROC within each regulator's pairs, averaged; ranking whole regulators or hub"
 echo "  targets cannot raise it. Baselines measured on this machine with each method's own code"
-echo "  (bench/anchors/, bench/PROTOCOLS.md); on these splits gene identity alone beats every model pooled."
+echo "  (bench/anchors/, bench/PROTOCOLS.md); on these splits gene identity alone is within 0.01 of scgrn pooled."
 echo "[demo] done in ${SECONDS}s"
