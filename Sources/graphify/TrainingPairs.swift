@@ -64,8 +64,7 @@ struct TrainingPairs {
             if train.labels[i] == 1 { posR[r] = true; posT[t] = true }
         }
         func rule(seen: [Bool], positive: [Bool]) -> PropensityRule {
-            negativesSampled ? PropensityRule(own: positive, pooled: positive.map { !$0 }, seen: seen)
-                             : PropensityRule(own: seen, pooled: [Bool](repeating: false, count: g), seen: seen)
+            PropensityRule(own: negativesSampled ? positive : seen, seen: seen, othersShare: negativesSampled)
         }
         return (rule(seen: seenR, positive: posR), rule(seen: seenT, positive: posT))
     }
@@ -256,15 +255,17 @@ struct TrainingPairs {
 struct PropensityRule {
     /// Genes that keep their own learned value.
     var own: [Bool]
-    /// Genes that take the shared value.
-    var pooled: [Bool]
     /// Genes with a training pair in the role (whose learned value means something).
     var seen: [Bool]
+    /// Whether the genes without their own value share one (with sampled negatives) or get 0.
+    var othersShare: Bool
 
     func apply(_ learned: [Float]) -> [Float] {
         var sum = 0.0, n = 0
-        for i in learned.indices where pooled[i] && seen[i] { sum += Double(learned[i]); n += 1 }
+        if othersShare {
+            for i in learned.indices where !own[i] && seen[i] { sum += Double(learned[i]); n += 1 }
+        }
         let shared = n > 0 ? Float(sum / Double(n)) : 0
-        return learned.indices.map { own[$0] ? learned[$0] : pooled[$0] ? shared : 0 }
+        return learned.indices.map { own[$0] ? learned[$0] : shared }
     }
 }
