@@ -31,7 +31,8 @@ embed --model MODEL --genes dataset` makes of it (once per dataset and variant, 
 protocol x dataset x split x seed with the given GRAPHIFY_OPTIONS, scores the test pairs with
 `score`, and appends one line per run to WORK/runs-<variant>.tsv: pooled AUROC / AUPRC and
 per-regulator macro AUROC / AUPRC (bench/pairmetrics.py), graphify's validation AUROC and selected
-epoch, and its wall-clock seconds. Runs already in that file are skipped, so an interrupted run
+epoch, its wall-clock seconds and, for P3 runs, the AUROCs on the split's validation pairs (which
+graphify did not read there). Runs already in that file are skipped, so an interrupted run
 resumes. `table` prints mean ± std per dataset for each variant beside the baselines of
 bench/anchors/protocols.csv (bench/baselines.py) and GENELink (bench/anchors/accuracy.csv, P1 only).
 
@@ -173,7 +174,7 @@ def split_folder(work, protocol, dataset, split):
 
 RUN_FIELDS = ["variant", "protocol", "dataset", "split", "seed", "auroc", "auprc", "reg_auroc", "reg_auprc",
               "n_regulators", "n_test", "pos_frac", "score_auroc", "valid_auroc", "valid_reg_auroc", "best_epoch", "seconds", "threads",
-              "options"]
+              "options", "split_valid_auroc", "split_valid_reg_auroc"]
 
 
 def fmt4(x):
@@ -203,6 +204,16 @@ def embedded(bindir, expression, dataset, args, out):
     if tok.wait() != 0 or emb.returncode != 0:
         fail(f"tokenize | embed of {expression} failed:\n{emb.stderr}")
     os.replace(out + ".part", out)
+
+
+def scored_metrics(pairmetrics, pairs, scores):
+    """Pooled and per-regulator metrics of `score`'s output on a labelled pair file."""
+    regs, tgts, ys = pairmetrics.read_pairs(pairs)
+    sc = read_scores(scores)
+    missing = [p for p in zip(regs, tgts) if p not in sc]
+    if missing:
+        fail(f"{scores}: {len(missing)} pairs of {pairs} were not scored (e.g. {missing[0]})")
+    return pairmetrics.all_metrics(regs, ys, [sc[p] for p in zip(regs, tgts)])
 
 
 def run(args, extra):
@@ -262,12 +273,14 @@ def run(args, extra):
         test = os.path.join(folder, "Test.tsv")
         run_cmd([os.path.join(bindir, "score"), stem + ".model", "--pairs", test, "--truth", test,
                  "--metrics", stem + ".json", "-q", "-o", stem + ".scores.tsv"])
-        regs, tgts, ys = pairmetrics.read_pairs(test)
-        sc = read_scores(stem + ".scores.tsv")
-        missing = [p for p in zip(regs, tgts) if p not in sc]
-        if missing:
-            fail(f"{stem}.scores.tsv: {len(missing)} test pairs were not scored (e.g. {missing[0]})")
-        m = pairmetrics.all_metrics(regs, ys, [sc[p] for p in zip(regs, tgts)])
+        m = scored_metrics(pairmetrics, test, stem + ".scores.tsv")
+        if label.startswith("P3"):
+            # graphify never read the split's validation pairs: score them too, for choosing settings
+            # without looking at the test pairs (graphify's own validation share is in valid_auroc).
+            valid = os.path.join(folder, "Valid.tsv")
+            run_cmd([os.path.join(bindir, "score"), stem + ".model", "--pairs", valid, "-q", "-o", stem + ".valid.tsv"])
+            mv = scored_metrics(pairmetrics, valid, stem + ".valid.tsv")
+            os.remove(stem + ".valid.tsv")
         with open(stem + ".json") as f:
             sm = json.load(f)
         meta = model_metadata(stem + ".model")
@@ -278,6 +291,8 @@ def run(args, extra):
                "valid_auroc": fmt4(float(meta.get("graphify.valid_auroc", "nan"))),
                "valid_reg_auroc": fmt4(float(meta.get("graphify.valid_per_regulator_auroc", "nan"))),
                "best_epoch": meta.get("graphify.best_epoch", ""), "seconds": f"{seconds:.1f}",
+               "split_valid_auroc": fmt4(mv["auroc"]) if label.startswith("P3") else "",
+               "split_valid_reg_auroc": fmt4(mv["reg_auroc"]) if label.startswith("P3") else "",
                "threads": str(args.threads), "options": " ".join(extra)}
         out.write("\t".join(row[k] for k in fields) + "\n")
         out.flush()
