@@ -54,4 +54,31 @@ final class TrainKernelTwinTests: XCTestCase {
             XCTAssertEqual(run(1), run(2), "layerNorm \(rows)x\(d)")
         }
     }
+
+    /// A gradient written fresh (no buffer yet) equals one added into a zeroed buffer, bit for bit
+    /// (signed zeros included): the residual add's second operand and LayerNorm's input.
+    func testFreshGradientsEqualAddingIntoZeros() {
+        for (rows, d) in [(1, 1), (3, 5), (257, 64), (4096, 64)] {
+            var g = gen.array(rows * d)
+            g[0] = -0.0
+            let x = gen.array(rows * d, scale: 3), z = gen.array(rows * d), gamma = gen.array(d), beta = gen.array(d)
+            for kind in [0, 1, 2] {
+                func run(_ zeroed: Bool) -> [Float] {
+                    let tape = Tape()
+                    let a = Tensor(x, shape: [rows, d], requiresGrad: true), b = Tensor(z, shape: [rows, d], requiresGrad: true)
+                    if zeroed { b.grad = [Float](repeating: 0, count: rows * d) }
+                    let y: Tensor
+                    switch kind {
+                    case 0: y = tape.add(a, b)
+                    case 1: y = tape.sub(a, b)
+                    default: y = tape.layerNorm(b, gamma: Tensor(gamma, shape: [d]), beta: Tensor(beta, shape: [d]))
+                    }
+                    tape.backward(y, seed: g)
+                    return b.grad
+                }
+                let fresh = run(false), zeroed = run(true)
+                XCTAssertEqual(fresh.map(\.bitPattern), zeroed.map(\.bitPattern), "kind \(kind), \(rows)x\(d)")
+            }
+        }
+    }
 }

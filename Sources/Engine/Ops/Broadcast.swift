@@ -110,7 +110,15 @@ extension Tape {
                                         }
                                     }
                                 }
-                                if b.requiresGrad {
+                                if b.requiresGrad && period == n && (kind == .add || kind == .sub) && b.grad.isEmpty {
+                                    // b has the result's shape and no gradient yet: one pass writing
+                                    // 0 ± g — the floats of adding into zeros, without zeroing first.
+                                    b.updateGrad { gb, _ in
+                                        EngineLoops.parallelFor(n, grain: 1 << 15) { rs in
+                                            if kind == .add { for i in rs { gb[i] = 0 + g[i] } } else { for i in rs { gb[i] = 0 - g[i] } }
+                                        }
+                                    }
+                                } else if b.requiresGrad {
                                     b.accumulateGrad { gb in
                                         for r in 0..<blocks {
                                             let base = r * period

@@ -145,7 +145,8 @@ extension Tape {
                             dn[r] = d
                             let inv = 1 / d
                             let o = O + off + r * inner
-                            for j in 0..<e { o[j] = ND[r * e1 + j] * inv }
+                            let nd = ND + r * e1
+                            for j in 0..<e { o[j] = nd[j] * inv }
                         }
                     }
                 }
@@ -196,7 +197,8 @@ extension Tape {
                             for r in 0..<n {
                                 let g = G + off + r * inner, o = Y + off + r * inner
                                 let inv = 1 / dn[r]
-                                for j in 0..<e { GS[r * e1 + j] = g[j] * inv }
+                                let gsr = GS + r * e1
+                                for j in 0..<e { gsr[j] = g[j] * inv }
                                 GS[r * e1 + e] = -EngineLoops.dot(g, o, e) * inv
                             }
                             // dQ' = Gs·Csᵀ;  [dC | dS] = Q'ᵀ·Gs.
@@ -209,7 +211,12 @@ extension Tape {
                             BLAS.sgemm(m: n, n: e, k: m, a: kft, lda: m, b: DC, ldb: e1, beta: 1, c: GV + off, ldc: inner)
                             // dK' = v·dCᵀ + 1·dSᵀ.
                             BLAS.sgemm(transB: true, m: n, n: m, k: e, a: V + off, lda: inner, b: DC, ldb: e1, beta: 0, c: DF, ldc: m)
-                            for r in 0..<n { let row = DF + r * m; for j in 0..<m { row[j] += DC[j * e1 + e] } }
+                            // dS as a contiguous row, so the loop over j is a plain vector add.
+                            var ds = EngineLoops.uninitialized(m) { d in for j in 0..<m { d[j] = DC[j * e1 + e] } }
+                            ds.withUnsafeMutableBufferPointer { dsp in
+                                let DS = dsp.baseAddress!
+                                for r in 0..<n { let row = DF + r * m; for j in 0..<m { row[j] += DS[j] } }
+                            }
                             FavorAttention.backThroughFeatures(DF, feats: kft, x: K + off, dx: GK + off, rows: n, m: m, e: e,
                                                                ld: inner, projection: P, c: c, ratioEps: ratioEps)
                         } } }
@@ -235,7 +242,8 @@ public enum FavorAttention {
         for r in 0..<n {
             let d = dF + r * m, f = feats + r * m
             var s: Float = 0
-            for j in 0..<m { d[j] *= f[j] - ratioEps; s += d[j] }
+            for j in 0..<m { d[j] *= f[j] - ratioEps }   // a vector loop; then the sum, in order
+            for j in 0..<m { s += d[j] }
             let xr = x + r * ld, g = dx + r * ld
             let coef = -s * c2
             for j in 0..<e { g[j] += coef * xr[j] }

@@ -61,7 +61,9 @@ extension Tape {
                     }
                     if x.requiresGrad {
                         gamma.data.withUnsafeBufferPointer { gm in
-                            x.accumulateGrad { gx in
+                            // Without a gradient yet, 0 + dx is written (the floats of adding into
+                            // zeros, without zeroing first).
+                            x.updateGrad { gx, fresh in
                                 // dx = inv/D · (D·ĝ − Σĝ − x̂ · Σ(ĝ ⊙ x̂)), ĝ = g ⊙ gamma; rows split over the workers.
                                 xhat.withUnsafeBufferPointer { xhat in
                                 EngineLoops.parallelFor(rows, grain: max(1, (1 << 14) / d)) { range in
@@ -70,9 +72,16 @@ extension Tape {
                                     var s1: Float = 0, s2: Float = 0
                                     for j in 0..<d { let gh = g[base + j] * gm[j]; s1 += gh; s2 += gh * xhat[base + j] }
                                     let inv = invStd[r], fd = Float(d)
-                                    for j in 0..<d {
-                                        let gh = g[base + j] * gm[j]
-                                        gx[base + j] += inv / fd * (fd * gh - s1 - xhat[base + j] * s2)
+                                    if fresh {
+                                        for j in 0..<d {
+                                            let gh = g[base + j] * gm[j]
+                                            gx[base + j] = 0 + inv / fd * (fd * gh - s1 - xhat[base + j] * s2)
+                                        }
+                                    } else {
+                                        for j in 0..<d {
+                                            let gh = g[base + j] * gm[j]
+                                            gx[base + j] += inv / fd * (fd * gh - s1 - xhat[base + j] * s2)
+                                        }
                                     }
                                 }
                                 } }
