@@ -6,7 +6,8 @@ Usage:
     python3 bench/protocols.py run WORK --variant NAME [--protocols P1 P2 P3 | P3/P1 | P3/P2] [--seeds 1 2 3]
                                    [--datasets D ...] [--splits 1 2 3 4 5] [--bin DIR] [--threads 1]
                                    [--model MODEL.safetensors] [-- GRAPHIFY_OPTIONS ...]
-    python3 bench/protocols.py table WORK [--variants NAME ...] [--datasets D ...] [--out FILE.md]
+    python3 bench/protocols.py table WORK [--variants NAME|LABEL=NAME+NAME ...] [--seeds S ...] [--datasets D ...]
+                                     [--compact] [--out FILE.md]
 
 DATA is the data folder holding beeline/ (as for bench/beeline_prepare.py); WORK is a scratch folder
 (e.g. bench/work, which git ignores). The protocols (bench/PROTOCOLS.md has the full description):
@@ -326,14 +327,27 @@ def pair_cell(rows, a, b):
 
 
 def table(args):
+    # A column is a variant's runs, or LABEL=V1+V2+…: the runs of several variants, a later one's
+    # replacing an earlier one's of the same protocol, dataset, split and seed.
+    columns = []
     variants = {}
-    for v in args.variants:
-        path = os.path.join(args.work, f"runs-{v}.tsv")
-        if not os.path.exists(path):
-            fail(f"{path}: no results for variant {v}")
-        with open(path) as f:
-            for r in csv.DictReader(f, delimiter="\t"):
-                variants.setdefault((v, r["protocol"], r["dataset"]), []).append(r)
+    for spec in args.variants:
+        label, _, names = spec.rpartition("=")
+        label = label or names
+        columns.append(label)
+        runs = {}
+        for v in names.split("+"):
+            path = os.path.join(args.work, f"runs-{v}.tsv")
+            if not os.path.exists(path):
+                fail(f"{path}: no results for variant {v}")
+            with open(path) as f:
+                for r in csv.DictReader(f, delimiter="\t"):
+                    if not r["seed"].isdigit():      # a header line repeated by an appended file
+                        continue
+                    if args.seeds is None or int(r["seed"]) in args.seeds:
+                        runs[(r["protocol"], r["dataset"], r["split"], r["seed"])] = r
+        for (protocol, dataset, _, _), r in runs.items():
+            variants.setdefault((label, protocol, dataset), []).append(r)
     base = {}
     with open(args.baselines) as f:
         for r in csv.DictReader(f):
@@ -344,10 +358,12 @@ def table(args):
             if r["method"] == "GENELink" and r["network"] == NETWORK:
                 genelink.setdefault(r["dataset"], []).append(r)
     protocols = ["P1", "P2", "P3/P1", "P3/P2"]
+    if args.compact:
+        return print_text(args, compact_table(args, columns, variants, base, genelink, protocols))
     lines = []
     for protocol in protocols:
         bproto = protocol.split("/")[-1]          # P3 is compared with the baselines on the same test pairs
-        vcols = [v for v in args.variants if any(k[0] == v and k[1] == protocol for k in variants)]
+        vcols = [v for v in columns if any(k[0] == v and k[1] == protocol for k in variants)]
         if protocol.startswith("P3") and not vcols:
             continue
         datasets = [d for d in args.datasets if any(k[1] == protocol and k[2] == d for k in variants)
@@ -370,11 +386,36 @@ def table(args):
                     row.append(pair_cell(genelink.get(d, []), "auroc", "auprc"))
                 lines.append("| " + " | ".join(row) + " |")
             lines.append("")
-    text = "\n".join(lines)
+    print_text(args, "\n".join(lines))
+
+
+def print_text(args, text):
     if args.out:
         with open(args.out, "w") as f:
             f.write(text + "\n")
     print(text)
+
+
+def compact_table(args, columns, variants, base, genelink, protocols):
+    """One table: a row per protocol and dataset, each cell the mean pooled AUROC / per-regulator AUROC."""
+    def cell(rows):
+        if not rows:
+            return "—"
+        m = lambda k: statistics.mean(float(r[k]) for r in rows)
+        return f"{m('auroc'):.3f} / {m('reg_auroc'):.3f}"
+    head = ["protocol", "dataset"] + columns + [name for _, name in BASELINES] + ["GENELink"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for protocol in protocols:
+        bproto = protocol.split("/")[-1]
+        for d in args.datasets:
+            if not any(k[1] == protocol and k[2] == d for k in variants):
+                continue
+            row = [protocol, d] + [cell(variants.get((v, protocol, d), [])) for v in columns]
+            row += [cell(base.get((m, bproto, d), [])) for m, _ in BASELINES]
+            g = genelink.get(d, []) if protocol == "P1" else []
+            row.append(f"{statistics.mean(float(r['auroc']) for r in g):.3f}" if g else "—")
+            lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
 
 
 def main():
@@ -404,7 +445,11 @@ def main():
     r.add_argument("--model", help="run graphify on embed's GENE stream from this model (genes.txt beside it)")
     t = sub.add_parser("table", help="markdown tables: variants beside baselines and GENELink")
     t.add_argument("work")
-    t.add_argument("--variants", nargs="*", default=[])
+    t.add_argument("--variants", nargs="*", default=[],
+                   help="variant names, or LABEL=V1+V2 (later variants' runs replace earlier ones' of the same split and seed)")
+    t.add_argument("--seeds", nargs="+", type=int, help="only these seeds' runs (default: all)")
+    t.add_argument("--compact", action="store_true",
+                   help="one table, a row per protocol and dataset: mean pooled AUROC / per-regulator AUROC")
     t.add_argument("--baselines", default=os.path.join(ANCHORS, "protocols.csv"))
     t.add_argument("--anchors", default=os.path.join(ANCHORS, "accuracy.csv"))
     t.add_argument("--datasets", nargs="+", default=DATASETS, choices=DATASETS)
