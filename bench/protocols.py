@@ -397,12 +397,13 @@ def print_text(args, text):
 
 
 def compact_table(args, columns, variants, base, genelink, protocols):
-    """One table: a row per protocol and dataset, each cell the mean pooled AUROC / per-regulator AUROC."""
+    """One table: a row per protocol and dataset, each cell the mean pooled AUROC / per-regulator AUROC
+    (and the number of runs)."""
     def cell(rows):
         if not rows:
             return "—"
         m = lambda k: statistics.mean(float(r[k]) for r in rows)
-        return f"{m('auroc'):.3f} / {m('reg_auroc'):.3f}"
+        return f"{m('auroc'):.3f} / {m('reg_auroc'):.3f} ({len(rows)})"
     head = ["protocol", "dataset"] + columns + [name for _, name in BASELINES] + ["GENELink"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for protocol in protocols:
