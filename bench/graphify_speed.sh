@@ -4,7 +4,8 @@
 # Prints every run's wall-clock and CPU seconds (user + system, all threads; /usr/bin/time) and
 # their medians; the CELL stream is made once beforehand (bench/beeline_cells.py) and not timed.
 # GRAPHIFY_OPTIONS adds options to graphify's command line (e.g. "--arch genelink"); graphify's
-# default architecture runs without it.
+# default architecture runs without it. STREAM=<file> trains on that stream instead of the CELL
+# stream (e.g. the default model's GENE stream of the same dataset: `tokenize … | embed`).
 #
 #   sh bench/graphify_speed.sh PREPARED/hHEP_TFs500_Specific_sample1 [RUNS=3] [THREADS=2]
 #
@@ -19,13 +20,17 @@ dir=$1; runs=${2:-3}; threads=${3:-2}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-python3 "$root/bench/beeline_cells.py" "$dir/ExpressionData.csv.gz" "$work/cells.sgrf" 2>/dev/null
+if [ -n "${STREAM:-}" ]; then
+    cp "$STREAM" "$work/cells.sgrf"
+else
+    python3 "$root/bench/beeline_cells.py" "$dir/ExpressionData.csv.gz" "$work/cells.sgrf" 2>/dev/null
+fi
 # <cell>_TFs<n>_<Network>_sample<k>: the split GENELink reads.
 split=$(basename "$dir")
 dataset=$(echo "$split" | sed 's/^\([^_]*_TFs[0-9]*\)_.*/\1/')
 network=$(echo "$split" | sed 's/^[^_]*_TFs[0-9]*_\(.*\)_sample[0-9]*$/\1/')
 sample=$(echo "$split" | sed 's/.*_sample\([0-9]*\)$/\1/')
-echo "$dataset $network sample $sample, $threads threads; OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "$dataset $network sample $sample, ${STREAM:+stream $(basename "$STREAM"), }$threads threads; OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ours=""; ours_cpu=""; theirs=""; theirs_cpu=""
 i=1
