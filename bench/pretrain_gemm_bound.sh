@@ -15,16 +15,9 @@ set -euo pipefail
 DATA=$1; VOCAB=$2; VENV=$3
 cd "$(dirname "$0")/.."
 BIN=${4:-.build/release}
-SHARD=${SHARD:-1/31}; BATCH=${BATCH:-10}
 WORK=bench/work/pretrain_gemm
-mkdir -p "$WORK"
+. bench/pretrain_cells.sh
 cc -O2 -shared -fPIC bench/gemm_profile.c -o "$WORK/gemm_profile.so" -ldl
-"$BIN/tokenize" "$DATA" --vocab "$VOCAB" --shard "$SHARD" -q -o "$WORK/cells.sgrf"
-"$BIN/frames" view "$WORK/cells.sgrf" > "$WORK/cells.tsv"
-CELLS=$(tail -n +2 "$WORK/cells.tsv" | cut -f1 | uniq | wc -l)
-[ $((CELLS % BATCH)) -eq 0 ] || { echo "$CELLS cells do not fill batches of $BATCH: choose SHARD or BATCH" >&2; exit 64; }
-STEPS=$((CELLS / BATCH))
-MODEL=(--dim 64 --depth 4 --heads 4 --dim-head 16 --features 44)
 echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; $CELLS cells, batch $BATCH, $STEPS steps, zeros 1x, 1 thread"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 GEMM_PROFILE_OUT="$WORK/profile.tsv" LD_PRELOAD="$PWD/$WORK/gemm_profile.so" \

@@ -18,15 +18,9 @@ DATA=$1; VOCAB=$2; VENV=$3
 cd "$(dirname "$0")/.."
 BIN=${4:-.build/release}
 RUNS=${5:-3}
-SHARD=${SHARD:-1/31}; BATCH=${BATCH:-10}; ZEROS=${ZEROS:-1}
+ZEROS=${ZEROS:-1}
 WORK=bench/work/pretrain_zeros
-mkdir -p "$WORK"
-"$BIN/tokenize" "$DATA" --vocab "$VOCAB" --shard "$SHARD" -q -o "$WORK/cells.sgrf"
-"$BIN/frames" view "$WORK/cells.sgrf" > "$WORK/cells.tsv"
-CELLS=$(tail -n +2 "$WORK/cells.tsv" | cut -f1 | uniq | wc -l)
-[ $((CELLS % BATCH)) -eq 0 ] || { echo "$CELLS cells do not fill batches of $BATCH: choose SHARD or BATCH" >&2; exit 64; }
-STEPS=$((CELLS / BATCH))
-MODEL=(--dim 64 --depth 4 --heads 4 --dim-head 16 --features 44)
+. bench/pretrain_cells.sh
 echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; $(nproc) cores; $CELLS cells, batch $BATCH, $STEPS steps, zeros ${ZEROS}x"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for t in 1 2; do
