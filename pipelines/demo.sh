@@ -36,9 +36,11 @@ echo "[demo] 4/4 score: the held-out test pairs against the ground truth"
 echo
 echo "Top 20 edges of the inferred network:"
 head -n 21 "$OUT/edges.tsv" | column -t
-top20() { awk -F'\t' -v c="$1" 'NR > 1 && NR <= 21 { print $c }' "$OUT/edges.tsv" | sort -u | wc -l; }
+# "N regulator(s)": how many different values column $1 holds among the top 20 edges, named $2.
+top20() { awk -F'\t' -v c="$1" -v what="$2" 'NR > 1 && NR <= 21 { seen[$c] = 1 }
+  END { n = length(seen); printf "%d %s%s", n, what, n == 1 ? "" : "s" }' "$OUT/edges.tsv"; }
 novel=$(awk -F'\t' 'NR > 1 && NR <= 21 && $4 == 0' "$OUT/edges.tsv" | wc -l)
-echo "  ($(top20 1) regulators and $(top20 2) targets among them, $novel not in the training prior;"
+echo "  ($(top20 1 regulator) and $(top20 2 target) among them, $novel not in the training prior;"
 echo "   score --per-regulator K lists each regulator's K best)"
 echo
 echo "Top 10 novel edges (not in the training prior: what the model proposes beyond it):"
