@@ -212,8 +212,8 @@ extension Tape {
                             // dK' = v·dCᵀ + 1·dSᵀ.
                             BLAS.sgemm(transB: true, m: n, n: m, k: e, a: V + off, lda: inner, b: DC, ldb: e1, beta: 0, c: DF, ldc: m)
                             // dS as a contiguous row, so the loop over j is a plain vector add.
-                            var ds = EngineLoops.uninitialized(m) { d in for j in 0..<m { d[j] = DC[j * e1 + e] } }
-                            ds.withUnsafeMutableBufferPointer { dsp in
+                            let ds = EngineLoops.uninitialized(m) { d in for j in 0..<m { d[j] = DC[j * e1 + e] } }
+                            ds.withUnsafeBufferPointer { dsp in
                                 let DS = dsp.baseAddress!
                                 for r in 0..<n { let row = DF + r * m; for j in 0..<m { row[j] += DS[j] } }
                             }

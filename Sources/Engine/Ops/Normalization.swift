@@ -72,16 +72,9 @@ extension Tape {
                                     var s1: Float = 0, s2: Float = 0
                                     for j in 0..<d { let gh = g[base + j] * gm[j]; s1 += gh; s2 += gh * xhat[base + j] }
                                     let inv = invStd[r], fd = Float(d)
-                                    if fresh {
-                                        for j in 0..<d {
-                                            let gh = g[base + j] * gm[j]
-                                            gx[base + j] = 0 + inv / fd * (fd * gh - s1 - xhat[base + j] * s2)
-                                        }
-                                    } else {
-                                        for j in 0..<d {
-                                            let gh = g[base + j] * gm[j]
-                                            gx[base + j] += inv / fd * (fd * gh - s1 - xhat[base + j] * s2)
-                                        }
+                                    for j in 0..<d {
+                                        let gh = g[base + j] * gm[j]
+                                        gx[base + j] = (fresh ? 0 : gx[base + j]) + inv / fd * (fd * gh - s1 - xhat[base + j] * s2)
                                     }
                                 }
                                 } }
