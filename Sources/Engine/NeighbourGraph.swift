@@ -36,17 +36,22 @@ public struct NeighbourGraph: Equatable {
             keys.append(Int64(i) << 32 | Int64(j))
         }
         keys.sort()
-        var offsets = [Int](repeating: 0, count: nodeCount + 1)
-        var neighbours = [Int32](), nodes = [Int32]()
-        neighbours.reserveCapacity(keys.count); nodes.reserveCapacity(keys.count)
+        var nodes = [Int32](), neighbours = [Int32]()
+        nodes.reserveCapacity(keys.count); neighbours.reserveCapacity(keys.count)
         var last: Int64 = -1
         for k in keys where k != last {
             last = k
-            let i = Int(k >> 32)
-            nodes.append(Int32(i))
+            nodes.append(Int32(truncatingIfNeeded: k >> 32))
             neighbours.append(Int32(truncatingIfNeeded: k & 0xFFFF_FFFF))
-            offsets[i + 1] += 1
         }
+        self.init(nodeCount: nodeCount, sortedNodes: nodes, neighbours: neighbours)
+    }
+
+    /// The graph of edges already in (node, neighbour) order without duplicates: the CSR offsets
+    /// and the transpose are derived from them in O(nodes + edges).
+    private init(nodeCount: Int, sortedNodes nodes: [Int32], neighbours: [Int32]) {
+        var offsets = [Int](repeating: 0, count: nodeCount + 1)
+        for i in nodes { offsets[Int(i) + 1] += 1 }
         for i in 0..<nodeCount { offsets[i + 1] += offsets[i] }
         self.nodeCount = nodeCount
         self.offsets = offsets
@@ -65,18 +70,27 @@ public struct NeighbourGraph: Equatable {
     /// This graph without the edges between the given pairs, in either direction (edge masking:
     /// a pair scored in training must not see its own edge). Pairs that are not edges are ignored.
     public func removing(undirected pairs: [(Int32, Int32)]) -> NeighbourGraph {
-        var gone = Set<Int64>()
-        gone.reserveCapacity(2 * pairs.count)
-        for (a, b) in pairs {
-            gone.insert(Int64(a) << 32 | Int64(b))
-            gone.insert(Int64(b) << 32 | Int64(a))
+        // Mark the edges to drop (each node's neighbours are sorted: a binary search per
+        // direction), then keep the rest in order — no re-sort, the same graph as rebuilding it.
+        var drop = [Bool](repeating: false, count: edgeCount)
+        var dropped = 0
+        func mark(_ i: Int32, _ j: Int32) {
+            guard i >= 0, Int(i) < nodeCount else { return }
+            var lo = offsets[Int(i)], hi = offsets[Int(i) + 1]
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if neighbours[mid] < j { lo = mid + 1 } else { hi = mid }
+            }
+            if lo < offsets[Int(i) + 1] && neighbours[lo] == j && !drop[lo] { drop[lo] = true; dropped += 1 }
         }
-        var edges = [(node: Int, neighbour: Int)]()
-        edges.reserveCapacity(edgeCount)
-        for e in 0..<edgeCount where !gone.contains(Int64(nodes[e]) << 32 | Int64(neighbours[e])) {
-            edges.append((Int(nodes[e]), Int(neighbours[e])))
+        for (a, b) in pairs { mark(a, b); mark(b, a) }
+        if dropped == 0 { return self }
+        var keptNodes = [Int32](), keptNeighbours = [Int32]()
+        keptNodes.reserveCapacity(edgeCount - dropped); keptNeighbours.reserveCapacity(edgeCount - dropped)
+        for e in 0..<edgeCount where !drop[e] {
+            keptNodes.append(nodes[e]); keptNeighbours.append(neighbours[e])
         }
-        return NeighbourGraph(nodeCount: nodeCount, edges: edges)
+        return NeighbourGraph(nodeCount: nodeCount, sortedNodes: keptNodes, neighbours: keptNeighbours)
     }
 
     /// The symmetric graph of undirected pairs: both (a, b) and (b, a), plus (i, i) for every node

@@ -1,7 +1,9 @@
-// The pretrain hot paths rewritten for speed against the plain forms they replace, bit for bit:
-// GELU keeping Φ(x) for its backward against the generic element-wise loop with GELUFunction
-// (which recomputes erf), and LayerNorm with its rows split over two workers against one. Both
-// must give the same floats, or the default model would no longer rebuild bit for bit.
+// The pretrain and graphify hot paths rewritten for speed against the plain forms they replace,
+// bit for bit: GELU keeping Φ(x) for its backward against the generic element-wise loop with
+// GELUFunction (which recomputes erf), LayerNorm with its rows split over two workers against
+// one, fresh gradients against adding into zeros, and the per-row broadcast against the index-map
+// path. They must give the same floats, or the default model would no longer rebuild bit for bit
+// and graphify's models would change.
 
 @testable import Engine
 import Foundation
@@ -78,6 +80,31 @@ final class TrainKernelTwinTests: XCTestCase {
                 }
                 let fresh = run(false), zeroed = run(true)
                 XCTAssertEqual(fresh.map(\.bitPattern), zeroed.map(\.bitPattern), "kind \(kind), \(rows)x\(d)")
+            }
+        }
+    }
+
+    /// One value of b per row of a ([N,1] on [N,D], graphify's graph-dropout mask) takes a fast
+    /// path; it must give the floats of the general index-map path, which the same values shaped
+    /// [1,N,D] and [1,N,1] take: outputs and both gradients, fresh and accumulated.
+    func testRowScalarBroadcastEqualsTheIndexMapPath() {
+        for (rows, cols) in [(2, 3), (3, 5), (257, 64), (948, 64)] {
+            var x = gen.array(rows * cols, scale: 3)
+            x[0] = -0.0
+            let z = gen.array(rows, scale: 0.5, offset: 1.5), g = gen.array(rows * cols), prior = gen.array(rows * cols)
+            for kind in 0..<4 {
+                for accumulated in [false, true] {
+                    func run(_ general: Bool) -> [[UInt32]] {
+                        let tape = Tape()
+                        let a = Tensor(x, shape: general ? [1, rows, cols] : [rows, cols], requiresGrad: true)
+                        let b = Tensor(z, shape: general ? [1, rows, 1] : [rows, 1], requiresGrad: true)
+                        if accumulated { a.grad = prior; b.grad = Array(prior.prefix(rows)) }
+                        let y = [tape.add, tape.sub, tape.mul, tape.div][kind](a, b)
+                        tape.backward(y, seed: g)
+                        return [y.data, a.grad, b.grad].map { $0.map(\.bitPattern) }
+                    }
+                    XCTAssertEqual(run(false), run(true), "kind \(kind), \(rows)x\(cols), accumulated \(accumulated)")
+                }
             }
         }
     }

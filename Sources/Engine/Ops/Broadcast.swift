@@ -1,8 +1,9 @@
 // Broadcast: element-wise add, subtract, multiply and divide of two tensors under NumPy's
 // broadcasting rules (shapes aligned at the right; an extent of 1, or a missing axis, repeats).
 //
-// Fast paths: equal shapes, and b equal to a's trailing axes (a bias [D] on [N,D], a per-head
-// vector [H,D] on [N,H,D]). Everything else goes through a strided index map. Gradients sum over
+// Fast paths: equal shapes, b equal to a's trailing axes (a bias [D] on [N,D], a per-head
+// vector [H,D] on [N,H,D]), and one value of b per row of a ([N,1] on [N,D], e.g. a row mask).
+// Everything else goes through a strided index map. Gradients sum over
 // the broadcast axes in a fixed order (row by row), so they are the same on every run.
 
 extension Tape {
@@ -43,6 +44,10 @@ extension Tape {
             preconditionFailure("\(kind): shapes \(a.shape) and \(b.shape) do not broadcast")
         }
         let n = shape.reduce(1, *)
+        if shape.count >= 2 && a.shape == shape && b.shape.count == shape.count && b.shape[0] == shape[0]
+            && b.count == shape[0] && shape[0] > 0 && a.count > b.count {
+            return rowScalar(a, b, kind)
+        }
         // Index maps: nil means "the identity" (same shape); a suffix operand is indexed i % count.
         let aMap: [Int]? = a.shape == shape ? nil : EngineLoops.stridedIndices(shape: shape, strides: Tape.broadcastStrides(a.shape, to: shape))
         let bSuffix = a.shape == shape && b.count > 0 && shape.count >= b.shape.count
@@ -158,6 +163,70 @@ extension Tape {
                                         for i in 0..<n { gb[bi(i)] += g[i] * ap[ai(i)] }
                                     case .div:
                                         for i in 0..<n { let q = bp[bi(i)]; gb[bi(i)] -= g[i] * ap[ai(i)] / (q * q) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    /// `binary` when b holds one value per row of a (b [N,1,…] on a [N,…]): the same floats in
+    /// the same order as the index-map path (b's gradient sums each row left to right), without
+    /// building the maps.
+    private func rowScalar(_ a: Tensor, _ b: Tensor, _ kind: BinaryKind) -> Tensor {
+        let rows = a.shape[0], cols = a.count / rows, n = a.count
+        var out = EngineLoops.uninitialized(n) { _ in }
+        a.data.withUnsafeBufferPointer { ap in
+            b.data.withUnsafeBufferPointer { bp in
+                out.withUnsafeMutableBufferPointer { o in
+                    for r in 0..<rows {
+                        let y = bp[r], base = r * cols
+                        switch kind {
+                        case .add: for j in base..<base + cols { o[j] = ap[j] + y }
+                        case .sub: for j in base..<base + cols { o[j] = ap[j] - y }
+                        case .mul: for j in base..<base + cols { o[j] = ap[j] * y }
+                        case .div: for j in base..<base + cols { o[j] = ap[j] / y }
+                        }
+                    }
+                }
+            }
+        }
+        let tracked = tracks(a, b)
+        let y = result(out, a.shape, tracked)
+        if tracked {
+            record {
+                guard !y.grad.isEmpty else { return }
+                y.grad.withUnsafeBufferPointer { g in
+                    a.data.withUnsafeBufferPointer { ap in
+                        b.data.withUnsafeBufferPointer { bp in
+                            if a.requiresGrad {
+                                a.accumulateGrad { ga in
+                                    for r in 0..<rows {
+                                        let q = bp[r], base = r * cols
+                                        switch kind {
+                                        case .add, .sub: for j in base..<base + cols { ga[j] += g[j] }
+                                        case .mul: for j in base..<base + cols { ga[j] += g[j] * q }
+                                        case .div: for j in base..<base + cols { ga[j] += g[j] / q }
+                                        }
+                                    }
+                                }
+                            }
+                            if b.requiresGrad {
+                                b.accumulateGrad { gb in
+                                    for r in 0..<rows {
+                                        let q = bp[r], base = r * cols
+                                        var s = gb[r]
+                                        switch kind {
+                                        case .add: for j in base..<base + cols { s += g[j] }
+                                        case .sub: for j in base..<base + cols { s -= g[j] }
+                                        case .mul: for j in base..<base + cols { s += g[j] * ap[j] }
+                                        case .div: for j in base..<base + cols { s -= g[j] * ap[j] / (q * q) }
+                                        }
+                                        gb[r] = s
                                     }
                                 }
                             }
