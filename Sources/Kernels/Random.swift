@@ -18,7 +18,9 @@ import Foundation
 /// - `normal()`: Box–Muller in float64 from two `nextDouble()` draws, u1 shifted to (0, 1]; the
 ///   pair's second value is kept for the next call (cos first, then sin).
 public struct Xoshiro256: RandomNumberGenerator {
-    private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
+    // Visible to inlinable code so `next()` inlines into other modules' loops (dropout draws one
+    // number per value).
+    @usableFromInline var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
     private var spareNormal: Double?
 
     /// A generator whose whole stream is determined by `seed`.
@@ -34,11 +36,11 @@ public struct Xoshiro256: RandomNumberGenerator {
         s0 = splitMix(); s1 = splitMix(); s2 = splitMix(); s3 = splitMix()
     }
 
-    @inline(__always)
-    private static func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
+    @inlinable @inline(__always)
+    static func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 
     /// The next 64 random bits.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func next() -> UInt64 {
         let result = Xoshiro256.rotl(s1 &* 5, 7) &* 9
         let t = s1 << 17
@@ -49,11 +51,11 @@ public struct Xoshiro256: RandomNumberGenerator {
     }
 
     /// Uniform on [0, 1), 24 random bits.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func nextFloat() -> Float { Float(next() >> 40) * 0x1p-24 }
 
     /// Uniform on [0, 1), 53 random bits.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func nextDouble() -> Double { Double(next() >> 11) * 0x1p-53 }
 
     /// Uniform on [low, high), computed in float64 and rounded once.
