@@ -49,9 +49,12 @@ let package = Package(
         // Element-wise hot loops and the MatrixMarket line scanner, compiled per instruction set,
         // chosen at run time.
         .target(name: "CKernels"),
+        // Restarts a program on the OpenBLAS kernels of the CPU's instruction sets when OpenBLAS
+        // does not know the CPU model (include/cblascore.h).
+        .target(name: "CBLASCore", dependencies: ["COpenBLAS"]),
 
         .target(name: "Kernels", dependencies: ["CIsal"]),
-        .target(name: "LinearAlgebra", dependencies: ["COpenBLAS"]),
+        .target(name: "LinearAlgebra", dependencies: ["COpenBLAS", "CBLASCore"]),
         .target(name: "ToolKit", dependencies: ["Kernels", "CIsal", argumentParser]),
         .target(name: "Frames", dependencies: ["ToolKit", "Kernels"]),
         .target(name: "Weights", dependencies: ["ToolKit", "Kernels"]),
@@ -79,7 +82,7 @@ let package = Package(
         .testTarget(name: "FramesTests", dependencies: ["Frames", "ToolKit", "Kernels", "TestSupport", "frames"], path: "Tests/FramesTests"),
         .testTarget(name: "TokenizeTests", dependencies: ["Frames", "ToolKit", "Kernels", "CKernels", "TestSupport", "tokenize"], path: "Tests/TokenizeTests"),
         .testTarget(name: "EmbedTests", dependencies: ["Models", "Frames", "Weights", "ToolKit", "Kernels", "TestSupport", "embed"], path: "Tests/EmbedTests"),
-        .testTarget(name: "GraphifyTests", dependencies: ["Models", "Engine", "Frames", "ToolKit", "Kernels", "TestSupport", "graphify"], path: "Tests/GraphifyTests"),
+        .testTarget(name: "GraphifyTests", dependencies: ["Models", "Engine", "Frames", "ToolKit", "LinearAlgebra", "Kernels", "TestSupport", "graphify"], path: "Tests/GraphifyTests"),
         .testTarget(name: "ScoreTests", dependencies: ["Frames", "Metrics", "ToolKit", "Kernels", "TestSupport", "score"], path: "Tests/ScoreTests"),
         .testTarget(name: "PretrainTests", dependencies: ["Models", "Engine", "Frames", "Weights", "ToolKit", "Kernels", "TestSupport", "pretrain"], path: "Tests/PretrainTests"),
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport"], path: "Tests/PipelineTests"),

@@ -20,7 +20,9 @@ swift build -c release --product embed >/dev/null
 EMBED=.build/release/embed
 python3 bench/embed_inputs.py "$WORK" --cells "$CELLS" >/dev/null
 python3 bench/embed_inputs.py "$WORK" --cells 0 >/dev/null
-cc -O2 bench/embed_sgemm.c -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas -o "$WORK/sgemm"
+# core.c: the yardstick runs on the OpenBLAS kernels the tools run on (docs/ENGINE.md, "Determinism")
+cc -O2 bench/embed_sgemm.c Sources/CBLASCore/core.c -ISources/CBLASCore/include \
+  -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas -o "$WORK/sgemm"
 load() { cut -d' ' -f1 /proc/loadavg; }
 echo "# machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cpus; OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
 echo "# other processes at start (top 5 by CPU):"

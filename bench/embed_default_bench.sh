@@ -74,7 +74,9 @@ for g in dataset vocabulary; do
   sed "s/^/# $g /" "$WORK/check"
 done
 
-cc -O2 bench/embed_sgemm.c -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas -o "$WORK/sgemm"
+# core.c: the yardstick runs on the OpenBLAS kernels the tools run on (docs/ENGINE.md, "Determinism")
+cc -O2 bench/embed_sgemm.c Sources/CBLASCore/core.c -ISources/CBLASCore/include \
+  -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas -o "$WORK/sgemm"
 summary() { sed -n 's/.*Real time: \([0-9.]*\) sec; CPU: \([0-9.]*\) sec.*/\1 \2/p' "$1"; }
 : > "$WORK/runs.tsv"
 for t in $THREADS; do

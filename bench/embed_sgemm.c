@@ -2,7 +2,9 @@
  * embed's GFLOP/s. Times C[m,n] = A[m,k]·B[k,n] (row-major) for a square 2048 product and for
  * the largest product shape of an scBERT forward pass (the q/k/v projection, 16907 × 1920 × 200),
  * and prints the best of several repetitions in GFLOP/s.
- *   cc -O2 embed_sgemm.c -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas -o embed_sgemm
+ *   cc -O2 embed_sgemm.c ../Sources/CBLASCore/core.c -I../Sources/CBLASCore/include \
+ *      -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas -o embed_sgemm
+ * (core.c: the kernels the tools run on, docs/ENGINE.md "Determinism").
  *   ./embed_sgemm THREADS
  */
 #include <cblas.h>

@@ -3,6 +3,7 @@
 // All matrices are row-major. Shapes are given as in the math: C[m,n] = alpha·op(A)[m,k]·op(B)[k,n] + beta·C.
 // `ReferenceKernels` beside this file computes the same things with plain loops; tests compare.
 
+import CBLASCore
 import COpenBLAS
 
 public enum BLAS {
@@ -13,6 +14,22 @@ public enum BLAS {
 
     /// The number of threads OpenBLAS uses.
     public static var threads: Int { Int(openblas_get_num_threads()) }
+
+    /// The kernel family OpenBLAS runs ("Cooperlake", "Haswell", "Prescott", …). Every program that
+    /// links this module has restarted itself on the family of the CPU's instruction sets before
+    /// main if OpenBLAS did not know the CPU model (CBLASCore).
+    public static var coreName: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
+
+    /// The OpenBLAS family of this CPU's instruction sets: "Cooperlake" (AVX-512 with BF16),
+    /// "SkylakeX" (AVX-512), "Haswell" (AVX2 and FMA), or nil.
+    public static var featureCore: String? { scgrn_blas_feature_core().map { String(cString: $0) } }
+
+    /// The family a program restarts with, or nil to keep the one loaded: only OpenBLAS's generic
+    /// fallback ("Prescott") is replaced, by `featureCore`, and never when the user set
+    /// OPENBLAS_CORETYPE (`requested`, any value).
+    public static func replacementCore(loaded: String, requested: String?, featureCore: String?) -> String? {
+        scgrn_blas_replacement_core(loaded, requested, featureCore).map { String(cString: $0) }
+    }
 
     /// C[m,n] = alpha · op(A) · op(B) + beta · C, row-major.
     /// - Parameters:

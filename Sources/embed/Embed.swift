@@ -155,6 +155,7 @@ struct Embed: ToolCommand {
         let threads = common.threadCount
         let workers = parallel == .cells ? threads : 1
         BLAS.setThreads(parallel == .cells ? 1 : threads)
+        Diagnostics.verbose("OpenBLAS: \(BLAS.coreName) kernels")
         let output = try OutputFile.open(common.output, binary: true, inputs: inputs)
         var header = stream.header
         header.content = emit == .genes ? .gene : (emit == .cells ? .cellVector : .encoding)

@@ -130,6 +130,7 @@ struct Graphify: ToolCommand {
     func run() throws {
         common.apply()
         BLAS.setThreads(common.threadCount)
+        Diagnostics.verbose("OpenBLAS: \(BLAS.coreName) kernels")
         try requireInput(input, Graphify.self)
         let started = Date()
 

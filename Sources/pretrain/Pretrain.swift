@@ -106,6 +106,7 @@ struct Pretrain: ToolCommand {
     func run() throws {
         common.apply()
         BLAS.setThreads(common.threadCount)
+        Diagnostics.verbose("OpenBLAS: \(BLAS.coreName) kernels")
         if inputs == ["-"] && isatty(0) != 0 {
             throw ToolError.usage("no input: give CELL streams or pipe one in (tokenize … --vocab GENES | pretrain -o MODEL)\n"
                                   + Pretrain.helpMessage())

@@ -7,6 +7,7 @@
 
 import Foundation
 import Frames
+import LinearAlgebra
 import TestSupport
 import ToolKit
 import XCTest
@@ -204,6 +205,35 @@ final class GraphifyToolTests: XCTestCase {
         XCTAssertEqual(ma.header.metadata.map { "\($0.key)=\($0.value)" }, mc.header.metadata.map { "\($0.key)=\($0.value)" })
         try graphify([s.cells] + split + quick + ["--epochs", "2", "--seed", "9", "-o", d])
         XCTAssertNotEqual(ma.modelFrameBytes, try WrittenModel(path: d).modelFrameBytes, "another seed, another model")
+    }
+
+    // MARK: - BLAS kernels
+
+    /// OpenBLAS chooses its kernels by CPU model number and runs a model it does not know on its
+    /// generic SSE3 kernels ("Prescott"), several times slower; graphify then restarts itself on the
+    /// family of the CPU's instruction sets before main (so before it reads its input, here standard
+    /// input), and leaves a family the user set in OPENBLAS_CORETYPE alone.
+    func testGraphifyRunsOnTheKernelsOfTheCPUUnlessTheUserChose() throws {
+        let s = try setup()
+        let stream = try Data(contentsOf: URL(fileURLWithPath: s.cells))
+        func kernels(_ coretype: String?) throws -> String {
+            var env = ProcessInfo.processInfo.environment
+            env["OPENBLAS_CORETYPE"] = coretype
+            let model = try temp("kernels.model")
+            let run = try Tools.run("graphify", ["-"] + split + ["--epochs", "1", "--batch-size", "4096", "-v", "-o", model],
+                                    stdin: stream, environment: env)
+            XCTAssertEqual(run.status, 0, run.stderr)
+            XCTAssertEqual(try WrittenModel(path: model).header.genes.map(\.symbol), s.genes)
+            let line = run.stderr.split(separator: "\n").first { $0.contains("OpenBLAS: ") }
+            return line.map { String($0.split(separator: " ")[2]) } ?? "(no kernels line)"
+        }
+        let chosen = try kernels(nil)
+        if let family = BLAS.featureCore {
+            XCTAssertNotEqual(chosen.lowercased(), "prescott", "a CPU with \(family)'s instruction sets ran the generic kernels")
+        } else {
+            XCTAssertNotEqual(chosen, "(no kernels line)")
+        }
+        XCTAssertEqual(try kernels("Prescott"), "Prescott")
     }
 
     // MARK: - Transformer embeddings and the ablations

@@ -13,6 +13,24 @@ final class BLASTests: XCTestCase {
         }
     }
 
+    /// Only OpenBLAS's generic fallback ("Prescott") is replaced, by the CPU's own family, and
+    /// never a family the user set in OPENBLAS_CORETYPE or one OpenBLAS chose for a CPU it knows.
+    func testOnlyTheGenericFallbackIsReplaced() {
+        XCTAssertEqual(BLAS.replacementCore(loaded: "Prescott", requested: nil, featureCore: "Cooperlake"), "Cooperlake")
+        XCTAssertEqual(BLAS.replacementCore(loaded: "Prescott", requested: nil, featureCore: "Haswell"), "Haswell")
+        XCTAssertEqual(BLAS.replacementCore(loaded: "PRESCOTT", requested: nil, featureCore: "SkylakeX"), "SkylakeX")
+        XCTAssertNil(BLAS.replacementCore(loaded: "Prescott", requested: "Prescott", featureCore: "SkylakeX"))
+        XCTAssertNil(BLAS.replacementCore(loaded: "Prescott", requested: "", featureCore: "SkylakeX"))
+        XCTAssertNil(BLAS.replacementCore(loaded: "Haswell", requested: nil, featureCore: "SkylakeX"))
+        XCTAssertNil(BLAS.replacementCore(loaded: "Prescott", requested: nil, featureCore: nil))
+        XCTAssertTrue([nil, "Cooperlake", "SkylakeX", "Haswell"].contains(BLAS.featureCore))
+        // This test process links the restart too: it runs the generic kernels on a CPU with better
+        // ones only when someone set OPENBLAS_CORETYPE so.
+        if BLAS.coreName.lowercased() == "prescott", BLAS.featureCore != nil {
+            XCTAssertNotNil(getenv("OPENBLAS_CORETYPE"), "the generic kernels on a CPU with \(BLAS.featureCore!)'s")
+        }
+    }
+
     func testSgemmMatchesReferenceOverShapes() {
         var rng = LCG(state: 42)
         let sizes = [1, 2, 3, 7, 16, 33, 65]

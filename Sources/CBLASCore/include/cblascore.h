@@ -1,0 +1,17 @@
+#ifndef SCGRN_CBLASCORE_H
+#define SCGRN_CBLASCORE_H
+
+/* OpenBLAS picks its kernels by CPU model number when it loads; a model newer than the library
+ * (Emerald Rapids under Debian 12's OpenBLAS 0.3.21, say) gets its generic SSE3 kernels,
+ * "Prescott", several times slower. Every program that links this target restarts itself, before
+ * main, on the kernel family of the CPU's instruction sets when that happened (core.c). */
+
+/* The OpenBLAS family of this CPU's instruction sets, by the names OPENBLAS_CORETYPE takes:
+ * "Cooperlake" (AVX-512 with BF16), "SkylakeX" (AVX-512), "Haswell" (AVX2 and FMA), or NULL. */
+const char *scgrn_blas_feature_core(void);
+
+/* The family to restart with, or NULL to keep the one loaded: `feature` when OpenBLAS loaded its
+ * generic fallback ("Prescott") and the user set no OPENBLAS_CORETYPE (`requested` NULL). */
+const char *scgrn_blas_replacement_core(const char *loaded, const char *requested, const char *feature);
+
+#endif
