@@ -22,18 +22,17 @@ const char *scgrn_blas_feature_core(void) {
     return NULL;
 }
 
-const char *scgrn_blas_replacement_core(const char *loaded, const char *requested, const char *feature) {
-    if (requested != NULL || loaded == NULL || feature == NULL) return NULL;
-    return strcasecmp(loaded, "Prescott") == 0 ? feature : NULL;
+int scgrn_blas_should_replace(const char *loaded, const char *requested, const char *feature) {
+    return requested == NULL && loaded != NULL && feature != NULL && strcasecmp(loaded, "Prescott") == 0;
 }
 
 /* Executes the same program with the same arguments once more, with OPENBLAS_CORETYPE set (so the
  * new process keeps what it loads). If exec fails the process goes on with the kernels it has. */
 __attribute__((constructor)) static void scgrn_blas_use_kernels_of_this_cpu(int argc, char **argv) {
     (void)argc;
-    const char *core = scgrn_blas_replacement_core(openblas_get_corename(), getenv("OPENBLAS_CORETYPE"),
-                                                   scgrn_blas_feature_core());
-    if (core == NULL || argv == NULL || setenv("OPENBLAS_CORETYPE", core, 1) != 0) return;
+    const char *core = scgrn_blas_feature_core();
+    if (!scgrn_blas_should_replace(openblas_get_corename(), getenv("OPENBLAS_CORETYPE"), core)) return;
+    if (argv == NULL || setenv("OPENBLAS_CORETYPE", core, 1) != 0) return;
     execv("/proc/self/exe", argv);
     unsetenv("OPENBLAS_CORETYPE");
 }

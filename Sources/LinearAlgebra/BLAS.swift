@@ -28,7 +28,7 @@ public enum BLAS {
     /// fallback ("Prescott") is replaced, by `featureCore`, and never when the user set
     /// OPENBLAS_CORETYPE (`requested`, any value).
     public static func replacementCore(loaded: String, requested: String?, featureCore: String?) -> String? {
-        scgrn_blas_replacement_core(loaded, requested, featureCore).map { String(cString: $0) }
+        scgrn_blas_should_replace(loaded, requested, featureCore) != 0 ? featureCore : nil
     }
 
     /// C[m,n] = alpha · op(A) · op(B) + beta · C, row-major.

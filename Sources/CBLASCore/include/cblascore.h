@@ -10,8 +10,8 @@
  * "Cooperlake" (AVX-512 with BF16), "SkylakeX" (AVX-512), "Haswell" (AVX2 and FMA), or NULL. */
 const char *scgrn_blas_feature_core(void);
 
-/* The family to restart with, or NULL to keep the one loaded: `feature` when OpenBLAS loaded its
- * generic fallback ("Prescott") and the user set no OPENBLAS_CORETYPE (`requested` NULL). */
-const char *scgrn_blas_replacement_core(const char *loaded, const char *requested, const char *feature);
+/* 1 if the program should restart on `feature`: OpenBLAS loaded its generic fallback ("Prescott"),
+ * the user set no OPENBLAS_CORETYPE (`requested` NULL) and the CPU has a better family. */
+int scgrn_blas_should_replace(const char *loaded, const char *requested, const char *feature);
 
 #endif
