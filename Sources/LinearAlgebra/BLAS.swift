@@ -24,6 +24,10 @@ public enum BLAS {
     /// "SkylakeX" (AVX-512), "Haswell" (AVX2 and FMA), or nil.
     public static var featureCore: String? { scgrn_blas_feature_core().map { String(cString: $0) } }
 
+    /// Whether this thread flushes subnormal floats to zero (x86-64's FTZ and DAZ). Every program
+    /// that links this module sets both before main, for its threads and OpenBLAS's (CBLASCore).
+    public static var subnormalsFlushed: Bool { scgrn_subnormals_flushed() != 0 }
+
     /// The family a program restarts with, or nil to keep the one loaded: only OpenBLAS's generic
     /// fallback ("Prescott") is replaced, by `featureCore`, and never when the user set
     /// OPENBLAS_CORETYPE (`requested`, any value).

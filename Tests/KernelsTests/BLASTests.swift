@@ -1,5 +1,6 @@
 // BLAS against the plain-loop reference over many shapes, transposes and leading dimensions.
 
+import Foundation
 import LinearAlgebra
 import TestSupport
 import XCTest
@@ -29,6 +30,30 @@ final class BLASTests: XCTestCase {
         if BLAS.coreName.lowercased() == "prescott", BLAS.featureCore != nil {
             XCTAssertNotNil(getenv("OPENBLAS_CORETYPE"), "the generic kernels on a CPU with \(BLAS.featureCore!)'s")
         }
+    }
+
+    /// Subnormal floats are zeros on every thread, OpenBLAS's included: a product of subnormal
+    /// entries by 1e30 would be about 1e-9 per term without DAZ; it is 0 on every row, so on the rows
+    /// OpenBLAS's second thread computed too. (A product with a few subnormals ran 15–60 × slower.)
+    func testSubnormalsAreFlushedOnEveryThread() {
+        #if arch(x86_64)
+        XCTAssertTrue(BLAS.subnormalsFlushed, "the test runner's main thread")
+        final class Flag: @unchecked Sendable { var value = false }
+        let spawned = Flag(), done = DispatchSemaphore(value: 0)
+        Thread { spawned.value = BLAS.subnormalsFlushed; done.signal() }.start()
+        done.wait()
+        XCTAssertTrue(spawned.value, "a thread the program starts")
+        let before = BLAS.threads
+        defer { BLAS.setThreads(before) }
+        BLAS.setThreads(2)
+        let n = 512
+        let a = [Float](repeating: 1e-39, count: n * n), b = [Float](repeating: 1e30, count: n * n)
+        XCTAssertTrue(a[0].isSubnormal)
+        var c = [Float](repeating: -1, count: n * n)
+        BLAS.sgemm(m: n, n: n, k: n, a, b, &c)
+        let rows = (0..<n).filter { i in c[(i * n)..<((i + 1) * n)].contains { $0 != 0 } }
+        XCTAssertEqual(rows.count, 0, "rows with a subnormal input counted: \(rows.prefix(3)) …")
+        #endif
     }
 
     func testSgemmMatchesReferenceOverShapes() {
