@@ -82,6 +82,33 @@ public struct RegulationModel {
         self.regulatorBias = regulatorBias; self.targetBias = targetBias
     }
 
+    /// The model whose logit for every pair is the mean of `members`' logits (an ensemble; dot
+    /// decoders only): each gene's representations side by side, each scaled by 1/√K, so that the
+    /// dot product of the joined rows is the mean of the members' products; the biases averaged.
+    /// One member is returned as it is.
+    public init(averaging members: [RegulationModel]) {
+        precondition(!members.isEmpty, "RegulationModel: an ensemble needs a member")
+        let g = members[0].geneCount, k = members.count
+        if k == 1 { self = members[0]; return }
+        precondition(members.allSatisfy { $0.geneCount == g && $0.decoder == .dot }, "RegulationModel: members differ in genes or are not dot decoders")
+        let width = members.reduce(0) { $0 + $1.width }
+        let scale = Float(1 / Double(k).squareRoot())
+        func joined(_ side: KeyPath<RegulationModel, [Float]>) -> [Float] {
+            var out = [Float]()
+            out.reserveCapacity(g * width)
+            for i in 0..<g {
+                for m in members { out += m[keyPath: side][(i * m.width)..<((i + 1) * m.width)].map { $0 * scale } }
+            }
+            return out
+        }
+        func mean(_ side: KeyPath<RegulationModel, [Float]?>) -> [Float]? {
+            guard members.contains(where: { $0[keyPath: side] != nil }) else { return nil }
+            return (0..<g).map { i in members.reduce(Float(0)) { $0 + ($1[keyPath: side]?[i] ?? 0) } / Float(k) }
+        }
+        self.init(geneCount: g, width: width, regulator: joined(\.regulator), target: joined(\.target), decoder: .dot,
+                  regulatorBias: mean(\.regulatorBias), targetBias: mean(\.targetBias))
+    }
+
     // MARK: - Encoding
 
     /// The tensors to write in a MODEL frame, in the contract's order.

@@ -80,6 +80,10 @@ struct Graphify: ToolCommand {
     @Option(help: "Adam learning rate (scgrn: half cosine to 0 over the run; genelink: StepLR γ 0.99 after every batch).") var lr = 3e-3
     @Option(help: "Pairs per batch.") var batchSize = 256
     @Option(help: "Random seed (initialisation, dropout, batch order, sampling, sketch).") var seed: UInt64 = 8
+    @Option(help: ArgumentHelp("Train K models on the same pairs (seeds --seed … --seed + K − 1) and write the one that averages "
+                               + "their logits: a ranking that depends less on the seed, for K × the training time (dot decoder).",
+                               valueName: "K"))
+    var ensemble = 1
     @Flag(help: "Ablation: ignore the transformer embeddings of a GENE stream (GENELink's model).") var noTransformer = false
     @Flag(help: "Ablation: no graph encoder; the channels read the embeddings (or, without them, the profiles).") var noGnn = false
     @Option(help: ArgumentHelp("Per-gene feature table (lines 'SYMBOL v1 … vD', e.g. models/knowledge/gene_table_64.txt.gz), "
@@ -114,6 +118,8 @@ struct Graphify: ToolCommand {
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
         guard lr > 0 && lr.isFinite else { throw ValidationError("--lr must be positive") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        guard (1...Self.maxEnsemble).contains(ensemble) else { throw ValidationError("--ensemble must be between 1 and \(Self.maxEnsemble)") }
+        if ensemble > 1 && decoder != .dot { throw ValidationError("--ensemble needs --decoder dot (an MLP decoder's models cannot be averaged into one)") }
         if let patience, patience < 1 { throw ValidationError("--patience must be at least 1") }
         guard validFraction > 0 && validFraction < 1 else { throw ValidationError("--valid-fraction must be in (0, 1)") }
         guard negativesPerPositive >= 1 else { throw ValidationError("--negatives-per-positive must be at least 1") }
@@ -126,6 +132,9 @@ struct Graphify: ToolCommand {
         if geneFeatures == "-" { throw ValidationError("--gene-features must be a file (standard input is the stream's)") }
         if tfs != nil && train != nil { throw ValidationError("--tfs chooses regulators for sampled negatives; it does not apply with --train") }
     }
+
+    /// The most models --ensemble trains.
+    static let maxEnsemble = 32
 
     func run() throws {
         common.apply()
@@ -169,7 +178,6 @@ struct Graphify: ToolCommand {
         c.decoder = decoder == .mlp ? .mlp(hidden: 2 * c.outputDim) : .dot
         c.architecture = JointGRNConfiguration.Architecture(rawValue: arch)!
         c.geneCount = genes.count
-        let network = JointGRNNetwork(c, seed: seed)
         let g = genes.count
         let inputs = ModelInputs(
             profiles: features.cellCount > 0 ? Tensor(features.profiles, shape: [g, features.profileWidth]) : nil,
@@ -178,17 +186,44 @@ struct Graphify: ToolCommand {
         // scgrn's settings with their defaults (GENELink's architecture has none of them).
         let dropout = graphDropout ?? 0.5, propensityScale = propensityLrScale ?? 10
         let masking = c.architecture == .scgrn && !noGnn && maskEdges != .off
-        let result = Trainer.train(network, inputs: inputs, pairs: pairs,
-                                   options: TrainingOptions(epochs: epochs, learningRate: lr, batchSize: batchSize,
-                                                            seed: seed, patience: patience, architecture: c.architecture,
-                                                            graphDropout: dropout, maskEdges: masking,
-                                                            propensityRateScale: propensityScale,
-                                                            weightDecay: weightDecay, selection: select))
-
-        // The selected network's representations, in evaluation mode.
-        let (regulator, target) = Trainer.represent(network, inputs: inputs)
+        let rules = pairs.propensityRules(count: g)
+        // One network, or --ensemble K of them on the same pairs: member k has seed + k (the first is
+        // the single model), and the model written averages their logits.
+        var members: [(result: TrainingResult, model: RegulationModel, validLogits: [Float])] = []
+        for k in 0..<ensemble {
+            let memberSeed = seed &+ UInt64(k)
+            if ensemble > 1 { Diagnostics.verbose("model \(k + 1) of \(ensemble) (seed \(memberSeed))") }
+            let network = JointGRNNetwork(c, seed: memberSeed)
+            let result = Trainer.train(network, inputs: inputs, pairs: pairs,
+                                       options: TrainingOptions(epochs: epochs, learningRate: lr, batchSize: batchSize,
+                                                                seed: memberSeed, patience: patience, architecture: c.architecture,
+                                                                graphDropout: dropout, maskEdges: masking,
+                                                                propensityRateScale: propensityScale,
+                                                                weightDecay: weightDecay, selection: select))
+            // The selected network's representations, in evaluation mode.
+            let (regulator, target) = Trainer.represent(network, inputs: inputs)
+            let layers = network.decoder.map {
+                DenseLayer(inOutWeight: $0.weight.data, bias: $0.bias!.data, inputs: $0.weight.shape[0], outputs: $0.weight.shape[1])
+            }
+            let model = RegulationModel(geneCount: g, width: c.outputDim, regulator: regulator.data, target: target.data,
+                                        decoder: layers.isEmpty ? .dot : .mlp(layers),
+                                        regulatorBias: network.regulatorBias.map { rules.regulator.apply($0.data) },
+                                        targetBias: network.targetBias.map { rules.target.apply($0.data) })
+            let validLogits = ensemble > 1 ? Trainer.logits(network, inputs: inputs, pairs: pairs.valid, propensityRules: rules) : []
+            members.append((result, model, validLogits))
+        }
+        let model = RegulationModel(averaging: members.map(\.model))
+        // The figures of the model written: the single network's, or those of the members' mean logits.
+        var result = members[0].result
+        if ensemble > 1 {
+            let mean = (0..<pairs.valid.count).map { i in members.reduce(Float(0)) { $0 + $1.validLogits[i] } / Float(ensemble) }
+            let (ranking, grouped) = Trainer.rank(mean, pairs: pairs.valid)
+            result.validAUROC = ranking.auroc ?? 0.5
+            result.validAUPRC = ranking.averagePrecision ?? 0
+            result.validPerRegulatorAUROC = grouped.auroc ?? 0.5
+        }
+        let bestEpochs = members.map { String($0.result.bestEpoch) }.joined(separator: ",")
         var header = StreamHeader(content: .model, genes: genes, metadata: [], provenance: features.header.provenance)
-        let d = c.outputDim
         var meta: [(String, String)] = [
             ("decoder", decoder.rawValue),
             ("graphify.model", noGnn ? "mlp-channels" : "\(arch)-gat"),
@@ -197,8 +232,8 @@ struct Graphify: ToolCommand {
             ("graphify.gnn", noGnn ? "false" : "true"),
             ("graphify.seed", String(seed)),
             ("graphify.epochs", String(epochs)),
-            ("graphify.epochs_run", String(result.epochsRun)),
-            ("graphify.best_epoch", String(result.bestEpoch)),
+            ("graphify.epochs_run", members.map { String($0.result.epochsRun) }.joined(separator: ",")),
+            ("graphify.best_epoch", bestEpochs),
             ("graphify.valid_auroc", String(result.validAUROC)),
             ("graphify.valid_auprc", String(result.validAUPRC)),
             ("graphify.valid_per_regulator_auroc", String(result.validPerRegulatorAUROC)),
@@ -219,19 +254,11 @@ struct Graphify: ToolCommand {
             meta.append(("graphify.propensity_lr_scale", String(propensityScale)))
         }
         if weightDecay > 0 { meta.append(("graphify.weight_decay", String(weightDecay))) }
+        if ensemble > 1 { meta.append(("graphify.ensemble", String(ensemble))) }
         for (k, v) in meta { header.setMetadata(k, v) }
         let digest = try priorChoice.path == "-" ? "" : SHA256.hex(file: priorChoice.path)
         TrainingPrior(name: priorChoice.name, sha256: digest, pairs: pairs.priorPairs).record(in: &header)
         header.appendProvenance()
-        // The MODEL contract (Sources/Frames/ModelContract.swift); the engine stores W as [in, out].
-        let layers = network.decoder.map {
-            DenseLayer(inOutWeight: $0.weight.data, bias: $0.bias!.data, inputs: $0.weight.shape[0], outputs: $0.weight.shape[1])
-        }
-        let rules = pairs.propensityRules(count: g)
-        let model = RegulationModel(geneCount: g, width: d, regulator: regulator.data, target: target.data,
-                                    decoder: layers.isEmpty ? .dot : .mlp(layers),
-                                    regulatorBias: network.regulatorBias.map { rules.regulator.apply($0.data) },
-                                    targetBias: network.targetBias.map { rules.target.apply($0.data) })
         let tensors = model.tensors
         if let bad = tensors.first(where: { $0.data.contains { !$0.isFinite } }) {
             throw ToolError.runtime("training diverged: tensor '\(bad.name)' holds non-finite values (try a smaller --lr)")
@@ -240,8 +267,10 @@ struct Graphify: ToolCommand {
         let writer = try FrameWriter(out, header: header)
         try writer.write(model: tensors)
         try writer.finish()
-        Diagnostics.note(String(format: "best epoch %d of %d (by " + select.rawValue + "): validation AUROC %.4f AUPRC %.4f, per regulator AUROC %.4f (%d genes, %.1f s)",
-                                result.bestEpoch, result.epochsRun, result.validAUROC, result.validAUPRC,
+        let chosen = ensemble == 1 ? "best epoch \(result.bestEpoch) of \(result.epochsRun)"
+            : "\(ensemble) models, best epochs \(bestEpochs) of \(epochs)"
+        Diagnostics.note(String(format: "%@ (by " + select.rawValue + "): validation AUROC %.4f AUPRC %.4f, per regulator AUROC %.4f (%d genes, %.1f s)",
+                                chosen, result.validAUROC, result.validAUPRC,
                                 result.validPerRegulatorAUROC, g,
                                 Date().timeIntervalSince(started)))
     }

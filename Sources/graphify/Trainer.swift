@@ -150,10 +150,21 @@ enum Trainer {
     /// as the MODEL will hold it, with the propensities `propensityRules` make of the learned ones.
     static func validate(_ network: JointGRNNetwork, inputs: ModelInputs, pairs: LabelledPairs,
                          propensityRules: (regulator: PropensityRule, target: PropensityRule)) -> (BinaryRanking, GroupedRanking) {
+        rank(logits(network, inputs: inputs, pairs: pairs, propensityRules: propensityRules), pairs: pairs)
+    }
+
+    /// `logits` (one a pair of `pairs`) ranked against the pairs' labels: pooled, and per regulator.
+    static func rank(_ logits: [Float], pairs: LabelledPairs) -> (BinaryRanking, GroupedRanking) {
+        let labels = pairs.labels.map { $0 == 1 }, scores = logits.map(Double.init)
+        return (BinaryRanking(scores: scores, labels: labels), GroupedRanking(scores: scores, labels: labels, groups: pairs.regulators))
+    }
+
+    /// The network's logit of each of `pairs` in evaluation mode, with the propensities the MODEL will hold.
+    static func logits(_ network: JointGRNNetwork, inputs: ModelInputs, pairs: LabelledPairs,
+                       propensityRules: (regulator: PropensityRule, target: PropensityRule)) -> [Float] {
         let tape = Tape(training: false, recording: false)
         let (r, t) = represent(network, inputs: inputs, tape: tape)
-        let logits = network.score(tape, regulator: r, target: t, regulators: pairs.regulators, targets: pairs.targets)
-        var logit = logits.data
+        var logit = network.score(tape, regulator: r, target: t, regulators: pairs.regulators, targets: pairs.targets).data
         if let rb = network.regulatorBias, let tb = network.targetBias {
             let written = (propensityRules.regulator.apply(rb.data), propensityRules.target.apply(tb.data))
             for k in logit.indices {
@@ -162,8 +173,7 @@ enum Trainer {
                 if written.1[j] != tb.data[j] { logit[k] += written.1[j] - tb.data[j] }
             }
         }
-        let labels = pairs.labels.map { $0 == 1 }, scores = logit.map(Double.init)
-        return (BinaryRanking(scores: scores, labels: labels), GroupedRanking(scores: scores, labels: labels, groups: pairs.regulators))
+        return logit
     }
 
     /// Every gene's regulator and target representation, in evaluation mode.

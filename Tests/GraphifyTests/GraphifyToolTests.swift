@@ -165,6 +165,50 @@ final class GraphifyToolTests: XCTestCase {
         XCTAssertEqual(Double(line)!, reported, accuracy: 1e-4)
     }
 
+    /// --ensemble K trains K networks on the same pairs (seeds --seed … --seed + K − 1) and writes
+    /// one dot-decoder model whose logit of every pair is the mean of theirs; its recorded
+    /// validation figures are the written model's; K = 1 is the single model, byte for byte.
+    func testEnsembleAveragesTheLogitsOfItsMembers() throws {
+        let s = try setup()
+        let single = try temp("ens-single.model"), one = try temp("ens-one.model"), other = try temp("ens-other.model"),
+            pair = try temp("ens-pair.model")
+        try graphify([s.cells] + split + quick + ["-o", single])
+        try graphify([s.cells] + split + quick + ["--ensemble", "1", "-o", one])
+        XCTAssertEqual(try WrittenModel(path: single).modelFrameBytes, try WrittenModel(path: one).modelFrameBytes, "--ensemble 1")
+        try graphify([s.cells] + split + quick + ["--seed", "9", "-o", other])
+        let run = try graphify([s.cells] + split + ["--epochs", "1", "--batch-size", "4096", "--ensemble", "2", "-v", "-o", pair])
+        XCTAssertTrue(run.stderr.contains("model 2 of 2 (seed 9)"), run.stderr)
+        XCTAssertTrue(run.stderr.contains("2 models, best epochs 1,1 of 1"), run.stderr)
+
+        let a = try WrittenModel(path: single), b = try WrittenModel(path: other), e = try WrittenModel(path: pair)
+        let g = s.genes.count, d = a.tensors["regulator"]!.shape[1]
+        XCTAssertEqual(e.meta("graphify.ensemble"), "2")
+        XCTAssertEqual(e.meta("graphify.best_epoch"), "1,1")
+        XCTAssertEqual(e.tensors["regulator"]?.shape, [g, 2 * d])
+        XCTAssertEqual(e.tensors["target"]?.shape, [g, 2 * d])
+        func logit(_ m: WrittenModel, _ i: Int, _ j: Int) -> Double {
+            let r = m.tensors["regulator"]!, t = m.tensors["target"]!, w = r.shape[1]
+            var x = (0..<w).reduce(0.0) { $0 + Double(r.data[i * w + $1]) * Double(t.data[j * w + $1]) }
+            x += Double(m.tensors["regulator.bias"]?.data[i] ?? 0) + Double(m.tensors["target.bias"]?.data[j] ?? 0)
+            return x
+        }
+        var worst = 0.0
+        for i in stride(from: 0, to: g, by: 7) {
+            for j in stride(from: 3, to: g, by: 11) {
+                let mean = (logit(a, i, j) + logit(b, i, j)) / 2
+                XCTAssertNotEqual(logit(a, i, j), logit(b, i, j), "the members differ (\(i), \(j))")
+                worst = max(worst, abs(logit(e, i, j) - mean) / max(1, abs(mean)))
+            }
+        }
+        XCTAssertLessThan(worst, 1e-5, "ensemble logit against the members' mean")
+        // score's AUROC on the validation pairs is the one graphify recorded for the ensemble.
+        let score = try Tools.run("score", [pair, "--pairs", HHEP.file("Valid.tsv"), "--truth", HHEP.file("Valid.tsv"), "-o", try temp("edges.tsv")])
+        XCTAssertEqual(score.status, 0, score.stderr)
+        let line = score.stderr.components(separatedBy: "AUROC ")[1].prefix(6)
+        XCTAssertEqual(Double(line)!, Double(e.meta("graphify.valid_auroc")!)!, accuracy: 1e-4)
+        XCTAssertNotEqual(e.meta("graphify.valid_auroc"), a.meta("graphify.valid_auroc"))
+    }
+
     func testSelectionByPerRegulatorAUROCKeepsTheEpochBestWithinRegulators() throws {
         let s = try setup()
         // Same seed, so the same training run; only the epoch kept differs.
@@ -450,6 +494,9 @@ final class GraphifyToolTests: XCTestCase {
         try expectFailure([s.cells, "--prior", HHEP.file("Train.tsv"), "--arch", "gcn"] + out, status: 64, "not scgrn or genelink")
         try expectFailure([s.cells, "--prior", HHEP.file("Train.tsv"), "--arch", "genelink", "--graph-dropout", "0.2"] + out,
                           status: 64, "--graph-dropout applies to --arch scgrn")
+        try expectFailure([s.cells, "--prior", HHEP.file("Train.tsv"), "--ensemble", "0"] + out, status: 64, "--ensemble must be between 1 and")
+        try expectFailure([s.cells, "--prior", HHEP.file("Train.tsv"), "--ensemble", "3", "--decoder", "mlp"] + out,
+                          status: 64, "--ensemble needs --decoder dot")
         XCTAssertFalse(FileManager.default.fileExists(atPath: out[1]), "no output on failure")
     }
 
