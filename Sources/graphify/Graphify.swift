@@ -200,7 +200,8 @@ struct Graphify: ToolCommand {
                                                                 graphDropout: dropout, maskEdges: masking,
                                                                 propensityRateScale: propensityScale,
                                                                 weightDecay: weightDecay, selection: select))
-            // The selected network's representations, in evaluation mode.
+            // The selected network's representations, in evaluation mode, as the MODEL contract
+            // holds them (Sources/Frames/ModelContract.swift; the engine stores W as [in, out]).
             let (regulator, target) = Trainer.represent(network, inputs: inputs)
             let layers = network.decoder.map {
                 DenseLayer(inOutWeight: $0.weight.data, bias: $0.bias!.data, inputs: $0.weight.shape[0], outputs: $0.weight.shape[1])
