@@ -1,4 +1,4 @@
-// BLAS: the only Swift file that calls OpenBLAS (CBLASCore, in C, only asks it which kernels it loaded).
+// BLAS: the only Swift file that calls OpenBLAS (CBLASCore, in C, asks it which kernels it loaded and restarts its threads).
 //
 // All matrices are row-major. Shapes are given as in the math: C[m,n] = alpha·op(A)[m,k]·op(B)[k,n] + beta·C.
 // `ReferenceKernels` beside this file computes the same things with plain loops; tests compare.
