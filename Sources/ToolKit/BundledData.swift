@@ -1,5 +1,5 @@
 // BundledData: where the tools find the data that ships with scgrn (the default model, the
-// prior networks, the ortholog table), wherever they were built or installed.
+// prior networks, the ortholog table, the knowledge gene table), wherever they were built or installed.
 //
 // A relative path such as "priors/collectri_human.tsv" is looked up, first match wins, in:
 //   1. $SCGRN_DATA/<path>                      the user's override (a folder laid out like the repository)

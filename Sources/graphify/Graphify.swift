@@ -89,6 +89,11 @@ struct Graphify: ToolCommand {
     @Option(help: ArgumentHelp("Per-gene feature table (lines 'SYMBOL v1 … vD', e.g. models/knowledge/gene_table_64.txt.gz), "
                                + "joined where the transformer embeddings join; genes it lacks get zeros.", valueName: "FILE"))
     var geneFeatures: String?
+    @Option(help: ArgumentHelp("Add a term that rates a target by its likeness to the regulator's training targets over its non-targets, "
+                               + "weighted on the validation pairs: a comma-separated list of expression (the profiles), knowledge (the bundled "
+                               + "Gene Ontology + PROGENy table, models/knowledge) and gene table files, or none (dot decoder).",
+                               valueName: "LIST"))
+    var contrast = "none"
     @Option(help: ArgumentHelp("Stop after N epochs without a better validation figure (default: run every epoch).", valueName: "N"))
     var patience: Int?
     @Option(help: "Validation figure that chooses the epoch kept: auroc (all pairs) or per-regulator (the mean AUROC within each regulator's pairs).")
@@ -130,6 +135,9 @@ struct Graphify: ToolCommand {
             throw ValidationError("--species: '\(species)' has no bundled prior (human or mouse); give --prior FILE")
         }
         if geneFeatures == "-" { throw ValidationError("--gene-features must be a file (standard input is the stream's)") }
+        if try !ContrastSource.parse(contrast).isEmpty && decoder != .dot {
+            throw ValidationError("--contrast needs --decoder dot (the term joins the dot product)")
+        }
         if tfs != nil && train != nil { throw ValidationError("--tfs chooses regulators for sampled negatives; it does not apply with --train") }
     }
 
@@ -170,6 +178,10 @@ struct Graphify: ToolCommand {
         Diagnostics.verbose("graph: \(pairs.graphEdges) prior edges, \(genes.count - isolated.count) genes with neighbours; "
                             + "\(pairs.train.count) training pairs (\(pairs.train.positives) positive), "
                             + "\(pairs.valid.count) validation pairs (\(pairs.valid.positives) positive) from \(pairs.source)")
+
+        // --contrast's blocks, read before the training (they need only the features and the training pairs).
+        let sources = try ContrastSource.parse(contrast)
+        let blocks = try sources.map { try contrastBlock($0, features: features, streamName: stream.name, genes: genes, train: pairs.train) }
 
         // The channels' extra input: the transformer embedding, then the gene feature table.
         let joined = GeneFeatures.join(useTransformer ? features.embedding : [], width: useTransformer ? features.embeddingDim : 0,
@@ -213,7 +225,7 @@ struct Graphify: ToolCommand {
             let validLogits = ensemble > 1 ? Trainer.logits(network, inputs: inputs, pairs: pairs.valid, propensityRules: rules) : []
             members.append((result, model, validLogits))
         }
-        let model = RegulationModel(averaging: members.map(\.model))
+        var model = RegulationModel(averaging: members.map(\.model))
         // The figures of the model written: the single network's, or those of the members' mean logits.
         var result = members[0].result
         if ensemble > 1 {
@@ -222,6 +234,24 @@ struct Graphify: ToolCommand {
             result.validAUROC = ranking.auroc ?? 0.5
             result.validAUPRC = ranking.averagePrecision ?? 0
             result.validPerRegulatorAUROC = grouped.auroc ?? 0.5
+        }
+        // --contrast: its weights chosen on the validation pairs, folded into the model written.
+        var contrastMeta: [(String, String)] = []
+        if !blocks.isEmpty {
+            let choice = ContrastChoice.choose(blocks: blocks, logits: ContrastChoice.logits(model, pairs: pairs.valid), valid: pairs.valid)
+            model = choice.fold(model, blocks: blocks)
+            (result.validAUROC, result.validAUPRC, result.validPerRegulatorAUROC) = choice.chosen
+            let weights = zip(blocks, choice.weights).map { "\($0.name) \($1)" }.joined(separator: ", ")
+            contrastMeta = [("graphify.contrast", weights), ("graphify.contrast_logit_scale", String(choice.logitScale)),
+                            ("graphify.contrast_regulators", blocks.map { String($0.regulators) }.joined(separator: ",")),
+                            ("graphify.contrast_base_valid_auroc", String(choice.base.auroc)),
+                            ("graphify.contrast_base_valid_per_regulator_auroc", String(choice.base.perRegulator))]
+            for case .table(let path, let name) in sources where name != "knowledge" {
+                contrastMeta.append(("graphify.contrast_table_sha256", "\(name) " + (try SHA256.hex(file: path))))
+            }
+            Diagnostics.note(String(format: "contrast weights %@ (regulators with a term: %@): validation per regulator AUROC %.4f -> %.4f, AUROC %.4f -> %.4f",
+                                    weights, blocks.map { String($0.regulators) }.joined(separator: ", "),
+                                    choice.base.perRegulator, choice.chosen.perRegulator, choice.base.auroc, choice.chosen.auroc))
         }
         let bestEpochs = members.map { String($0.result.bestEpoch) }.joined(separator: ",")
         var header = StreamHeader(content: .model, genes: genes, metadata: [], provenance: features.header.provenance)
@@ -256,6 +286,7 @@ struct Graphify: ToolCommand {
         }
         if weightDecay > 0 { meta.append(("graphify.weight_decay", String(weightDecay))) }
         if ensemble > 1 { meta.append(("graphify.ensemble", String(ensemble))) }
+        meta += contrastMeta
         for (k, v) in meta { header.setMetadata(k, v) }
         let digest = try priorChoice.path == "-" ? "" : SHA256.hex(file: priorChoice.path)
         TrainingPrior(name: priorChoice.name, sha256: digest, pairs: pairs.priorPairs).record(in: &header)
@@ -264,7 +295,8 @@ struct Graphify: ToolCommand {
         if let bad = tensors.first(where: { $0.data.contains { !$0.isFinite } }) {
             throw ToolError.runtime("training diverged: tensor '\(bad.name)' holds non-finite values (try a smaller --lr)")
         }
-        let out = try OutputFile.open(common.output, binary: true, inputs: [input, priorChoice.path] + [train, valid, tfs, geneFeatures].compactMap { $0 })
+        let out = try OutputFile.open(common.output, binary: true, inputs: [input, priorChoice.path] + [train, valid, tfs, geneFeatures].compactMap { $0 }
+                                        + sources.compactMap { if case .table(let path, _) = $0 { return path } else { return nil } })
         let writer = try FrameWriter(out, header: header)
         try writer.write(model: tensors)
         try writer.finish()
@@ -274,6 +306,23 @@ struct Graphify: ToolCommand {
                                 chosen, result.validAUROC, result.validAUPRC,
                                 result.validPerRegulatorAUROC, g,
                                 Date().timeIntervalSince(started)))
+    }
+}
+
+extension Graphify {
+    /// One --contrast source's block: the profiles, or a table's rows for the dataset genes.
+    func contrastBlock(_ source: ContrastSource, features: NodeFeatures, streamName: String, genes: [GeneName], train: LabelledPairs) throws -> ContrastBlock {
+        switch source {
+        case .expression:
+            guard features.cellCount > 0 else {
+                throw ToolError.data(streamName, "has no CELL frames: --contrast expression needs the expression profiles")
+            }
+            return ContrastBlock(name: "expression", features: features.profiles, width: features.profileWidth, genes: genes.count, train: train)
+        case .table(let path, let name):
+            let file = name == "knowledge" ? try BundledData.require(ContrastSource.knowledgeTable, what: "the bundled knowledge table") : path
+            let table = try GeneFeatures.read(file, genes: genes.map(\.symbol))
+            return ContrastBlock(name: name, features: table.values, width: table.width, genes: genes.count, train: train)
+        }
     }
 }
 

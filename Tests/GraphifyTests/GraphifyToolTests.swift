@@ -209,6 +209,45 @@ final class GraphifyToolTests: XCTestCase {
         XCTAssertNotEqual(e.meta("graphify.valid_auroc"), a.meta("graphify.valid_auroc"))
     }
 
+    /// --contrast widens the dot decoder by the blocks whose weight the validation pairs chose;
+    /// the figures recorded are the written model's, as score finds them; same seed, same bytes.
+    func testContrastIsChosenOnValidationAndFoldedIntoTheModel() throws {
+        let s = try setup()
+        let plain = try temp("contrast-none.model"), with = try temp("contrast.model"), again = try temp("contrast-again.model")
+        let few = ["--epochs", "2", "--batch-size", "1024", "--seed", "2"]
+        try graphify([s.cells] + split + few + ["-q", "-o", plain])
+        let run = try graphify([s.cells] + split + few + ["--contrast", "expression,knowledge", "-o", with])
+        try graphify([s.cells] + split + few + ["--contrast", "expression,knowledge", "-q", "-o", again])
+        XCTAssertEqual(try WrittenModel(path: with).modelFrameBytes, try WrittenModel(path: again).modelFrameBytes, "same seed")
+        XCTAssertTrue(run.stderr.contains("contrast weights expression "), run.stderr)
+
+        let p = try WrittenModel(path: plain), m = try WrittenModel(path: with)
+        let weights = try XCTUnwrap(m.meta("graphify.contrast")).components(separatedBy: ", ").map { Float($0.split(separator: " ")[1])! }
+        XCTAssertEqual(weights.count, 2)
+        let d = p.tensors["regulator"]!.shape[1], cells = s.records.count
+        let extra = (weights[0] != 0 ? cells : 0) + (weights[1] != 0 ? 64 : 0)
+        XCTAssertEqual(m.tensors["regulator"]?.shape, [s.genes.count, d + extra])
+        XCTAssertEqual(m.meta("graphify.contrast_base_valid_auroc"), p.meta("graphify.valid_auroc"), "the same network beneath")
+        let base = Double(m.meta("graphify.contrast_base_valid_per_regulator_auroc")!)!
+        let chosen = Double(m.meta("graphify.valid_per_regulator_auroc")!)!
+        XCTAssertGreaterThanOrEqual(chosen, base)
+        XCTAssertGreaterThanOrEqual(Double(m.meta("graphify.valid_auroc")!)!, Double(p.meta("graphify.valid_auroc")!)! - 0.005)
+        let json = try temp("contrast.json")
+        let score = try Tools.run("score", [with, "--pairs", HHEP.file("Valid.tsv"), "--truth", HHEP.file("Valid.tsv"),
+                                            "--metrics", json, "-o", try temp("contrast.tsv")])
+        XCTAssertEqual(score.status, 0, score.stderr)
+        let figures = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
+        XCTAssertEqual(figures["per_regulator_auroc"] as! Double, chosen, accuracy: 1e-4)
+        XCTAssertEqual(figures["auroc"] as! Double, Double(m.meta("graphify.valid_auroc")!)!, accuracy: 1e-4)
+
+        let out = ["-o", try temp("contrast-never.model")]
+        try expectFailure([s.cells] + split + quick + ["--contrast", "expression", "--decoder", "mlp"] + out,
+                          status: 64, "--contrast needs --decoder dot")
+        try expectFailure([s.cells] + split + quick + ["--contrast", "expression,expression"] + out, status: 64, "named twice")
+        try expectFailure([s.cells] + split + quick + ["--contrast", try temp("no-such-table.txt")] + out, status: 1, "no-such-table.txt: cannot open")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out[1]), "no output on failure")
+    }
+
     func testSelectionByPerRegulatorAUROCKeepsTheEpochBestWithinRegulators() throws {
         let s = try setup()
         // Same seed, so the same training run; only the epoch kept differs.

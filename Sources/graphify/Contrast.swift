@@ -1,0 +1,234 @@
+// Contrast: `--contrast`, a term added to graphify's logit that rates a target by how much more it
+// resembles the regulator's training targets than the regulator's training non-targets — in
+// expression, or in a gene table such as the bundled Gene Ontology + PROGENy one. It is what the
+// expression-kNN and GO baselines of bench/baselines.py measure, and it reaches the genes the
+// network rates alike: a gene outside the prior, or with no labelled pair.
+//
+// For one source (a [G, K] feature block, each gene's row scaled to unit length u_g, so that
+// u_a · u_b is a cosine similarity — on z-scored profiles, the Pearson correlation):
+//     π_r = mean_{p ∈ P_r} u_p − mean_{n ∈ N_r} u_n        (P_r, N_r: r's positive and negative training targets)
+//     c_r(t) = u_t · π_r,   z_r(t) = (c_r(t) − m_r) / s_r   (m_r, s_r: mean and std of c_r over all G genes)
+// A regulator without both a positive and a negative training pair, or whose c_r is constant, has
+// no term. The pair's logit becomes
+//     logit(r, t) + σ Σ_b w_b z_{b,r}(t)        (σ: the std of the model's validation logits)
+// z_r is centred within each regulator, so the term reorders a regulator's targets and leaves the
+// regulators' standing against one another (their propensities) alone. The weights w_b come from
+// `grid` on the validation pairs: the best per-regulator AUROC among the weights that keep pooled
+// validation AUROC within `pooledTolerance` of the model's own (all 0 when none does better). Test
+// pairs are never read.
+//
+// The term is linear in u_t, so it is folded into the dot decoder the MODEL contract already has:
+// each used block appends K columns, w σ π_r / s_r to the regulator representation and u_t to the
+// target's, and −w σ m_r / s_r joins the regulator's propensity. score needs nothing new.
+
+import ArgumentParser
+import Foundation
+import Frames
+import LinearAlgebra
+import Metrics
+import ToolKit
+
+/// One source of `--contrast`, as named on the command line.
+enum ContrastSource: Equatable {
+    /// The expression profiles graphify builds from the CELL frames.
+    case expression
+    /// A gene table (gene2vec's text format); `name` is what the MODEL metadata records.
+    case table(path: String, name: String)
+
+    /// The bundled table `knowledge` names (models/knowledge/README.md).
+    static let knowledgeTable = "models/knowledge/gene_table_64.txt.gz"
+
+    var name: String {
+        switch self {
+        case .expression: return "expression"
+        case .table(_, let name): return name
+        }
+    }
+
+    /// "none", or a comma-separated list of expression, knowledge and table files.
+    /// - Throws: ValidationError for an empty item or one named twice.
+    static func parse(_ list: String) throws -> [ContrastSource] {
+        if list == "none" { return [] }
+        var out = [ContrastSource]()
+        for item in list.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
+            let source: ContrastSource
+            switch item {
+            case "": throw ValidationError("--contrast: an empty item in '\(list)'")
+            case "none": throw ValidationError("--contrast: 'none' cannot be combined with other sources")
+            case "expression": source = .expression
+            case "knowledge": source = .table(path: "", name: "knowledge")
+            case "-": throw ValidationError("--contrast: a table must be a file (standard input is the stream's)")
+            default: source = .table(path: item, name: item)
+            }
+            guard !out.contains(source) else { throw ValidationError("--contrast: '\(item)' is named twice") }
+            out.append(source)
+        }
+        return out
+    }
+}
+
+/// One source's term, for the genes of a run and its training pairs.
+struct ContrastBlock {
+    var name: String
+    /// K.
+    var width: Int
+    /// [G, K]: unit rows u_g (zero rows for genes without features).
+    var unit: [Float]
+    /// Regulators with a term, and for each its π_r [K], m_r and 1 / s_r.
+    var rows: [Int: Int] = [:]
+    var prototype: [Float] = []
+    var mean: [Float] = []
+    var inverseScale: [Float] = []
+
+    var regulators: Int { rows.count }
+
+    /// - Parameters: features [G, K] row-major; the training pairs.
+    init(name: String, features: [Float], width k: Int, genes g: Int, train: LabelledPairs) {
+        precondition(features.count == g * k, "ContrastBlock: features are not [\(g), \(k)]")
+        self.name = name
+        width = k
+        unit = Self.unitRows(features, width: k)
+        // Per regulator: the sums of its positive and negative targets' rows.
+        var index = [Int: Int](), sums = [[Double]](), counts = [(Int, Int)]()
+        for p in 0..<train.count {
+            let r = Int(train.regulators[p]), t = Int(train.targets[p]), positive = train.labels[p] == 1
+            let row = index[r] ?? { index[r] = sums.count; sums.append([Double](repeating: 0, count: 2 * k)); counts.append((0, 0)); return sums.count - 1 }()
+            let offset = positive ? 0 : k
+            for x in 0..<k { sums[row][offset + x] += Double(unit[t * k + x]) }
+            if positive { counts[row].0 += 1 } else { counts[row].1 += 1 }
+        }
+        var candidates = [Int](), prototypes = [Float]()
+        for r in index.keys.sorted() {
+            let row = index[r]!, (np, nn) = counts[row]
+            guard np > 0 && nn > 0 else { continue }
+            candidates.append(r)
+            prototypes += (0..<k).map { Float(sums[row][$0] / Double(np) - sums[row][k + $0] / Double(nn)) }
+        }
+        // c_r over all genes, a block of regulators at a time: [G, K] · [K, R].
+        let chunk = 128
+        var start = 0
+        while start < candidates.count {
+            let n = min(chunk, candidates.count - start)
+            var c = [Float](repeating: 0, count: g * n)
+            BLAS.sgemm(transB: true, m: g, n: n, k: k, unit, Array(prototypes[(start * k)..<((start + n) * k)]), &c)
+            for j in 0..<n {
+                var s = 0.0, s2 = 0.0
+                for i in 0..<g { let v = Double(c[i * n + j]); s += v; s2 += v * v }
+                let m = s / Double(g), variance = max(s2 / Double(g) - m * m, 0)
+                guard variance > 1e-12 else { continue }
+                let r = candidates[start + j]
+                rows[r] = mean.count
+                prototype += prototypes[((start + j) * k)..<((start + j + 1) * k)]
+                mean.append(Float(m))
+                inverseScale.append(Float(1 / variance.squareRoot()))
+            }
+            start += n
+        }
+    }
+
+    /// z_r(t), or 0 when r has no term.
+    func value(regulator r: Int, target t: Int) -> Float {
+        guard let row = rows[r] else { return 0 }
+        var dot: Float = 0
+        for x in 0..<width { dot += unit[t * width + x] * prototype[row * width + x] }
+        return (dot - mean[row]) * inverseScale[row]
+    }
+
+    /// Each row of `x` [_, k] divided by its Euclidean length; zero rows stay zero.
+    static func unitRows(_ x: [Float], width k: Int) -> [Float] {
+        var out = x
+        for i in 0..<(k == 0 ? 0 : x.count / k) {
+            var s = 0.0
+            for j in 0..<k { s += Double(x[i * k + j]) * Double(x[i * k + j]) }
+            guard s > 0 else { continue }
+            let inv = Float(1 / s.squareRoot())
+            for j in 0..<k { out[i * k + j] *= inv }
+        }
+        return out
+    }
+}
+
+/// The weights chosen for the blocks, and the validation figures before and after.
+struct ContrastChoice {
+    /// The weight grid each block's w comes from.
+    static let grid: [Float] = [0, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 8]
+    /// How much pooled validation AUROC the term may cost.
+    static let pooledTolerance = 0.005
+
+    var weights: [Float]
+    /// σ: the std of the model's validation logits.
+    var logitScale: Float
+    var base: (auroc: Double, auprc: Double, perRegulator: Double)
+    var chosen: (auroc: Double, auprc: Double, perRegulator: Double)
+
+    /// Chooses w on the validation pairs, given the model's logits of them.
+    static func choose(blocks: [ContrastBlock], logits: [Float], valid: LabelledPairs) -> ContrastChoice {
+        let n = logits.count
+        let mean = logits.reduce(0.0) { $0 + Double($1) } / Double(max(n, 1))
+        let variance = logits.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(max(n, 1))
+        let sigma = Float(variance.squareRoot())
+        let terms = blocks.map { b in (0..<n).map { b.value(regulator: Int(valid.regulators[$0]), target: Int(valid.targets[$0])) } }
+        func figures(_ w: [Float]) -> (auroc: Double, auprc: Double, perRegulator: Double) {
+            var s = logits
+            for (b, wb) in w.enumerated() where wb != 0 {
+                for i in 0..<n { s[i] += sigma * wb * terms[b][i] }
+            }
+            let (ranking, grouped) = Trainer.rank(s, pairs: valid)
+            return (ranking.auroc ?? 0.5, ranking.averagePrecision ?? 0, grouped.auroc ?? 0.5)
+        }
+        let zero = [Float](repeating: 0, count: blocks.count)
+        let base = figures(zero)
+        var best = (weights: zero, figures: base)
+        // Every combination of grid values, the first block's weight varying slowest.
+        var w = zero, digits = [Int](repeating: 0, count: blocks.count)
+        while sigma > 0 && !blocks.isEmpty {
+            var k = blocks.count - 1
+            while k >= 0 && digits[k] == grid.count - 1 { digits[k] = 0; k -= 1 }
+            if k < 0 { break }
+            digits[k] += 1
+            for b in blocks.indices { w[b] = grid[digits[b]] }
+            let f = figures(w)
+            if f.auroc >= base.auroc - pooledTolerance && f.perRegulator > best.figures.perRegulator + 1e-9 {
+                best = (w, f)
+            }
+        }
+        return ContrastChoice(weights: best.weights, logitScale: sigma, base: base, chosen: best.figures)
+    }
+
+    /// `model` with the chosen terms folded into its dot decoder (see the file header).
+    func fold(_ model: RegulationModel, blocks: [ContrastBlock]) -> RegulationModel {
+        precondition(model.decoder == .dot, "ContrastChoice: the contrast folds into a dot decoder")
+        let used = blocks.indices.filter { weights[$0] != 0 }
+        guard !used.isEmpty else { return model }
+        let g = model.geneCount, d = model.width
+        let width = d + used.reduce(0) { $0 + blocks[$1].width }
+        var regulator = [Float](), target = [Float]()
+        regulator.reserveCapacity(g * width); target.reserveCapacity(g * width)
+        var bias = model.regulatorBias ?? [Float](repeating: 0, count: g)
+        for i in 0..<g {
+            regulator += model.regulator[(i * d)..<((i + 1) * d)]
+            target += model.target[(i * d)..<((i + 1) * d)]
+            for b in used {
+                let block = blocks[b], k = block.width
+                target += block.unit[(i * k)..<((i + 1) * k)]
+                guard let row = block.rows[i] else { regulator += [Float](repeating: 0, count: k); continue }
+                let scale = weights[b] * logitScale * block.inverseScale[row]
+                regulator += block.prototype[(row * k)..<((row + 1) * k)].map { $0 * scale }
+                bias[i] -= scale * block.mean[row]
+            }
+        }
+        return RegulationModel(geneCount: g, width: width, regulator: regulator, target: target, decoder: .dot,
+                               regulatorBias: bias, targetBias: model.targetBias)
+    }
+
+    /// The MODEL's logit of each pair (dot decoder): regulator · target plus the propensities.
+    static func logits(_ model: RegulationModel, pairs: LabelledPairs) -> [Float] {
+        let d = model.width
+        return (0..<pairs.count).map { p in
+            let i = Int(pairs.regulators[p]), j = Int(pairs.targets[p])
+            var s: Float = 0
+            for x in 0..<d { s += model.regulator[i * d + x] * model.target[j * d + x] }
+            return s + (model.regulatorBias?[i] ?? 0) + (model.targetBias?[j] ?? 0)
+        }
+    }
+}
