@@ -19,12 +19,14 @@
 //
 // The term is linear in u_t, so it is folded into the dot decoder the MODEL contract already has:
 // each used block appends K columns, w σ π_r / s_r to the regulator representation and u_t to the
-// target's, and −w σ m_r / s_r joins the regulator's propensity. score needs nothing new.
+// target's, and −w σ m_r / s_r joins the regulator's propensity. When fewer than K regulators have
+// a term (K is the number of cells for exact profiles), it appends R columns instead: c_{r'}(t) for
+// each of them to the target's, and w σ / s_r at r's own column to the regulator's. score needs
+// nothing new.
 
 import ArgumentParser
 import Foundation
 import Frames
-import LinearAlgebra
 import Metrics
 import ToolKit
 
@@ -37,13 +39,6 @@ enum ContrastSource: Equatable {
 
     /// The bundled table `knowledge` names (models/knowledge/README.md).
     static let knowledgeTable = "models/knowledge/gene_table_64.txt.gz"
-
-    var name: String {
-        switch self {
-        case .expression: return "expression"
-        case .table(_, let name): return name
-        }
-    }
 
     /// "none", or a comma-separated list of expression, knowledge and table files.
     /// - Throws: ValidationError for an empty item or one named twice.
@@ -82,6 +77,10 @@ struct ContrastBlock {
 
     var regulators: Int { rows.count }
 
+    /// The columns the block adds to the dot decoder: K (u_t beside π_r), or R when there are fewer
+    /// regulators with a term (c_r(t) for each of them beside a scaled one-hot): the same logits.
+    var foldedWidth: Int { min(width, regulators) }
+
     /// - Parameters: features [G, K] row-major; the training pairs.
     init(name: String, features: [Float], width k: Int, genes g: Int, train: LabelledPairs) {
         precondition(features.count == g * k, "ContrastBlock: features are not [\(g), \(k)]")
@@ -92,46 +91,47 @@ struct ContrastBlock {
         var index = [Int: Int](), sums = [[Double]](), counts = [(Int, Int)]()
         for p in 0..<train.count {
             let r = Int(train.regulators[p]), t = Int(train.targets[p]), positive = train.labels[p] == 1
-            let row = index[r] ?? { index[r] = sums.count; sums.append([Double](repeating: 0, count: 2 * k)); counts.append((0, 0)); return sums.count - 1 }()
+            if index[r] == nil {
+                index[r] = sums.count
+                sums.append([Double](repeating: 0, count: 2 * k))
+                counts.append((0, 0))
+            }
+            let row = index[r]!
             let offset = positive ? 0 : k
             for x in 0..<k { sums[row][offset + x] += Double(unit[t * k + x]) }
             if positive { counts[row].0 += 1 } else { counts[row].1 += 1 }
         }
-        var candidates = [Int](), prototypes = [Float]()
+        // π_r, and m_r and s_r of c_r over all genes (plain loops: the same bits for any thread count).
         for r in index.keys.sorted() {
             let row = index[r]!, (np, nn) = counts[row]
             guard np > 0 && nn > 0 else { continue }
-            candidates.append(r)
-            prototypes += (0..<k).map { Float(sums[row][$0] / Double(np) - sums[row][k + $0] / Double(nn)) }
-        }
-        // c_r over all genes, a block of regulators at a time: [G, K] · [K, R].
-        let chunk = 128
-        var start = 0
-        while start < candidates.count {
-            let n = min(chunk, candidates.count - start)
-            var c = [Float](repeating: 0, count: g * n)
-            BLAS.sgemm(transB: true, m: g, n: n, k: k, unit, Array(prototypes[(start * k)..<((start + n) * k)]), &c)
-            for j in 0..<n {
-                var s = 0.0, s2 = 0.0
-                for i in 0..<g { let v = Double(c[i * n + j]); s += v; s2 += v * v }
-                let m = s / Double(g), variance = max(s2 / Double(g) - m * m, 0)
-                guard variance > 1e-12 else { continue }
-                let r = candidates[start + j]
-                rows[r] = mean.count
-                prototype += prototypes[((start + j) * k)..<((start + j + 1) * k)]
-                mean.append(Float(m))
-                inverseScale.append(Float(1 / variance.squareRoot()))
+            let p = (0..<k).map { Float(sums[row][$0] / Double(np) - sums[row][k + $0] / Double(nn)) }
+            var s = 0.0, s2 = 0.0
+            for t in 0..<g {
+                let v = Double(Self.dot(unit, t * k, p, 0, width: k))
+                s += v; s2 += v * v
             }
-            start += n
+            let m = s / Double(g), variance = max(s2 / Double(g) - m * m, 0)
+            guard variance > 1e-12 else { continue }
+            rows[r] = mean.count
+            prototype += p
+            mean.append(Float(m))
+            inverseScale.append(Float(1 / variance.squareRoot()))
         }
+    }
+
+    /// Σ_x a[i + x] · b[j + x] over k elements.
+    @inline(__always)
+    static func dot(_ a: [Float], _ i: Int, _ b: [Float], _ j: Int, width k: Int) -> Float {
+        var s: Float = 0
+        for x in 0..<k { s += a[i + x] * b[j + x] }
+        return s
     }
 
     /// z_r(t), or 0 when r has no term.
     func value(regulator r: Int, target t: Int) -> Float {
         guard let row = rows[r] else { return 0 }
-        var dot: Float = 0
-        for x in 0..<width { dot += unit[t * width + x] * prototype[row * width + x] }
-        return (dot - mean[row]) * inverseScale[row]
+        return (Self.dot(unit, t * width, prototype, row * width, width: width) - mean[row]) * inverseScale[row]
     }
 
     /// Each row of `x` [_, k] divided by its Euclidean length; zero rows stay zero.
@@ -201,7 +201,7 @@ struct ContrastChoice {
         let used = blocks.indices.filter { weights[$0] != 0 }
         guard !used.isEmpty else { return model }
         let g = model.geneCount, d = model.width
-        let width = d + used.reduce(0) { $0 + blocks[$1].width }
+        let width = d + used.reduce(0) { $0 + blocks[$1].foldedWidth }
         var regulator = [Float](), target = [Float]()
         regulator.reserveCapacity(g * width); target.reserveCapacity(g * width)
         var bias = model.regulatorBias ?? [Float](repeating: 0, count: g)
@@ -209,12 +209,23 @@ struct ContrastChoice {
             regulator += model.regulator[(i * d)..<((i + 1) * d)]
             target += model.target[(i * d)..<((i + 1) * d)]
             for b in used {
-                let block = blocks[b], k = block.width
-                target += block.unit[(i * k)..<((i + 1) * k)]
-                guard let row = block.rows[i] else { regulator += [Float](repeating: 0, count: k); continue }
-                let scale = weights[b] * logitScale * block.inverseScale[row]
-                regulator += block.prototype[(row * k)..<((row + 1) * k)].map { $0 * scale }
-                bias[i] -= scale * block.mean[row]
+                let block = blocks[b], k = block.width, n = block.foldedWidth
+                var columns = [Float](repeating: 0, count: n)
+                if n == k {
+                    target += block.unit[(i * k)..<((i + 1) * k)]
+                } else {
+                    target += (0..<n).map { ContrastBlock.dot(block.unit, i * k, block.prototype, $0 * k, width: k) }
+                }
+                if let row = block.rows[i] {
+                    let scale = weights[b] * logitScale * block.inverseScale[row]
+                    if n == k {
+                        for x in 0..<k { columns[x] = block.prototype[row * k + x] * scale }
+                    } else {
+                        columns[row] = scale
+                    }
+                    bias[i] -= scale * block.mean[row]
+                }
+                regulator += columns
             }
         }
         return RegulationModel(geneCount: g, width: width, regulator: regulator, target: target, decoder: .dot,
@@ -226,9 +237,8 @@ struct ContrastChoice {
         let d = model.width
         return (0..<pairs.count).map { p in
             let i = Int(pairs.regulators[p]), j = Int(pairs.targets[p])
-            var s: Float = 0
-            for x in 0..<d { s += model.regulator[i * d + x] * model.target[j * d + x] }
-            return s + (model.regulatorBias?[i] ?? 0) + (model.targetBias?[j] ?? 0)
+            return ContrastBlock.dot(model.regulator, i * d, model.target, j * d, width: d)
+                + (model.regulatorBias?[i] ?? 0) + (model.targetBias?[j] ?? 0)
         }
     }
 }

@@ -18,13 +18,14 @@ struct GeneFeatures {
     var found: Int
 
     /// - Throws: exit 65 for a malformed table, or one that names no dataset gene.
-    static func read(_ path: String, genes: [String]) throws -> GeneFeatures {
+    /// - Parameter label: how the note names the table (default: its path).
+    static func read(_ path: String, genes: [String], label: String? = nil) throws -> GeneFeatures {
         let table = try GeneTable.read(path)
         let (values, found) = table.rows(for: genes, ignoringCase: true)
         guard found > 0 else {
             throw ToolError.data(path, "names none of the \(genes.count) dataset genes (is it for another species or symbol set?)")
         }
-        Diagnostics.note("gene features \(path): \(found) of \(genes.count) dataset genes have a \(table.width)-wide vector"
+        Diagnostics.note("\(label ?? "gene features \(path)"): \(found) of \(genes.count) dataset genes have a \(table.width)-wide vector"
                          + (found < genes.count ? "; the other \(genes.count - found) get zeros" : ""))
         return GeneFeatures(values: values, width: table.width, found: found)
     }

@@ -24,7 +24,8 @@ struct Graphify: ToolCommand {
             Input: CELL frames (from tokenize: expression alone) or a GENE stream (from embed: \
             the pooled transformer embeddings join the graph encoder's output, as in scTransNet). \
             --arch genelink is GENELink's model and schedule exactly; the default --arch scgrn adds a \
-            self path, graph dropout and per-gene propensities and anneals the rate over the run. \
+            self path, graph dropout and per-gene propensities, anneals the rate over the run, and \
+            adds a likeness term (--contrast) weighted on the validation pairs. \
             Nodes are the dataset genes; their features are expression profiles over cells, z-scored \
             per gene. The graph is the --prior network made symmetric.
 
@@ -89,11 +90,12 @@ struct Graphify: ToolCommand {
     @Option(help: ArgumentHelp("Per-gene feature table (lines 'SYMBOL v1 … vD', e.g. models/knowledge/gene_table_64.txt.gz), "
                                + "joined where the transformer embeddings join; genes it lacks get zeros.", valueName: "FILE"))
     var geneFeatures: String?
-    @Option(help: ArgumentHelp("Add a term that rates a target by its likeness to the regulator's training targets over its non-targets, "
+    @Option(help: ArgumentHelp("A term that rates a target by its likeness to the regulator's training targets over its non-targets, "
                                + "weighted on the validation pairs: a comma-separated list of expression (the profiles), knowledge (the bundled "
-                               + "Gene Ontology + PROGENy table, models/knowledge) and gene table files, or none (dot decoder).",
+                               + "Gene Ontology + PROGENy table, models/knowledge) and gene table files, or none (dot decoder; "
+                               + "default: expression,knowledge for --arch scgrn, none for genelink or --decoder mlp).",
                                valueName: "LIST"))
-    var contrast = "none"
+    var contrast: String?
     @Option(help: ArgumentHelp("Stop after N epochs without a better validation figure (default: run every epoch).", valueName: "N"))
     var patience: Int?
     @Option(help: "Validation figure that chooses the epoch kept: auroc (all pairs) or per-regulator (the mean AUROC within each regulator's pairs).")
@@ -135,7 +137,7 @@ struct Graphify: ToolCommand {
             throw ValidationError("--species: '\(species)' has no bundled prior (human or mouse); give --prior FILE")
         }
         if geneFeatures == "-" { throw ValidationError("--gene-features must be a file (standard input is the stream's)") }
-        if try !ContrastSource.parse(contrast).isEmpty && decoder != .dot {
+        if let contrast, try !ContrastSource.parse(contrast).isEmpty && decoder != .dot {
             throw ValidationError("--contrast needs --decoder dot (the term joins the dot product)")
         }
         if tfs != nil && train != nil { throw ValidationError("--tfs chooses regulators for sampled negatives; it does not apply with --train") }
@@ -180,7 +182,7 @@ struct Graphify: ToolCommand {
                             + "\(pairs.valid.count) validation pairs (\(pairs.valid.positives) positive) from \(pairs.source)")
 
         // --contrast's blocks, read before the training (they need only the features and the training pairs).
-        let sources = try ContrastSource.parse(contrast)
+        let sources = try contrastSources(hasCells: features.cellCount > 0)
         let blocks = try sources.map { try contrastBlock($0, features: features, streamName: stream.name, genes: genes, train: pairs.train) }
 
         // The channels' extra input: the transformer embedding, then the gene feature table.
@@ -246,9 +248,11 @@ struct Graphify: ToolCommand {
                             ("graphify.contrast_regulators", blocks.map { String($0.regulators) }.joined(separator: ",")),
                             ("graphify.contrast_base_valid_auroc", String(choice.base.auroc)),
                             ("graphify.contrast_base_valid_per_regulator_auroc", String(choice.base.perRegulator))]
-            for case .table(let path, let name) in sources where name != "knowledge" {
-                contrastMeta.append(("graphify.contrast_table_sha256", "\(name) " + (try SHA256.hex(file: path))))
+            let digests = try sources.compactMap { source -> String? in
+                guard case .table(let path, let name) = source, name != "knowledge" else { return nil }
+                return "\(name) " + (try SHA256.hex(file: path))
             }
+            if !digests.isEmpty { contrastMeta.append(("graphify.contrast_table_sha256", digests.joined(separator: ", "))) }
             Diagnostics.note(String(format: "contrast weights %@ (regulators with a term: %@): validation per regulator AUROC %.4f -> %.4f, AUROC %.4f -> %.4f",
                                     weights, blocks.map { String($0.regulators) }.joined(separator: ", "),
                                     choice.base.perRegulator, choice.chosen.perRegulator, choice.base.auroc, choice.chosen.auroc))
@@ -310,6 +314,14 @@ struct Graphify: ToolCommand {
 }
 
 extension Graphify {
+    /// --contrast as given, or its default: expression (when the stream has cells) and the bundled
+    /// knowledge table for --arch scgrn with the dot decoder; nothing for GENELink's model or an MLP decoder.
+    func contrastSources(hasCells: Bool) throws -> [ContrastSource] {
+        if let contrast { return try ContrastSource.parse(contrast) }
+        guard arch == "scgrn" && decoder == .dot else { return [] }
+        return (hasCells ? [.expression] : []) + [.table(path: "", name: "knowledge")]
+    }
+
     /// One --contrast source's block: the profiles, or a table's rows for the dataset genes.
     func contrastBlock(_ source: ContrastSource, features: NodeFeatures, streamName: String, genes: [GeneName], train: LabelledPairs) throws -> ContrastBlock {
         switch source {
@@ -319,8 +331,10 @@ extension Graphify {
             }
             return ContrastBlock(name: "expression", features: features.profiles, width: features.profileWidth, genes: genes.count, train: train)
         case .table(let path, let name):
-            let file = name == "knowledge" ? try BundledData.require(ContrastSource.knowledgeTable, what: "the bundled knowledge table") : path
-            let table = try GeneFeatures.read(file, genes: genes.map(\.symbol))
+            let bundled = name == "knowledge"
+            let file = bundled ? try BundledData.require(ContrastSource.knowledgeTable, what: "the bundled knowledge table") : path
+            let table = try GeneFeatures.read(file, genes: genes.map(\.symbol),
+                                              label: "contrast table \(bundled ? "knowledge (\(ContrastSource.knowledgeTable))" : path)")
             return ContrastBlock(name: name, features: table.values, width: table.width, genes: genes.count, train: train)
         }
     }

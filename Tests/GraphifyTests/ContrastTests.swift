@@ -100,7 +100,11 @@ final class ContrastTests: XCTestCase {
         let g = 30, d = 4
         let train = pairs(genes: g, regulators: 8, &rng)
         let a = ContrastBlock(name: "a", features: (0..<(g * 5)).map { _ in Float(rng.next() - 0.5) }, width: 5, genes: g, train: train)
-        let b = ContrastBlock(name: "b", features: (0..<(g * 3)).map { _ in Float(rng.next() - 0.5) }, width: 3, genes: g, train: train)
+        // b is wider than its regulators with a term: it folds as one column per regulator.
+        let b = ContrastBlock(name: "b", features: (0..<(g * 12)).map { _ in Float(rng.next() - 0.5) }, width: 12, genes: g, train: train)
+        XCTAssertEqual(a.foldedWidth, 5)
+        XCTAssertEqual(b.foldedWidth, b.regulators)
+        XCTAssertLessThan(b.regulators, 12)
         var all = LabelledPairs()
         for i in 0..<g { for j in 0..<g { all.append(i, j, 0) } }
         for biases in [true, false] {
@@ -109,7 +113,7 @@ final class ContrastTests: XCTestCase {
             for weights: [Float] in [[0.5, 0], [0, 2], [1.5, 0.3]] {
                 let choice = ContrastChoice(weights: weights, logitScale: 1.7, base: (0, 0, 0), chosen: (0, 0, 0))
                 let folded = choice.fold(model, blocks: [a, b])
-                XCTAssertEqual(folded.width, d + (weights[0] != 0 ? 5 : 0) + (weights[1] != 0 ? 3 : 0), "only used blocks widen it")
+                XCTAssertEqual(folded.width, d + (weights[0] != 0 ? 5 : 0) + (weights[1] != 0 ? b.regulators : 0), "only used blocks widen it")
                 let got = ContrastChoice.logits(folded, pairs: all)
                 for p in 0..<all.count {
                     let i = Int(all.regulators[p]), j = Int(all.targets[p])

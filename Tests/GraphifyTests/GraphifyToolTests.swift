@@ -170,13 +170,14 @@ final class GraphifyToolTests: XCTestCase {
     /// validation figures are the written model's; K = 1 is the single model, byte for byte.
     func testEnsembleAveragesTheLogitsOfItsMembers() throws {
         let s = try setup()
+        let quick = self.quick + ["--contrast", "none"]      // the networks' own logits
         let single = try temp("ens-single.model"), one = try temp("ens-one.model"), other = try temp("ens-other.model"),
             pair = try temp("ens-pair.model")
         try graphify([s.cells] + split + quick + ["-o", single])
         try graphify([s.cells] + split + quick + ["--ensemble", "1", "-o", one])
         XCTAssertEqual(try WrittenModel(path: single).modelFrameBytes, try WrittenModel(path: one).modelFrameBytes, "--ensemble 1")
         try graphify([s.cells] + split + quick + ["--seed", "9", "-o", other])
-        let run = try graphify([s.cells] + split + ["--epochs", "1", "--batch-size", "4096", "--ensemble", "2", "-v", "-o", pair])
+        let run = try graphify([s.cells] + split + ["--epochs", "1", "--batch-size", "4096", "--contrast", "none", "--ensemble", "2", "-v", "-o", pair])
         XCTAssertTrue(run.stderr.contains("model 2 of 2 (seed 9)"), run.stderr)
         XCTAssertTrue(run.stderr.contains("2 models, best epochs 1,1 of 1"), run.stderr)
 
@@ -215,7 +216,7 @@ final class GraphifyToolTests: XCTestCase {
         let s = try setup()
         let plain = try temp("contrast-none.model"), with = try temp("contrast.model"), again = try temp("contrast-again.model")
         let few = ["--epochs", "2", "--batch-size", "1024", "--seed", "2"]
-        try graphify([s.cells] + split + few + ["-q", "-o", plain])
+        try graphify([s.cells] + split + few + ["--contrast", "none", "-q", "-o", plain])
         let run = try graphify([s.cells] + split + few + ["--contrast", "expression,knowledge", "-o", with])
         try graphify([s.cells] + split + few + ["--contrast", "expression,knowledge", "-q", "-o", again])
         XCTAssertEqual(try WrittenModel(path: with).modelFrameBytes, try WrittenModel(path: again).modelFrameBytes, "same seed")
@@ -225,7 +226,11 @@ final class GraphifyToolTests: XCTestCase {
         let weights = try XCTUnwrap(m.meta("graphify.contrast")).components(separatedBy: ", ").map { Float($0.split(separator: " ")[1])! }
         XCTAssertEqual(weights.count, 2)
         let d = p.tensors["regulator"]!.shape[1], cells = s.records.count
-        let extra = (weights[0] != 0 ? cells : 0) + (weights[1] != 0 ? 64 : 0)
+        let regulators = try XCTUnwrap(m.meta("graphify.contrast_regulators")).split(separator: ",").map { Int($0)! }
+        XCTAssertGreaterThan(regulators[0], 0)
+        // A block adds min(its width, its regulators) columns: cells or 64 wide, 30 regulators here.
+        let extra = (weights[0] != 0 ? min(cells, regulators[0]) : 0) + (weights[1] != 0 ? min(64, regulators[1]) : 0)
+        XCTAssertTrue(weights.contains { $0 != 0 }, "the term is chosen on this split")
         XCTAssertEqual(m.tensors["regulator"]?.shape, [s.genes.count, d + extra])
         XCTAssertEqual(m.meta("graphify.contrast_base_valid_auroc"), p.meta("graphify.valid_auroc"), "the same network beneath")
         let base = Double(m.meta("graphify.contrast_base_valid_per_regulator_auroc")!)!
@@ -323,6 +328,7 @@ final class GraphifyToolTests: XCTestCase {
 
     func testGeneStreamJoinsEmbeddingsAndAblationsDropThem() throws {
         let s = try setup()
+        let quick = self.quick + ["--contrast", "none"]      // the networks' representations alone
         let dim = 8
         // A GENE stream as embed writes it: the cells' expression without tokens, and pooled
         // embeddings split over two records per gene (as from two shards); gene 5 unknown.
