@@ -120,12 +120,25 @@ struct ContrastBlock {
         }
     }
 
-    /// Σ_x a[i + x] · b[j + x] over k elements.
+    /// Σ_x a[i + x] · b[j + x] over k elements, in four interleaved partial sums (a fixed order,
+    /// so the same bits on every run; the compiler vectorises it).
     @inline(__always)
     static func dot(_ a: [Float], _ i: Int, _ b: [Float], _ j: Int, width k: Int) -> Float {
-        var s: Float = 0
-        for x in 0..<k { s += a[i + x] * b[j + x] }
-        return s
+        precondition(i >= 0 && j >= 0 && i + k <= a.count && j + k <= b.count, "dot: out of range")
+        if k == 0 { return 0 }
+        return a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                let x = pa.baseAddress! + i, y = pb.baseAddress! + j
+                var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+                var n = 0
+                while n + 4 <= k {
+                    s0 += x[n] * y[n]; s1 += x[n + 1] * y[n + 1]; s2 += x[n + 2] * y[n + 2]; s3 += x[n + 3] * y[n + 3]
+                    n += 4
+                }
+                while n < k { s0 += x[n] * y[n]; n += 1 }
+                return (s0 + s1) + (s2 + s3)
+            }
+        }
     }
 
     /// z_r(t), or 0 when r has no term.
