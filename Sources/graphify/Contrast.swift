@@ -34,11 +34,28 @@ import ToolKit
 enum ContrastSource: Equatable {
     /// The expression profiles graphify builds from the CELL frames.
     case expression
-    /// A gene table (gene2vec's text format); `name` is what the MODEL metadata records.
-    case table(path: String, name: String)
+    /// The bundled Gene Ontology + PROGENy table, `knowledgeTable`.
+    case knowledge
+    /// A gene table file (gene2vec's text format).
+    case table(path: String)
 
     /// The bundled table `knowledge` names (models/knowledge/README.md).
     static let knowledgeTable = "models/knowledge/gene_table_64.txt.gz"
+
+    /// What messages and the MODEL metadata call it: expression, knowledge, or the path as given.
+    var name: String {
+        switch self {
+        case .expression: return "expression"
+        case .knowledge: return "knowledge"
+        case .table(let path): return path
+        }
+    }
+
+    /// The file a table source names (nil for the profiles and the bundled table).
+    var file: String? {
+        if case .table(let path) = self { return path }
+        return nil
+    }
 
     /// "none", or a comma-separated list of expression, knowledge and table files.
     /// - Throws: ValidationError for an empty item or one named twice.
@@ -51,9 +68,9 @@ enum ContrastSource: Equatable {
             case "": throw ValidationError("--contrast: an empty item in '\(list)'")
             case "none": throw ValidationError("--contrast: 'none' cannot be combined with other sources")
             case "expression": source = .expression
-            case "knowledge": source = .table(path: "", name: "knowledge")
+            case "knowledge": source = .knowledge
             case "-": throw ValidationError("--contrast: a table must be a file (standard input is the stream's)")
-            default: source = .table(path: item, name: item)
+            default: source = .table(path: item)
             }
             guard !out.contains(source) else { throw ValidationError("--contrast: '\(item)' is named twice") }
             out.append(source)

@@ -248,10 +248,7 @@ struct Graphify: ToolCommand {
                             ("graphify.contrast_regulators", blocks.map { String($0.regulators) }.joined(separator: ",")),
                             ("graphify.contrast_base_valid_auroc", String(choice.base.auroc)),
                             ("graphify.contrast_base_valid_per_regulator_auroc", String(choice.base.perRegulator))]
-            let digests = try sources.compactMap { source -> String? in
-                guard case .table(let path, let name) = source, name != "knowledge" else { return nil }
-                return "\(name) " + (try SHA256.hex(file: path))
-            }
+            let digests = try sources.compactMap(\.file).map { "\($0) " + (try SHA256.hex(file: $0)) }
             if !digests.isEmpty { contrastMeta.append(("graphify.contrast_table_sha256", digests.joined(separator: ", "))) }
             Diagnostics.note(String(format: "contrast weights %@ (regulators with a term: %@): validation per regulator AUROC %.4f -> %.4f, AUROC %.4f -> %.4f",
                                     weights, blocks.map { String($0.regulators) }.joined(separator: ", "),
@@ -300,7 +297,7 @@ struct Graphify: ToolCommand {
             throw ToolError.runtime("training diverged: tensor '\(bad.name)' holds non-finite values (try a smaller --lr)")
         }
         let out = try OutputFile.open(common.output, binary: true, inputs: [input, priorChoice.path] + [train, valid, tfs, geneFeatures].compactMap { $0 }
-                                        + sources.compactMap { if case .table(let path, _) = $0 { return path } else { return nil } })
+                                        + sources.compactMap(\.file))
         let writer = try FrameWriter(out, header: header)
         try writer.write(model: tensors)
         try writer.finish()
@@ -319,7 +316,7 @@ extension Graphify {
     func contrastSources(hasCells: Bool) throws -> [ContrastSource] {
         if let contrast { return try ContrastSource.parse(contrast) }
         guard arch == "scgrn" && decoder == .dot else { return [] }
-        return (hasCells ? [.expression] : []) + [.table(path: "", name: "knowledge")]
+        return (hasCells ? [.expression] : []) + [.knowledge]
     }
 
     /// One --contrast source's block: the profiles, or a table's rows for the dataset genes.
@@ -329,13 +326,12 @@ extension Graphify {
             guard features.cellCount > 0 else {
                 throw ToolError.data(streamName, "has no CELL frames: --contrast expression needs the expression profiles")
             }
-            return ContrastBlock(name: "expression", features: features.profiles, width: features.profileWidth, genes: genes.count, train: train)
-        case .table(let path, let name):
-            let bundled = name == "knowledge"
-            let file = bundled ? try BundledData.require(ContrastSource.knowledgeTable, what: "the bundled knowledge table") : path
-            let table = try GeneFeatures.read(file, genes: genes.map(\.symbol),
-                                              label: "contrast table \(bundled ? "knowledge (\(ContrastSource.knowledgeTable))" : path)")
-            return ContrastBlock(name: name, features: table.values, width: table.width, genes: genes.count, train: train)
+            return ContrastBlock(name: source.name, features: features.profiles, width: features.profileWidth, genes: genes.count, train: train)
+        case .knowledge, .table:
+            let file = try source.file ?? BundledData.require(ContrastSource.knowledgeTable, what: "the bundled knowledge table")
+            let label = source.file == nil ? "knowledge (\(ContrastSource.knowledgeTable))" : file
+            let table = try GeneFeatures.read(file, genes: genes.map(\.symbol), label: "contrast table \(label)")
+            return ContrastBlock(name: source.name, features: table.values, width: table.width, genes: genes.count, train: train)
         }
     }
 }

@@ -162,9 +162,8 @@ final class ContrastTests: XCTestCase {
 
     func testListSyntax() throws {
         XCTAssertEqual(try ContrastSource.parse("none"), [])
-        XCTAssertEqual(try ContrastSource.parse("expression,knowledge"),
-                       [.expression, .table(path: "", name: "knowledge")])
-        XCTAssertEqual(try ContrastSource.parse("t.txt"), [.table(path: "t.txt", name: "t.txt")])
+        XCTAssertEqual(try ContrastSource.parse("expression,knowledge"), [.expression, .knowledge])
+        XCTAssertEqual(try ContrastSource.parse("t.txt"), [.table(path: "t.txt")])
         for bad in ["", "expression,", "expression,expression", "none,expression", "-"] {
             XCTAssertThrowsError(try ContrastSource.parse(bad), "'\(bad)'")
         }

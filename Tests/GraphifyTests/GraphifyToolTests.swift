@@ -245,6 +245,17 @@ final class GraphifyToolTests: XCTestCase {
         XCTAssertEqual(figures["per_regulator_auroc"] as! Double, chosen, accuracy: 1e-4)
         XCTAssertEqual(figures["auroc"] as! Double, Double(m.meta("graphify.valid_auroc")!)!, accuracy: 1e-4)
 
+        // The bundled table named as a file: the same term, recorded under its path with its digest.
+        let tableFile = Self.repository.appendingPathComponent("models/knowledge/gene_table_64.txt.gz").path
+        let byFile = try temp("contrast-file.model"), byName = try temp("contrast-knowledge.model")
+        try graphify([s.cells] + split + few + ["--contrast", "knowledge", "-q", "-o", byName])
+        try graphify([s.cells] + split + few + ["--contrast", tableFile, "-q", "-o", byFile])
+        let f = try WrittenModel(path: byFile), k = try WrittenModel(path: byName)
+        XCTAssertEqual(f.modelFrameBytes, k.modelFrameBytes)
+        XCTAssertEqual(f.meta("graphify.contrast_table_sha256"), "\(tableFile) " + (try SHA256.hex(file: tableFile)))
+        XCTAssertNil(k.meta("graphify.contrast_table_sha256"))
+        XCTAssertEqual(k.meta("graphify.contrast")?.hasPrefix("knowledge "), true)
+
         let out = ["-o", try temp("contrast-never.model")]
         try expectFailure([s.cells] + split + quick + ["--contrast", "expression", "--decoder", "mlp"] + out,
                           status: 64, "--contrast needs --decoder dot")
