@@ -21,7 +21,7 @@ PREFIX  ?= /usr/local
 SHARE   := $(DESTDIR)$(PREFIX)/share/scgrn
 # The data the tools find through BundledData (Sources/ToolKit/BundledData.swift), with its notes.
 BUNDLED := models/default/model.safetensors models/default/genes.txt models/default/MODEL_CARD.md \
-           models/knowledge/gene_table_64.txt.gz models/knowledge/README.md \
+           models/knowledge/gene_table_64.txt.gz models/knowledge/go_bp.gmt.gz models/knowledge/README.md \
            $(wildcard priors/*.tsv) priors/README.md data/orthologs/mouse_human.tsv data/orthologs/README.md LICENSE
 
 .PHONY: all build test demo bench deps clean model install fuzz

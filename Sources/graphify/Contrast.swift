@@ -36,28 +36,37 @@ enum ContrastSource: Equatable {
     case expression
     /// The bundled Gene Ontology + PROGENy table, `knowledgeTable`.
     case knowledge
+    /// The bundled Gene Ontology biological-process sets, `goSets`.
+    case go
     /// A gene table file (gene2vec's text format).
     case table(path: String)
+    /// A gene-set file (GMT: a name ending in .gmt or .gmt.gz).
+    case geneSets(path: String)
 
     /// The bundled table `knowledge` names (models/knowledge/README.md).
     static let knowledgeTable = "models/knowledge/gene_table_64.txt.gz"
+    /// The bundled sets `go` names (models/knowledge/README.md).
+    static let goSets = "models/knowledge/go_bp.gmt.gz"
 
-    /// What messages and the MODEL metadata call it: expression, knowledge, or the path as given.
+    /// What messages and the MODEL metadata call it: expression, knowledge, go, or the path as given.
     var name: String {
         switch self {
         case .expression: return "expression"
         case .knowledge: return "knowledge"
-        case .table(let path): return path
+        case .go: return "go"
+        case .table(let path), .geneSets(let path): return path
         }
     }
 
-    /// The file a table source names (nil for the profiles and the bundled table).
+    /// The file a table or gene-set source names (nil for the profiles and the bundled files).
     var file: String? {
-        if case .table(let path) = self { return path }
-        return nil
+        switch self {
+        case .table(let path), .geneSets(let path): return path
+        default: return nil
+        }
     }
 
-    /// "none", or a comma-separated list of expression, knowledge and table files.
+    /// "none", or a comma-separated list of expression, knowledge, go, table files and gene-set files.
     /// - Throws: ValidationError for an empty item or one named twice.
     static func parse(_ list: String) throws -> [ContrastSource] {
         if list == "none" { return [] }
@@ -69,8 +78,11 @@ enum ContrastSource: Equatable {
             case "none": throw ValidationError("--contrast: 'none' cannot be combined with other sources")
             case "expression": source = .expression
             case "knowledge": source = .knowledge
+            case "go": source = .go
             case "-": throw ValidationError("--contrast: a table must be a file (standard input is the stream's)")
-            default: source = .table(path: item)
+            default:
+                let lower = item.lowercased()
+                source = lower.hasSuffix(".gmt") || lower.hasSuffix(".gmt.gz") ? .geneSets(path: item) : .table(path: item)
             }
             guard !out.contains(source) else { throw ValidationError("--contrast: '\(item)' is named twice") }
             out.append(source)
@@ -82,28 +94,30 @@ enum ContrastSource: Equatable {
 /// One source's term, for the genes of a run and its training pairs.
 struct ContrastBlock {
     var name: String
-    /// K.
-    var width: Int
-    /// [G, K]: unit rows u_g (zero rows for genes without features).
-    var unit: [Float]
-    /// Regulators with a term, and for each its π_r [K], m_r and 1 / s_r.
+    /// G.
+    var genes: Int
+    /// A feature source's linear form: K, the unit rows u_g [G, K] (zero rows for genes without
+    /// features) and π_r [R, K] of each regulator with a term. nil for gene sets.
+    var linear: (width: Int, unit: [Float], prototype: [Float])?
+    /// c_r(t) [R, G] of each regulator with a term, and its row, m_r and 1 / s_r.
+    var raw: [Float] = []
     var rows: [Int: Int] = [:]
-    var prototype: [Float] = []
     var mean: [Float] = []
     var inverseScale: [Float] = []
 
     var regulators: Int { rows.count }
 
-    /// The columns the block adds to the dot decoder: K (u_t beside π_r), or R when there are fewer
-    /// regulators with a term (c_r(t) for each of them beside a scaled one-hot): the same logits.
-    var foldedWidth: Int { min(width, regulators) }
+    /// The columns the block adds to the dot decoder: K (u_t beside π_r) when a feature source has
+    /// fewer columns than regulators with a term, else R (c_r(t) for each of them beside a scaled
+    /// one-hot): the same logits.
+    var foldedWidth: Int { linear.map { min($0.width, regulators) } ?? regulators }
 
-    /// - Parameters: features [G, K] row-major; the training pairs.
+    /// A feature source. - Parameters: features [G, K] row-major; the training pairs.
     init(name: String, features: [Float], width k: Int, genes g: Int, train: LabelledPairs) {
         precondition(features.count == g * k, "ContrastBlock: features are not [\(g), \(k)]")
         self.name = name
-        width = k
-        unit = Self.unitRows(features, width: k)
+        genes = g
+        let unit = Self.unitRows(features, width: k)
         // Per regulator: the sums of its positive and negative targets' rows.
         var index = [Int: Int](), sums = [[Double]](), counts = [(Int, Int)]()
         for p in 0..<train.count {
@@ -118,23 +132,76 @@ struct ContrastBlock {
             for x in 0..<k { sums[row][offset + x] += Double(unit[t * k + x]) }
             if positive { counts[row].0 += 1 } else { counts[row].1 += 1 }
         }
-        // π_r, and m_r and s_r of c_r over all genes (plain loops: the same bits for any thread count).
+        // π_r and c_r over all genes (plain loops: the same bits for any thread count).
+        var prototype = [Float]()
         for r in index.keys.sorted() {
             let row = index[r]!, (np, nn) = counts[row]
             guard np > 0 && nn > 0 else { continue }
             let p = (0..<k).map { Float(sums[row][$0] / Double(np) - sums[row][k + $0] / Double(nn)) }
-            var s = 0.0, s2 = 0.0
-            for t in 0..<g {
-                let v = Double(Self.dot(unit, t * k, p, 0, width: k))
-                s += v; s2 += v * v
-            }
-            let m = s / Double(g), variance = max(s2 / Double(g) - m * m, 0)
-            guard variance > 1e-12 else { continue }
-            rows[r] = mean.count
-            prototype += p
-            mean.append(Float(m))
-            inverseScale.append(Float(1 / variance.squareRoot()))
+            if keep(r, (0..<g).map { Self.dot(unit, $0 * k, p, 0, width: k) }) { prototype += p }
         }
+        linear = (k, unit, prototype)
+    }
+
+    /// Gene sets: c_r(t) = mean_{p ∈ P_r} J(t, p) − mean_{n ∈ N_r} J(t, n), J the Jaccard index of
+    /// two genes' sets (0 when neither is in a set). Not linear in any per-gene vector, so it folds
+    /// as R columns.
+    init(name: String, sets: GeneSets, genes g: Int, train: LabelledPairs) {
+        precondition(sets.members.count == g, "ContrastBlock: gene sets for \(sets.members.count) genes, not \(g)")
+        self.name = name
+        genes = g
+        var targets = [Int: (positive: [Int], negative: [Int])]()
+        for p in 0..<train.count {
+            let r = Int(train.regulators[p]), t = Int(train.targets[p])
+            if train.labels[p] == 1 { targets[r, default: ([], [])].positive.append(t) } else { targets[r, default: ([], [])].negative.append(t) }
+        }
+        let regulators = targets.keys.sorted().filter { !targets[$0]!.positive.isEmpty && !targets[$0]!.negative.isEmpty }
+        // The training targets J is needed for, numbered as slots, and the slots holding each set.
+        var slot = [Int](repeating: -1, count: g), slotGene = [Int]()
+        let lists = regulators.map { r -> (positive: [Int], negative: [Int]) in
+            func slots(_ genes: [Int]) -> [Int] {
+                genes.map { t in
+                    if slot[t] < 0 { slot[t] = slotGene.count; slotGene.append(t) }
+                    return slot[t]
+                }
+            }
+            return (slots(targets[r]!.positive), slots(targets[r]!.negative))
+        }
+        var holders = [[Int32]](repeating: [], count: sets.count)
+        for (s, t) in slotGene.enumerated() { for set in sets.members[t] { holders[Int(set)].append(Int32(s)) } }
+        let sizes = slotGene.map { sets.members[$0].count }
+        var c = [Float](repeating: 0, count: regulators.count * g)
+        var shared = [Int32](repeating: 0, count: slotGene.count), jaccard = [Double](repeating: 0, count: slotGene.count)
+        for t in 0..<g {
+            for s in shared.indices { shared[s] = 0 }
+            for set in sets.members[t] { for s in holders[Int(set)] { shared[Int(s)] += 1 } }
+            let a = sets.members[t].count
+            for s in shared.indices {
+                let both = Int(shared[s]), union = a + sizes[s] - both
+                jaccard[s] = union > 0 ? Double(both) / Double(union) : 0
+            }
+            for (j, list) in lists.enumerated() {
+                var p = 0.0, n = 0.0
+                for s in list.positive { p += jaccard[s] }
+                for s in list.negative { n += jaccard[s] }
+                c[j * g + t] = Float(p / Double(list.positive.count) - n / Double(list.negative.count))
+            }
+        }
+        for (j, r) in regulators.enumerated() { _ = keep(r, Array(c[(j * g)..<((j + 1) * g)])) }
+    }
+
+    /// Records c_r over all genes as r's term, with its mean m_r and 1 / s_r; false (no term) when
+    /// it is constant.
+    private mutating func keep(_ r: Int, _ c: [Float]) -> Bool {
+        var s = 0.0, s2 = 0.0
+        for v in c { s += Double(v); s2 += Double(v) * Double(v) }
+        let m = s / Double(genes), variance = max(s2 / Double(genes) - m * m, 0)
+        guard variance > 1e-12 else { return false }
+        rows[r] = mean.count
+        raw += c
+        mean.append(Float(m))
+        inverseScale.append(Float(1 / variance.squareRoot()))
+        return true
     }
 
     /// Σ_x a[i + x] · b[j + x] over k elements, in four interleaved partial sums: a fixed order, so
@@ -161,7 +228,7 @@ struct ContrastBlock {
     /// z_r(t), or 0 when r has no term.
     func value(regulator r: Int, target t: Int) -> Float {
         guard let row = rows[r] else { return 0 }
-        return (Self.dot(unit, t * width, prototype, row * width, width: width) - mean[row]) * inverseScale[row]
+        return (raw[row * genes + t] - mean[row]) * inverseScale[row]
     }
 
     /// Each row of `x` [_, k] divided by its Euclidean length; zero rows stay zero.
@@ -239,17 +306,18 @@ struct ContrastChoice {
             regulator += model.regulator[(i * d)..<((i + 1) * d)]
             target += model.target[(i * d)..<((i + 1) * d)]
             for b in used {
-                let block = blocks[b], k = block.width, n = block.foldedWidth
+                let block = blocks[b], n = block.foldedWidth
+                let linear = block.linear.flatMap { $0.width == n ? $0 : nil }
                 var columns = [Float](repeating: 0, count: n)
-                if n == k {
-                    target += block.unit[(i * k)..<((i + 1) * k)]
+                if let linear {
+                    target += linear.unit[(i * n)..<((i + 1) * n)]
                 } else {
-                    target += (0..<n).map { ContrastBlock.dot(block.unit, i * k, block.prototype, $0 * k, width: k) }
+                    target += (0..<n).map { block.raw[$0 * g + i] }
                 }
                 if let row = block.rows[i] {
                     let scale = weights[b] * logitScale * block.inverseScale[row]
-                    if n == k {
-                        for x in 0..<k { columns[x] = block.prototype[row * k + x] * scale }
+                    if let linear {
+                        for x in 0..<n { columns[x] = linear.prototype[row * n + x] * scale }
                     } else {
                         columns[row] = scale
                     }

@@ -56,7 +56,7 @@ struct Graphify: ToolCommand {
                                + "or a bundled network by name: collectri (the default), dorothea, trrust, for the data's species.",
                                valueName: "EDGES|NAME"))
     var prior: String?
-    @Option(help: ArgumentHelp("Species of the data, for the bundled priors: human or mouse (default: the stream's, else told from the gene symbols).",
+    @Option(help: ArgumentHelp("Species of the data, for the bundled priors and gene sets: human or mouse (default: the stream's, else told from the gene symbols).",
                                valueName: "NAME"))
     var species: String?
     @Option(help: ArgumentHelp("Labelled training pairs (regulator, target, 0/1).", valueName: "PAIRS"))
@@ -92,7 +92,8 @@ struct Graphify: ToolCommand {
     var geneFeatures: String?
     @Option(help: ArgumentHelp("A term that rates a target by its likeness to the regulator's training targets over its non-targets, "
                                + "weighted on the validation pairs: a comma-separated list of expression (the profiles), knowledge (the bundled "
-                               + "Gene Ontology + PROGENy table, models/knowledge) and gene table files, or none (dot decoder; "
+                               + "Gene Ontology + PROGENy table, models/knowledge), go (the bundled GO biological-process sets), gene table files "
+                               + "and gene-set files (.gmt, .gmt.gz), or none (dot decoder; "
                                + "default: expression,knowledge for --arch scgrn, none for genelink or --decoder mlp).",
                                valueName: "LIST"))
     var contrast: String?
@@ -183,7 +184,16 @@ struct Graphify: ToolCommand {
 
         // --contrast's blocks, read before the training (they need only the features and the training pairs).
         let sources = try contrastSources(hasCells: features.cellCount > 0)
-        let blocks = try sources.map { try contrastBlock($0, features: features, streamName: stream.name, genes: genes, train: pairs.train) }
+        var dataSpecies = priorChoice.species
+        let species = {
+            if dataSpecies == nil {
+                dataSpecies = try Species.resolve(option: self.species, metadata: features.header.metadata("species"), genes: genes)
+            }
+            return dataSpecies!
+        }
+        let blocks = try sources.map {
+            try contrastBlock($0, features: features, streamName: stream.name, genes: genes, species: species, train: pairs.train)
+        }
 
         // The channels' extra input: the transformer embedding, then the gene feature table.
         let joined = GeneFeatures.join(useTransformer ? features.embedding : [], width: useTransformer ? features.embeddingDim : 0,
@@ -319,8 +329,10 @@ extension Graphify {
         return (hasCells ? [.expression] : []) + [.knowledge]
     }
 
-    /// One --contrast source's block: the profiles, or a table's rows for the dataset genes.
-    func contrastBlock(_ source: ContrastSource, features: NodeFeatures, streamName: String, genes: [GeneName], train: LabelledPairs) throws -> ContrastBlock {
+    /// One --contrast source's block: the profiles, a table's rows for the dataset genes, or the
+    /// gene sets each dataset gene belongs to (for mouse data, also through its human orthologs).
+    func contrastBlock(_ source: ContrastSource, features: NodeFeatures, streamName: String, genes: [GeneName],
+                       species: () throws -> Species, train: LabelledPairs) throws -> ContrastBlock {
         switch source {
         case .expression:
             guard features.cellCount > 0 else {
@@ -332,6 +344,12 @@ extension Graphify {
             let label = source.file == nil ? "knowledge (\(ContrastSource.knowledgeTable))" : file
             let table = try GeneFeatures.read(file, genes: genes.map(\.symbol), label: "contrast table \(label)")
             return ContrastBlock(name: source.name, features: table.values, width: table.width, genes: genes.count, train: train)
+        case .go, .geneSets:
+            let file = try source.file ?? BundledData.require(ContrastSource.goSets, what: "the bundled Gene Ontology sets")
+            let label = source.file == nil ? "go (\(ContrastSource.goSets))" : file
+            let orthologs = try species() == .mouse ? Species.orthologs() : []
+            let sets = try GeneSets.read(file, genes: genes.map(\.symbol), orthologs: orthologs, label: "contrast gene sets \(label)")
+            return ContrastBlock(name: source.name, sets: sets, genes: genes.count, train: train)
         }
     }
 }

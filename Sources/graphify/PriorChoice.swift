@@ -36,6 +36,8 @@ struct PriorChoice {
     var path: String
     /// The name recorded: the path as given, or `collectri_human (bundled)`.
     var name: String
+    /// The species whose bundled network it is (nil for a file).
+    var species: Species?
 
     static let builtIn = ["collectri", "dorothea", "trrust"]
     static let defaultName = "collectri"
@@ -49,33 +51,42 @@ struct PriorChoice {
             return PriorChoice(path: prior, name: prior)
         }
         let name = prior?.lowercased() ?? defaultName
-        let species: Species
-        if let speciesOption {
-            guard let s = Species(name: speciesOption) else {
-                throw ToolError.usage("--species: '\(speciesOption)' has no bundled prior (human, mouse); give --prior FILE")
-            }
-            species = s
-        } else if let text = metadataSpecies {
-            guard let s = Species(name: text) else {
-                throw ToolError.usage("the stream's species '\(excerpt(text))' has no bundled prior (human, mouse); give --prior FILE")
-            }
-            species = s
-        } else {
-            species = try detect(genes)
-        }
+        let species = try Species.resolve(option: speciesOption, metadata: metadataSpecies, genes: genes)
         let file = "\(name)_\(species.rawValue)"
         let path = try BundledData.require("priors/\(file).tsv", what: "the bundled \(name) prior for \(species.rawValue)")
         if prior == nil {
             Diagnostics.note("no --prior: training on the bundled \(file) network (priors/README.md; --prior FILE or "
                              + "--prior \(builtIn.joined(separator: "|")) chooses another)")
         }
-        return PriorChoice(path: path, name: "\(file) (bundled)")
+        return PriorChoice(path: path, name: "\(file) (bundled)", species: species)
+    }
+}
+
+extension Species {
+    /// The bundled ortholog table (data/orthologs/README.md).
+    static let orthologTable = "data/orthologs/mouse_human.tsv"
+
+    /// The data's species: --species, else the stream's, else told from the gene symbols.
+    /// - Throws: `ToolError.usage` (64) for a species other than human or mouse, or one that cannot be told.
+    static func resolve(option: String?, metadata: String?, genes: [GeneName]) throws -> Species {
+        if let option {
+            guard let s = Species(name: option) else {
+                throw ToolError.usage("--species: '\(option)' is neither human nor mouse; give --prior FILE")
+            }
+            return s
+        }
+        if let metadata {
+            guard let s = Species(name: metadata) else {
+                throw ToolError.usage("the stream's species '\(excerpt(metadata))' is neither human nor mouse; give --prior FILE")
+            }
+            return s
+        }
+        return try detect(genes)
     }
 
     /// Tells human from mouse by the dataset's gene symbols (see the file header), with a note.
     static func detect(_ genes: [GeneName]) throws -> Species {
-        let table = try BundledData.require("data/orthologs/mouse_human.tsv", what: "the ortholog table (to tell the species)")
-        let (mouseOnly, humanOnly) = try speciesSymbols(table)
+        let (mouseOnly, humanOnly) = speciesSymbols(try orthologs())
         let (m, h) = count(genes, mouseOnly: mouseOnly, humanOnly: humanOnly)
         guard m != h else {
             throw ToolError.usage("cannot tell the species from the \(genes.count) gene symbols (\(m) mouse-only, \(h) human-only "
@@ -96,17 +107,23 @@ struct PriorChoice {
         return (m, h)
     }
 
-    /// The upper-cased symbols only one species has, from a `mouse<TAB>human[<TAB>…]` ortholog table.
-    static func speciesSymbols(_ path: String) throws -> (mouseOnly: Set<String>, humanOnly: Set<String>) {
-        let reader = try ByteReader.open(path)
-        var mouse = Set<String>(), human = Set<String>()
+    /// The upper-cased symbols only one species has, of the ortholog pairs.
+    static func speciesSymbols(_ pairs: [(mouse: String, human: String)]) -> (mouseOnly: Set<String>, humanOnly: Set<String>) {
+        let mouse = Set(pairs.map(\.mouse)), human = Set(pairs.map(\.human))
+        return (mouse.subtracting(human), human.subtracting(mouse))
+    }
+
+    /// The upper-cased (mouse, human) symbol pairs of a `mouse<TAB>human[<TAB>…]` ortholog table
+    /// (`#` comment lines; the bundled one unless `path` is given).
+    static func orthologs(_ path: String? = nil) throws -> [(mouse: String, human: String)] {
+        let reader = try ByteReader.open(try path ?? BundledData.require(orthologTable, what: "the ortholog table"))
+        var pairs = [(mouse: String, human: String)]()
         while let line = try reader.nextLine() {
             if line.isEmpty || line[0] == UInt8(ascii: "#") { continue }
             let fields = line.split(separator: 0x09, maxSplits: 2, omittingEmptySubsequences: false)
             guard fields.count >= 2 else { continue }
-            mouse.insert(String(decoding: fields[0], as: UTF8.self).uppercased())
-            human.insert(String(decoding: fields[1], as: UTF8.self).uppercased())
+            pairs.append((String(decoding: fields[0], as: UTF8.self).uppercased(), String(decoding: fields[1], as: UTF8.self).uppercased()))
         }
-        return (mouse.subtracting(human), human.subtracting(mouse))
+        return pairs
     }
 }

@@ -1,8 +1,10 @@
-// --contrast: the per-regulator likeness term against its definition computed pair by pair, its
-// folding into the dot decoder, the choice of its weights on validation pairs, and the option's
-// list syntax.
+// --contrast: the per-regulator likeness term (of feature rows and of gene sets) against its
+// definition computed pair by pair, its folding into the dot decoder, the choice of its weights on
+// validation pairs, the gene-set file reader and the option's list syntax.
 
+import Foundation
 import Frames
+import ToolKit
 import XCTest
 @testable import graphify
 
@@ -160,10 +162,102 @@ final class ContrastTests: XCTestCase {
         XCTAssertEqual(none.chosen.perRegulator, 1)
     }
 
+    /// z_r(t) of gene sets from its definition: the Jaccard index of t's sets with each of r's
+    /// positive and negative training targets' sets, as Swift sets, standardised over all genes.
+    func setReference(_ members: [[Int32]], train: LabelledPairs, regulator r: Int) -> [Double]? {
+        func jaccard(_ a: Int, _ b: Int) -> Double {
+            let x = Set(members[a]), y = Set(members[b])
+            return x.union(y).isEmpty ? 0 : Double(x.intersection(y).count) / Double(x.union(y).count)
+        }
+        let mine = (0..<train.count).filter { Int(train.regulators[$0]) == r }
+        let pos = mine.filter { train.labels[$0] == 1 }.map { Int(train.targets[$0]) }
+        let neg = mine.filter { train.labels[$0] == 0 }.map { Int(train.targets[$0]) }
+        guard !pos.isEmpty && !neg.isEmpty else { return nil }
+        let c = (0..<members.count).map { t in
+            pos.reduce(0.0) { $0 + jaccard(t, $1) } / Double(pos.count) - neg.reduce(0.0) { $0 + jaccard(t, $1) } / Double(neg.count)
+        }
+        let m = c.reduce(0, +) / Double(c.count)
+        let sd = (c.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(c.count)).squareRoot()
+        return sd * sd > 1e-12 ? c.map { ($0 - m) / sd } : nil
+    }
+
+    func testGeneSetBlockMatchesTheDefinitionOverManyShapes() {
+        var rng = Numbers(state: 13)
+        for (g, sets, r, density) in [(6, 2, 3, 0.6), (9, 3, 4, 0.5), (25, 40, 6, 0.1), (60, 12, 15, 0.3), (120, 300, 30, 0.05)] {
+            // Each gene in each set with probability `density`; the last gene in none.
+            let members = (0..<g).map { t in (0..<sets).filter { _ in t < g - 1 && rng.next() < density }.map(Int32.init) }
+            let train = pairs(genes: g, regulators: r, &rng)
+            let block = ContrastBlock(name: "sets", sets: GeneSets(members: members, count: sets), genes: g, train: train)
+            XCTAssertNil(block.linear)
+            XCTAssertEqual(block.foldedWidth, block.regulators)
+            var withTerm = 0
+            for reg in 0..<r {
+                guard let z = setReference(members, train: train, regulator: reg) else {
+                    XCTAssertNil(block.rows[reg], "regulator \(reg) has no term (g \(g), \(sets) sets)")
+                    continue
+                }
+                withTerm += 1
+                for t in 0..<g {
+                    XCTAssertEqual(Double(block.value(regulator: reg, target: t)), z[t], accuracy: 2e-4 * max(1, abs(z[t])),
+                                   "g \(g) sets \(sets) regulator \(reg) target \(t)")
+                }
+            }
+            XCTAssertEqual(block.regulators, withTerm)
+            XCTAssertGreaterThan(withTerm, 0, "g \(g): some regulator has a term")
+        }
+    }
+
+    func testGeneSetBlockFoldsAsOneColumnPerRegulator() {
+        var rng = Numbers(state: 17)
+        let g = 24, d = 3
+        let members = (0..<g).map { _ in (0..<10).filter { _ in rng.next() < 0.3 }.map(Int32.init) }
+        let train = pairs(genes: g, regulators: 6, &rng)
+        let block = ContrastBlock(name: "sets", sets: GeneSets(members: members, count: 10), genes: g, train: train)
+        var all = LabelledPairs()
+        for i in 0..<g { for j in 0..<g { all.append(i, j, 0) } }
+        let model = randomModel(genes: g, width: d, biases: true, &rng)
+        let base = ContrastChoice.logits(model, pairs: all)
+        let folded = ContrastChoice(weights: [0.7], logitScale: 1.3, base: (0, 0, 0), chosen: (0, 0, 0)).fold(model, blocks: [block])
+        XCTAssertEqual(folded.width, d + block.regulators)
+        let got = ContrastChoice.logits(folded, pairs: all)
+        for p in 0..<all.count {
+            let want = base[p] + 1.3 * 0.7 * block.value(regulator: Int(all.regulators[p]), target: Int(all.targets[p]))
+            XCTAssertEqual(got[p], want, accuracy: 1e-4 * max(1, abs(want)), "pair \(p)")
+        }
+    }
+
+    /// GMT lines: sets matched ignoring case, repeated symbols once, mouse genes through their human
+    /// orthologs; a line without a description field and a file naming no dataset gene are errors.
+    func testGeneSetFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("scgrn-genesets-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("s.gmt").path
+        try "# comment\nA\tfirst\tGATA1\tSPI1\tgata1\n\nB\t\tCEBPA\nC\tthird\tHUMANONLY\tSPI1\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let genes = ["Gata1", "Spi1", "Cebpa", "Mouseonly", "Other"]
+        let direct = try GeneSets.read(path, genes: genes)
+        XCTAssertEqual(direct.count, 3)
+        XCTAssertEqual(direct.members, [[0], [0, 2], [1], [], []])
+        XCTAssertEqual(direct.found, 3)
+        let viaOrthologs = try GeneSets.read(path, genes: genes, orthologs: [("MOUSEONLY", "HUMANONLY"), ("GATA1", "GATA1")])
+        XCTAssertEqual(viaOrthologs.members, [[0], [0, 2], [1], [2], []])
+
+        try "A\tfirst\tGATA1\nno description here\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try GeneSets.read(path, genes: genes)) { error in
+            XCTAssertEqual((error as? ToolError)?.exitCode, 65)
+            XCTAssertTrue("\(error)".contains("line 2"), "\(error)")
+        }
+        try "A\tfirst\tTP53\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try GeneSets.read(path, genes: genes)) { error in
+            XCTAssertTrue("\(error)".contains("name none of the 5 dataset genes"), "\(error)")
+        }
+    }
+
     func testListSyntax() throws {
         XCTAssertEqual(try ContrastSource.parse("none"), [])
         XCTAssertEqual(try ContrastSource.parse("expression,knowledge"), [.expression, .knowledge])
         XCTAssertEqual(try ContrastSource.parse("t.txt"), [.table(path: "t.txt")])
+        XCTAssertEqual(try ContrastSource.parse("go,h.all.GMT,s.gmt.gz"), [.go, .geneSets(path: "h.all.GMT"), .geneSets(path: "s.gmt.gz")])
         for bad in ["", "expression,", "expression,expression", "none,expression", "-"] {
             XCTAssertThrowsError(try ContrastSource.parse(bad), "'\(bad)'")
         }

@@ -264,6 +264,34 @@ final class GraphifyToolTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out[1]), "no output on failure")
     }
 
+    /// --contrast go reads the bundled Gene Ontology sets: the same model as naming that file, whose
+    /// digest is then recorded; a set block adds one column per regulator with a term. A gene-set
+    /// file naming no dataset gene is bad input, with no output.
+    func testGeneSetContrast() throws {
+        let s = try setup()
+        let few = ["--epochs", "2", "--batch-size", "1024", "--seed", "2"]
+        let byName = try temp("contrast-go.model"), byFile = try temp("contrast-go-file.model")
+        let run = try graphify([s.cells] + split + few + ["--contrast", "go", "-o", byName])
+        XCTAssertTrue(run.stderr.contains("contrast gene sets go (models/knowledge/go_bp.gmt.gz): "), run.stderr)
+        let setsFile = Self.repository.appendingPathComponent("models/knowledge/go_bp.gmt.gz").path
+        try graphify([s.cells] + split + few + ["--contrast", setsFile, "-q", "-o", byFile])
+        let n = try WrittenModel(path: byName), f = try WrittenModel(path: byFile)
+        XCTAssertEqual(n.modelFrameBytes, f.modelFrameBytes)
+        XCTAssertEqual(f.meta("graphify.contrast_table_sha256"), "\(setsFile) " + (try SHA256.hex(file: setsFile)))
+        let weight = try XCTUnwrap(Float(try XCTUnwrap(n.meta("graphify.contrast")).dropFirst("go ".count)))
+        let regulators = try XCTUnwrap(Int(try XCTUnwrap(n.meta("graphify.contrast_regulators"))))
+        XCTAssertGreaterThan(regulators, 0)
+        let plain = try temp("contrast-go-none.model")
+        try graphify([s.cells] + split + few + ["--contrast", "none", "-q", "-o", plain])
+        let d = try WrittenModel(path: plain).tensors["regulator"]!.shape[1]
+        XCTAssertEqual(n.tensors["regulator"]?.shape, [s.genes.count, d + (weight != 0 ? regulators : 0)])
+
+        let foreign = try temp("foreign.gmt"), out = try temp("contrast-go-never.model")
+        try "S1\tnone of these\tNOTAGENE1\tNOTAGENE2\n".write(toFile: foreign, atomically: true, encoding: .utf8)
+        try expectFailure([s.cells] + split + quick + ["--contrast", foreign, "-o", out], status: 65, "name none of the")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out), "no output on failure")
+    }
+
     func testSelectionByPerRegulatorAUROCKeepsTheEpochBestWithinRegulators() throws {
         let s = try setup()
         // Same seed, so the same training run; only the epoch kept differs.

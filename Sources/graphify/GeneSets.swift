@@ -1,0 +1,69 @@
+// GeneSets: a gene-set file in GMT form (MSigDB's and Enrichr's format; the bundled Gene Ontology
+// sets, models/knowledge/go_bp.gmt.gz), as the sets each dataset gene belongs to, for
+// `--contrast` (Contrast.swift rates a target by the Jaccard index of its sets with those of the
+// regulator's training targets).
+//
+// A line is `NAME<TAB>DESCRIPTION<TAB>GENE<TAB>GENE…`; blank lines and lines starting with `#` are
+// skipped. A dataset gene belongs to the sets that name it, symbols compared ignoring case (BEELINE
+// upper-cases mouse symbols). For mouse data it also belongs to the sets that name one of its human
+// orthologs (the bundled ortholog table, data/orthologs/mouse_human.tsv), so human sets such as the
+// bundled GO ones serve mouse data too.
+
+import ToolKit
+
+struct GeneSets {
+    /// Per dataset gene, the increasing numbers of the sets it belongs to.
+    var members: [[Int32]]
+    /// The sets read (lines with a name).
+    var count: Int
+
+    /// Dataset genes in at least one set.
+    var found: Int { members.reduce(0) { $0 + ($1.isEmpty ? 0 : 1) } }
+
+    /// - Parameters:
+    ///   - genes: the dataset's symbols.
+    ///   - orthologs: for mouse data, (mouse, human) symbol pairs; a set naming the human symbol
+    ///     then counts for the mouse gene too.
+    ///   - label: how the note names the file (default: its path).
+    /// - Throws: exit 65 for a line without a description field, or a file whose sets name no dataset gene.
+    static func read(_ path: String, genes: [String], orthologs: [(mouse: String, human: String)] = [],
+                     label: String? = nil) throws -> GeneSets {
+        // Upper-cased symbol -> the dataset genes it stands for (itself, or a mouse gene's ortholog).
+        var standsFor = [String: [Int32]]()
+        for (i, g) in genes.enumerated() { standsFor[g.uppercased(), default: []].append(Int32(i)) }
+        if !orthologs.isEmpty {
+            let byMouse = standsFor
+            for (mouse, human) in orthologs {
+                guard let ids = byMouse[mouse.uppercased()] else { continue }
+                standsFor[human.uppercased(), default: []] += ids
+            }
+        }
+        var members = [[Int32]](repeating: [], count: genes.count)
+        var sets: Int32 = 0
+        let reader = try ByteReader.open(path)
+        while let line = try reader.nextLine() {
+            if line.isEmpty || line[0] == UInt8(ascii: "#") { continue }
+            let fields = line.split(separator: 0x09, omittingEmptySubsequences: false)
+            guard fields.count >= 2, !fields[0].isEmpty else {
+                throw ToolError.badInput(file: reader.name, line: reader.lineNumber,
+                                         message: "not a gene set line (NAME<TAB>DESCRIPTION<TAB>GENE…): '\(excerpt(bytes: line))'")
+            }
+            guard sets < Int32.max else { throw ToolError.data(reader.name, "more than \(Int32.max) gene sets") }
+            for field in fields.dropFirst(2) where !field.isEmpty {
+                let symbol = String(decoding: field, as: UTF8.self).uppercased()
+                for gene in standsFor[symbol] ?? [] where members[Int(gene)].last != sets {
+                    members[Int(gene)].append(sets)
+                }
+            }
+            sets += 1
+        }
+        let out = GeneSets(members: members, count: Int(sets))
+        guard out.found > 0 else {
+            throw ToolError.data(reader.name, "its \(sets) gene sets name none of the \(genes.count) dataset genes "
+                                 + "(is it for another species or symbol set?)")
+        }
+        Diagnostics.note("\(label ?? "gene sets \(path)"): \(out.found) of \(genes.count) dataset genes are in one of its \(sets) sets"
+                         + (orthologs.isEmpty ? "" : " (mouse genes also through their human orthologs)"))
+        return out
+    }
+}
