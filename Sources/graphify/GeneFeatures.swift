@@ -17,13 +17,17 @@ struct GeneFeatures {
     /// Dataset genes with a row in the table.
     var found: Int
 
-    /// - Throws: exit 65 for a malformed table, or one that names no dataset gene.
+    /// - Throws: exit 65 for a malformed table, or one that names no dataset gene when `required`
+    ///   (else a note says so, and `found` is 0).
     /// - Parameter label: how the note names the table (default: its path).
-    static func read(_ path: String, genes: [String], label: String? = nil) throws -> GeneFeatures {
+    static func read(_ path: String, genes: [String], label: String? = nil, required: Bool = true) throws -> GeneFeatures {
         let table = try GeneTable.read(path)
         let (values, found) = table.rows(for: genes, ignoringCase: true)
         guard found > 0 else {
-            throw ToolError.data(path, "names none of the \(genes.count) dataset genes (is it for another species or symbol set?)")
+            let problem = "names none of the \(genes.count) dataset genes (is it for another species or symbol set?)"
+            if required { throw ToolError.data(path, problem) }
+            Diagnostics.note("\(label ?? path) \(problem): not used")
+            return GeneFeatures(values: values, width: table.width, found: 0)
         }
         Diagnostics.note("\(label ?? "gene features \(path)"): \(found) of \(genes.count) dataset genes have a \(table.width)-wide vector"
                          + (found < genes.count ? "; the other \(genes.count - found) get zeros" : ""))

@@ -25,9 +25,10 @@ struct GeneSets {
     ///   - orthologs: for mouse data, (mouse, human) symbol pairs; a set naming the human symbol
     ///     then counts for the mouse gene too.
     ///   - label: how the note names the file (default: its path).
-    /// - Throws: exit 65 for a line without a description field, or a file whose sets name no dataset gene.
+    /// - Throws: exit 65 for a line without a description field, or a file whose sets name no
+    ///   dataset gene when `required` (else a note says so, and `found` is 0).
     static func read(_ path: String, genes: [String], orthologs: [(mouse: String, human: String)] = [],
-                     label: String? = nil) throws -> GeneSets {
+                     label: String? = nil, required: Bool = true) throws -> GeneSets {
         // Upper-cased symbol -> the dataset genes it stands for (itself, or a mouse gene's ortholog).
         var standsFor = [String: [Int32]]()
         for (i, g) in genes.enumerated() { standsFor[g.uppercased(), default: []].append(Int32(i)) }
@@ -59,8 +60,10 @@ struct GeneSets {
         }
         let out = GeneSets(members: members, count: Int(sets))
         guard out.found > 0 else {
-            throw ToolError.data(reader.name, "its \(sets) gene sets name none of the \(genes.count) dataset genes "
-                                 + "(is it for another species or symbol set?)")
+            let problem = "its \(sets) gene sets name none of the \(genes.count) dataset genes (is it for another species or symbol set?)"
+            if required { throw ToolError.data(reader.name, problem) }
+            Diagnostics.note("\(label ?? path): \(problem): not used")
+            return out
         }
         Diagnostics.note("\(label ?? "gene sets \(path)"): \(out.found) of \(genes.count) dataset genes are in one of its \(sets) sets"
                          + (orthologs.isEmpty ? "" : " (mouse genes also through their human orthologs)"))

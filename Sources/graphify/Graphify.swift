@@ -183,16 +183,25 @@ struct Graphify: ToolCommand {
                             + "\(pairs.valid.count) validation pairs (\(pairs.valid.positives) positive) from \(pairs.source)")
 
         // --contrast's blocks, read before the training (they need only the features and the training pairs).
+        // The default's bundled sources are skipped, with a note, where they name no dataset gene
+        // (e.g. Ensembl ids), and match by symbol alone where the species cannot be told.
         let sources = try contrastSources(hasCells: features.cellCount > 0)
-        var dataSpecies = priorChoice.species
-        let species = {
-            if dataSpecies == nil {
-                dataSpecies = try Species.resolve(option: self.species, metadata: features.header.metadata("species"), genes: genes)
+        let required = contrast != nil
+        var dataSpecies = priorChoice.species, resolved = dataSpecies != nil
+        let species = { () throws -> Species? in
+            if !resolved {
+                resolved = true
+                do {
+                    dataSpecies = try Species.resolve(option: self.species, metadata: features.header.metadata("species"), genes: genes)
+                } catch let error as ToolError where !required {
+                    Diagnostics.note("the default likeness term matches gene sets by symbol alone: \(error)")
+                }
             }
-            return dataSpecies!
+            return dataSpecies
         }
-        let blocks = try sources.map {
-            try contrastBlock($0, features: features, streamName: stream.name, genes: genes, species: species, train: pairs.train)
+        let blocks = try sources.compactMap {
+            try contrastBlock($0, features: features, streamName: stream.name, genes: genes, species: species, required: required,
+                              train: pairs.train)
         }
 
         // The channels' extra input: the transformer embedding, then the gene feature table.
@@ -331,8 +340,9 @@ extension Graphify {
 
     /// One --contrast source's block: the profiles, a table's rows for the dataset genes, or the
     /// gene sets each dataset gene belongs to (for mouse data, also through its human orthologs).
+    /// nil when a source not `required` names no dataset gene.
     func contrastBlock(_ source: ContrastSource, features: NodeFeatures, streamName: String, genes: [GeneName],
-                       species: () throws -> Species, train: LabelledPairs) throws -> ContrastBlock {
+                       species: () throws -> Species?, required: Bool, train: LabelledPairs) throws -> ContrastBlock? {
         switch source {
         case .expression:
             guard features.cellCount > 0 else {
@@ -342,13 +352,16 @@ extension Graphify {
         case .knowledge, .table:
             let file = try source.file ?? BundledData.require(ContrastSource.knowledgeTable, what: "the bundled knowledge table")
             let label = source.file == nil ? "knowledge (\(ContrastSource.knowledgeTable))" : file
-            let table = try GeneFeatures.read(file, genes: genes.map(\.symbol), label: "contrast table \(label)")
+            let table = try GeneFeatures.read(file, genes: genes.map(\.symbol), label: "contrast table \(label)", required: required)
+            guard table.found > 0 else { return nil }
             return ContrastBlock(name: source.name, features: table.values, width: table.width, genes: genes.count, train: train)
         case .go, .geneSets:
             let file = try source.file ?? BundledData.require(ContrastSource.goSets, what: "the bundled Gene Ontology sets")
             let label = source.file == nil ? "go (\(ContrastSource.goSets))" : file
             let orthologs = try species() == .mouse ? Species.orthologs() : []
-            let sets = try GeneSets.read(file, genes: genes.map(\.symbol), orthologs: orthologs, label: "contrast gene sets \(label)")
+            let sets = try GeneSets.read(file, genes: genes.map(\.symbol), orthologs: orthologs, label: "contrast gene sets \(label)",
+                                         required: required)
+            guard sets.found > 0 else { return nil }
             return ContrastBlock(name: source.name, sets: sets, genes: genes.count, train: train)
         }
     }

@@ -251,6 +251,12 @@ final class ContrastTests: XCTestCase {
         XCTAssertThrowsError(try GeneSets.read(path, genes: genes)) { error in
             XCTAssertTrue("\(error)".contains("name none of the 5 dataset genes"), "\(error)")
         }
+        // The default's bundled sources are not required: no match is no term, not an error.
+        XCTAssertEqual(try GeneSets.read(path, genes: genes, required: false).found, 0)
+        let table = dir.appendingPathComponent("t.txt").path
+        try "TP53 0.5 1\n".write(toFile: table, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try GeneFeatures.read(table, genes: genes))
+        XCTAssertEqual(try GeneFeatures.read(table, genes: genes, required: false).found, 0)
     }
 
     func testListSyntax() throws {
