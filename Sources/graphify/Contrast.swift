@@ -1,6 +1,7 @@
 // Contrast: `--contrast`, a term added to graphify's logit that rates a target by how much more it
 // resembles the regulator's training targets than the regulator's training non-targets — in
-// expression, or in a gene table such as the bundled Gene Ontology + PROGENy one. It is what the
+// expression, in a gene table such as the bundled Gene Ontology + PROGENy one, or in the gene sets
+// it shares with them (the bundled Gene Ontology sets, GeneSets.swift). It is what the
 // expression-kNN and GO baselines of bench/baselines.py measure, and it reaches the genes the
 // network rates alike: a gene outside the prior, or with no labelled pair.
 //
@@ -23,6 +24,10 @@
 // a term (K is the number of cells for exact profiles), it appends R columns instead: c_{r'}(t) for
 // each of them to the target's, and w σ / s_r at r's own column to the regulator's. score needs
 // nothing new.
+//
+// Gene sets have no per-gene rows: c_r(t) is the mean Jaccard index of t's sets with those of r's
+// positive training targets minus that with its negatives', standardised and weighted as above,
+// and folded as R columns.
 
 import ArgumentParser
 import Foundation
