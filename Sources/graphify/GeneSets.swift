@@ -51,8 +51,7 @@ struct GeneSets {
             }
             guard sets < Int32.max else { throw ToolError.data(reader.name, "more than \(Int32.max) gene sets") }
             for field in fields.dropFirst(2) where !field.isEmpty {
-                let symbol = String(decoding: field, as: UTF8.self).uppercased()
-                for gene in standsFor[symbol] ?? [] where members[Int(gene)].last != sets {
+                for gene in standsFor[upperCased(field)] ?? [] where members[Int(gene)].last != sets {
                     members[Int(gene)].append(sets)
                 }
             }
@@ -68,5 +67,15 @@ struct GeneSets {
         Diagnostics.note("\(label ?? "gene sets \(path)"): \(out.found) of \(genes.count) dataset genes are in one of its \(sets) sets"
                          + (orthologs.isEmpty ? "" : " (mouse genes also through their human orthologs)"))
         return out
+    }
+
+    /// `String.uppercased()` of a UTF-8 field, with a fast path for ASCII (gene symbols nearly
+    /// always are): reading the bundled sets' 1.5 million symbols took 1.3 s through `uppercased()`.
+    static func upperCased(_ field: Slice<UnsafeBufferPointer<UInt8>>) -> String {
+        guard field.allSatisfy({ $0 < 0x80 }) else { return String(decoding: field, as: UTF8.self).uppercased() }
+        return String(unsafeUninitializedCapacity: field.count) { out in
+            for (i, b) in field.enumerated() { out[i] = b >= 0x61 && b <= 0x7A ? b - 0x20 : b }
+            return field.count
+        }
     }
 }
