@@ -24,7 +24,7 @@ echo "[demo] 1/4 tokenize | embed: 425 cells through the transformer ($MODEL)"
 
 echo "[demo] 2/4 graphify: graph attention over the training prior, selected on the validation pairs"
 "$BIN/graphify" "$OUT/genes.sgrf" --prior "$DATA/Train.tsv" --train "$DATA/Train.tsv" --valid "$DATA/Valid.tsv" \
-  --seed 8 -o "$OUT/model.sgrf"   # graphify's default seed; seeds 1-5 and 8 give AUROC 0.903-0.904, per-regulator 0.774-0.787 (BENCHMARKS.md)
+  --seed 8 -o "$OUT/model.sgrf"   # graphify's default seed; seeds 1-5 and 8 give AUROC 0.903-0.904, per-regulator 0.774-0.788 (BENCHMARKS.md)
 
 echo "[demo] 3/4 score: every TF × gene pair → $OUT/edges.tsv"
 "$BIN/score" "$OUT/model.sgrf" --tfs "$DATA/tfs.txt" -o "$OUT/edges.tsv"

@@ -94,7 +94,7 @@ struct Graphify: ToolCommand {
                                + "weighted on the validation pairs: a comma-separated list of expression (the profiles), knowledge (the bundled "
                                + "Gene Ontology + PROGENy table, models/knowledge), go (the bundled GO biological-process sets), gene table files "
                                + "and gene-set files (.gmt, .gmt.gz), or none (dot decoder; "
-                               + "default: expression,knowledge for --arch scgrn, none for genelink or --decoder mlp).",
+                               + "default: expression,knowledge,go for --arch scgrn, none for genelink or --decoder mlp).",
                                valueName: "LIST"))
     var contrast: String?
     @Option(help: ArgumentHelp("Stop after N epochs without a better validation figure (default: run every epoch).", valueName: "N"))
@@ -330,12 +330,13 @@ struct Graphify: ToolCommand {
 }
 
 extension Graphify {
-    /// --contrast as given, or its default: expression (when the stream has cells) and the bundled
-    /// knowledge table for --arch scgrn with the dot decoder; nothing for GENELink's model or an MLP decoder.
+    /// --contrast as given, or its default: expression (when the stream has cells), the bundled
+    /// knowledge table and the bundled Gene Ontology sets for --arch scgrn with the dot decoder;
+    /// nothing for GENELink's model or an MLP decoder.
     func contrastSources(hasCells: Bool) throws -> [ContrastSource] {
         if let contrast { return try ContrastSource.parse(contrast) }
         guard arch == "scgrn" && decoder == .dot else { return [] }
-        return (hasCells ? [.expression] : []) + [.knowledge]
+        return (hasCells ? [.expression] : []) + [.knowledge, .go]
     }
 
     /// One --contrast source's block: the profiles, a table's rows for the dataset genes, or the
