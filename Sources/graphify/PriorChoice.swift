@@ -71,13 +71,13 @@ extension Species {
     static func resolve(option: String?, metadata: String?, genes: [GeneName]) throws -> Species {
         if let option {
             guard let s = Species(name: option) else {
-                throw ToolError.usage("--species: '\(option)' is neither human nor mouse; give --prior FILE")
+                throw ToolError.usage("--species: '\(option)' is neither human nor mouse")
             }
             return s
         }
         if let metadata {
             guard let s = Species(name: metadata) else {
-                throw ToolError.usage("the stream's species '\(excerpt(metadata))' is neither human nor mouse; give --prior FILE")
+                throw ToolError.usage("the stream's species '\(excerpt(metadata))' is neither human nor mouse: give --species human|mouse, or --prior FILE")
             }
             return s
         }
