@@ -71,6 +71,17 @@ enum ContrastSource: Equatable {
         }
     }
 
+    /// The file a table or gene-set source reads — the one named, or the bundled one found — and
+    /// how notes name it.
+    func locate() throws -> (path: String, label: String) {
+        switch self {
+        case .table(let path), .geneSets(let path): return (path, path)
+        case .knowledge: return (try BundledData.require(Self.knowledgeTable, what: "the bundled knowledge table"), "knowledge (\(Self.knowledgeTable))")
+        case .go: return (try BundledData.require(Self.goSets, what: "the bundled Gene Ontology sets"), "go (\(Self.goSets))")
+        case .expression: preconditionFailure("ContrastSource: the expression profiles are no file")
+        }
+    }
+
     /// "none", or a comma-separated list of expression, knowledge, go, table files and gene-set files.
     /// - Throws: ValidationError for an empty item or one named twice.
     static func parse(_ list: String) throws -> [ContrastSource] {
@@ -123,26 +134,13 @@ struct ContrastBlock {
         self.name = name
         genes = g
         let unit = Self.unitRows(features, width: k)
-        // Per regulator: the sums of its positive and negative targets' rows.
-        var index = [Int: Int](), sums = [[Double]](), counts = [(Int, Int)]()
-        for p in 0..<train.count {
-            let r = Int(train.regulators[p]), t = Int(train.targets[p]), positive = train.labels[p] == 1
-            if index[r] == nil {
-                index[r] = sums.count
-                sums.append([Double](repeating: 0, count: 2 * k))
-                counts.append((0, 0))
-            }
-            let row = index[r]!
-            let offset = positive ? 0 : k
-            for x in 0..<k { sums[row][offset + x] += Double(unit[t * k + x]) }
-            if positive { counts[row].0 += 1 } else { counts[row].1 += 1 }
-        }
         // π_r and c_r over all genes (plain loops: the same bits for any thread count).
         var prototype = [Float]()
-        for r in index.keys.sorted() {
-            let row = index[r]!, (np, nn) = counts[row]
-            guard np > 0 && nn > 0 else { continue }
-            let p = (0..<k).map { Float(sums[row][$0] / Double(np) - sums[row][k + $0] / Double(nn)) }
+        for (r, positive, negative) in Self.trainingTargets(train) {
+            var sums = [Double](repeating: 0, count: 2 * k)
+            for t in positive { for x in 0..<k { sums[x] += Double(unit[t * k + x]) } }
+            for t in negative { for x in 0..<k { sums[k + x] += Double(unit[t * k + x]) } }
+            let p = (0..<k).map { Float(sums[$0] / Double(positive.count) - sums[k + $0] / Double(negative.count)) }
             if keep(r, (0..<g).map { Self.dot(unit, $0 * k, p, 0, width: k) }) { prototype += p }
         }
         linear = (k, unit, prototype)
@@ -155,27 +153,22 @@ struct ContrastBlock {
         precondition(sets.members.count == g, "ContrastBlock: gene sets for \(sets.members.count) genes, not \(g)")
         self.name = name
         genes = g
-        var targets = [Int: (positive: [Int], negative: [Int])]()
-        for p in 0..<train.count {
-            let r = Int(train.regulators[p]), t = Int(train.targets[p])
-            if train.labels[p] == 1 { targets[r, default: ([], [])].positive.append(t) } else { targets[r, default: ([], [])].negative.append(t) }
-        }
-        let regulators = targets.keys.sorted().filter { !targets[$0]!.positive.isEmpty && !targets[$0]!.negative.isEmpty }
+        let targets = Self.trainingTargets(train)
         // The training targets J is needed for, numbered as slots, and the slots holding each set.
         var slot = [Int](repeating: -1, count: g), slotGene = [Int]()
-        let lists = regulators.map { r -> (positive: [Int], negative: [Int]) in
+        let lists = targets.map { entry -> (positive: [Int], negative: [Int]) in
             func slots(_ genes: [Int]) -> [Int] {
                 genes.map { t in
                     if slot[t] < 0 { slot[t] = slotGene.count; slotGene.append(t) }
                     return slot[t]
                 }
             }
-            return (slots(targets[r]!.positive), slots(targets[r]!.negative))
+            return (slots(entry.positive), slots(entry.negative))
         }
         var holders = [[Int32]](repeating: [], count: sets.count)
         for (s, t) in slotGene.enumerated() { for set in sets.members[t] { holders[Int(set)].append(Int32(s)) } }
         let sizes = slotGene.map { sets.members[$0].count }
-        var c = [Float](repeating: 0, count: regulators.count * g)
+        var c = [Float](repeating: 0, count: targets.count * g)
         var shared = [Int32](repeating: 0, count: slotGene.count), jaccard = [Double](repeating: 0, count: slotGene.count)
         for t in 0..<g {
             for s in shared.indices { shared[s] = 0 }
@@ -192,7 +185,21 @@ struct ContrastBlock {
                 c[j * g + t] = Float(p / Double(list.positive.count) - n / Double(list.negative.count))
             }
         }
-        for (j, r) in regulators.enumerated() { _ = keep(r, Array(c[(j * g)..<((j + 1) * g)])) }
+        for (j, entry) in targets.enumerated() { _ = keep(entry.regulator, Array(c[(j * g)..<((j + 1) * g)])) }
+    }
+
+    /// Each regulator with both positive and negative training pairs, in increasing order, with its
+    /// positive and negative targets in the pairs' order.
+    static func trainingTargets(_ train: LabelledPairs) -> [(regulator: Int, positive: [Int], negative: [Int])] {
+        var targets = [Int: (positive: [Int], negative: [Int])]()
+        for p in 0..<train.count {
+            let r = Int(train.regulators[p]), t = Int(train.targets[p])
+            if train.labels[p] == 1 { targets[r, default: ([], [])].positive.append(t) } else { targets[r, default: ([], [])].negative.append(t) }
+        }
+        return targets.keys.sorted().compactMap { r in
+            let (positive, negative) = targets[r]!
+            return positive.isEmpty || negative.isEmpty ? nil : (r, positive, negative)
+        }
     }
 
     /// Records c_r over all genes as r's term, with its mean m_r and 1 / s_r; false (no term) when

@@ -187,20 +187,24 @@ struct Graphify: ToolCommand {
         // (e.g. Ensembl ids), and match by symbol alone where the species cannot be told.
         let sources = try contrastSources(hasCells: features.cellCount > 0)
         let required = contrast != nil
-        var dataSpecies = priorChoice.species, resolved = dataSpecies != nil
-        let species = { () throws -> Species? in
-            if !resolved {
-                resolved = true
+        // The ortholog pairs gene sets match mouse genes through: read once, when a set source asks.
+        var orthologPairs: [(mouse: String, human: String)]?
+        let orthologs = { () throws -> [(mouse: String, human: String)] in
+            if let orthologPairs { return orthologPairs }
+            var species = priorChoice.species
+            if species == nil {
                 do {
-                    dataSpecies = try Species.resolve(option: self.species, metadata: features.header.metadata("species"), genes: genes)
+                    species = try Species.resolve(option: self.species, metadata: features.header.metadata("species"), genes: genes)
                 } catch let error as ToolError where !required {
                     Diagnostics.note("the default likeness term matches gene sets by symbol alone: \(error)")
                 }
             }
-            return dataSpecies
+            let pairs = species == .mouse ? try Species.orthologs() : []
+            orthologPairs = pairs
+            return pairs
         }
         let blocks = try sources.compactMap {
-            try contrastBlock($0, features: features, streamName: stream.name, genes: genes, species: species, required: required,
+            try contrastBlock($0, features: features, streamName: stream.name, genes: genes, orthologs: orthologs, required: required,
                               train: pairs.train)
         }
 
@@ -343,7 +347,8 @@ extension Graphify {
     /// gene sets each dataset gene belongs to (for mouse data, also through its human orthologs).
     /// nil when a source not `required` names no dataset gene.
     func contrastBlock(_ source: ContrastSource, features: NodeFeatures, streamName: String, genes: [GeneName],
-                       species: () throws -> Species?, required: Bool, train: LabelledPairs) throws -> ContrastBlock? {
+                       orthologs: () throws -> [(mouse: String, human: String)], required: Bool,
+                       train: LabelledPairs) throws -> ContrastBlock? {
         switch source {
         case .expression:
             guard features.cellCount > 0 else {
@@ -351,16 +356,13 @@ extension Graphify {
             }
             return ContrastBlock(name: source.name, features: features.profiles, width: features.profileWidth, genes: genes.count, train: train)
         case .knowledge, .table:
-            let file = try source.file ?? BundledData.require(ContrastSource.knowledgeTable, what: "the bundled knowledge table")
-            let label = source.file == nil ? "knowledge (\(ContrastSource.knowledgeTable))" : file
+            let (file, label) = try source.locate()
             let table = try GeneFeatures.read(file, genes: genes.map(\.symbol), label: "contrast table \(label)", required: required)
             guard table.found > 0 else { return nil }
             return ContrastBlock(name: source.name, features: table.values, width: table.width, genes: genes.count, train: train)
         case .go, .geneSets:
-            let file = try source.file ?? BundledData.require(ContrastSource.goSets, what: "the bundled Gene Ontology sets")
-            let label = source.file == nil ? "go (\(ContrastSource.goSets))" : file
-            let orthologs = try species() == .mouse ? Species.orthologs() : []
-            let sets = try GeneSets.read(file, genes: genes.map(\.symbol), orthologs: orthologs, label: "contrast gene sets \(label)",
+            let (file, label) = try source.locate()
+            let sets = try GeneSets.read(file, genes: genes.map(\.symbol), orthologs: try orthologs(), label: "contrast gene sets \(label)",
                                          required: required)
             guard sets.found > 0 else { return nil }
             return ContrastBlock(name: source.name, sets: sets, genes: genes.count, train: train)
