@@ -277,17 +277,23 @@ struct ContrastChoice {
         let variance = logits.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(max(n, 1))
         let sigma = Float(variance.squareRoot())
         let terms = blocks.map { b in (0..<n).map { b.value(regulator: Int(valid.regulators[$0]), target: Int(valid.targets[$0])) } }
-        func figures(_ w: [Float]) -> (auroc: Double, auprc: Double, perRegulator: Double) {
+        func scores(_ w: [Float]) -> [Float] {
             var s = logits
             for (b, wb) in w.enumerated() where wb != 0 {
                 for i in 0..<n { s[i] += sigma * wb * terms[b][i] }
             }
-            let (ranking, grouped) = Trainer.rank(s, pairs: valid)
+            return s
+        }
+        func figures(_ w: [Float]) -> (auroc: Double, auprc: Double, perRegulator: Double) {
+            let (ranking, grouped) = Trainer.rank(scores(w), pairs: valid)
             return (ranking.auroc ?? 0.5, ranking.averagePrecision ?? 0, grouped.auroc ?? 0.5)
         }
         let zero = [Float](repeating: 0, count: blocks.count)
         let base = figures(zero)
         var best = (weights: zero, figures: base)
+        // The grid's figures equal `figures`' to the bit (RepeatedRanking); the pooled AUROC is
+        // only needed when the per-regulator one would win, and AUPRC only for the winner.
+        var ranking = RepeatedRanking(labels: valid.labels.map { $0 == 1 }, groups: valid.regulators)
         // Every combination of grid values, the first block's weight varying slowest.
         var w = zero, digits = [Int](repeating: 0, count: blocks.count)
         while sigma > 0 && !blocks.isEmpty {
@@ -296,10 +302,10 @@ struct ContrastChoice {
             if k < 0 { break }
             digits[k] += 1
             for b in blocks.indices { w[b] = grid[digits[b]] }
-            let f = figures(w)
-            if f.auroc >= base.auroc - pooledTolerance && f.perRegulator > best.figures.perRegulator + 1e-9 {
-                best = (w, f)
-            }
+            let s = scores(w).map(Double.init)
+            guard (ranking.groupedAUROC(s) ?? 0.5) > best.figures.perRegulator + 1e-9,
+                  (ranking.auroc(s) ?? 0.5) >= base.auroc - pooledTolerance else { continue }
+            best = (w, figures(w))
         }
         return ContrastChoice(weights: best.weights, logitScale: sigma, base: base, chosen: best.figures)
     }
