@@ -27,8 +27,10 @@ public struct GeneTable {
         var d = width
         var rows: [(String, [Float])] = []
         var first = true
-        while let line = try reader.nextLineString() {
-            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        while let line = try reader.nextLine() {
+            // Fields split on the bytes (not on Characters: a table holds a million numbers), each
+            // read as the String it is.
+            let fields = line.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 }).map { String(decoding: $0, as: UTF8.self) }
             if fields.isEmpty || fields[0].hasPrefix("#") { continue }
             defer { first = false }
             if first && fields.count == 2 && Int(fields[0]) != nil && Int(fields[1]) != nil { continue }
@@ -41,11 +43,11 @@ public struct GeneTable {
             var v = [Float](repeating: 0, count: n)
             for j in 0..<n {
                 guard let x = Float(fields[j + 1]), x.isFinite else {
-                    throw ToolError.badInput(file: path, line: reader.lineNumber, message: "'\(excerpt(String(fields[j + 1])))' is not a finite number")
+                    throw ToolError.badInput(file: path, line: reader.lineNumber, message: "'\(excerpt(fields[j + 1]))' is not a finite number")
                 }
                 v[j] = x
             }
-            rows.append((String(fields[0]), v))
+            rows.append((fields[0], v))
         }
         guard let w = d, !rows.isEmpty else { throw ToolError.data(path, "holds no gene vector (lines 'SYMBOL v1 … vD')") }
         var t = GeneTable(path: path, width: w)
