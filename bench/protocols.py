@@ -175,7 +175,7 @@ def split_folder(work, protocol, dataset, split):
 
 RUN_FIELDS = ["variant", "protocol", "dataset", "split", "seed", "auroc", "auprc", "reg_auroc", "reg_auprc",
               "n_regulators", "n_test", "pos_frac", "score_auroc", "valid_auroc", "valid_reg_auroc", "best_epoch", "seconds", "threads",
-              "options", "split_valid_auroc", "split_valid_reg_auroc"]
+              "options", "split_valid_auroc", "split_valid_reg_auroc", "contrast"]
 
 
 def fmt4(x):
@@ -294,6 +294,7 @@ def run(args, extra):
                "best_epoch": meta.get("graphify.best_epoch", ""), "seconds": f"{seconds:.1f}",
                "split_valid_auroc": fmt4(mv["auroc"]) if label.startswith("P3") else "",
                "split_valid_reg_auroc": fmt4(mv["reg_auroc"]) if label.startswith("P3") else "",
+               "contrast": meta.get("graphify.contrast", ""),
                "threads": str(args.threads), "options": " ".join(extra)}
         out.write("\t".join(row[k] for k in fields) + "\n")
         out.flush()
