@@ -20,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-TARGETS=(frames mtx dense checkpoint pickle safetensors edgelist)
+TARGETS=(frames mtx dense checkpoint pickle safetensors edgelist genetables)
 SCRATCH=.build/fuzz
 B=$SCRATCH/release
 SWIFT=${SWIFT:-swift}
@@ -36,6 +36,7 @@ sources() {
     pickle)      echo "Pickle.swift" ;;
     safetensors) echo "SafetensorsFile.swift" ;;
     edgelist)    echo "EdgeListFile.swift" ;;
+    genetables)  echo "GeneTables.swift" ;;
     *) echo "fuzz.sh: unknown target '$1' (${TARGETS[*]})" >&2; exit 64 ;;
   esac
 }
@@ -44,7 +45,7 @@ modules() {
     frames)              echo "Frames ToolKit Kernels" ;;
     mtx|dense)           echo "tokenize Frames ToolKit Kernels CKernels" ;;
     checkpoint|pickle|safetensors) echo "Weights ToolKit Kernels" ;;
-    edgelist)            echo "ToolKit Kernels" ;;
+    edgelist|genetables) echo "ToolKit Kernels" ;;
   esac
 }
 seeds() {

@@ -12,7 +12,10 @@ inputs) and derived from the test fixtures, or built here by hand where a fixtur
                (scBERT) and in `state_dict` (Lightning);
 - pickle:      the data.pkl of those zips and of the scBERT-mini checkpoint fixture;
 - safetensors: tiny files of several dtypes, and a slice of the scBERT-mini fixture's header;
-- edgelist:    heads of the BEELINE Train/network/TF files, a CSV and a score list.
+- edgelist:    heads of the BEELINE Train/network/TF files, a CSV and a score list;
+- genetables:  heads of the bundled knowledge table (models/knowledge/gene_table_64.txt.gz, cut to
+               4 numbers a line) and of the bundled GO sets (go_bp.gmt.gz, cut to 6 genes a set),
+               plain and gzip, and a small table with word2vec's "count width" header.
 The frame stream target is seeded from Tests/Fixtures/frames/ (the conformance corpus) directly.
 """
 import collections
@@ -203,12 +206,28 @@ def edgelist_seeds():
     put("edgelist", "tfs.csv", "Gene,TF,Species\nx,TP53,human\ny,GATA1,human\n")
 
 
+def genetable_seeds():
+    with gzip.open("models/knowledge/gene_table_64.txt.gz", "rt") as f:
+        lines = [next(f) for _ in range(8)]
+    table = "".join(" ".join(l.split()[:5]) + "\n" for l in lines if not l.startswith("#"))
+    put("genetables", "table.txt", table)
+    put("genetables", "table.txt.gz", gz(table))
+    put("genetables", "word2vec.txt", "3 4\nTP53 0.1 -2 3e-2 4\nmyc\t1 2 3 4\n# note\nGata1 0 0 0 0\n")
+    with gzip.open("models/knowledge/go_bp.gmt.gz", "rt") as f:
+        sets = [next(f) for _ in range(6)]
+    gmt = "".join("\t".join(l.rstrip("\n").split("\t")[:8]) + "\n" for l in sets)
+    put("genetables", "sets.gmt", gmt)
+    put("genetables", "sets.gmt.gz", gz(gmt))
+    put("genetables", "small.gmt", "# sets\nA\tdesc\tTP53\tMYC\t\tgata1\n\nB\t\tSPI1\n")
+
+
 def main():
     mtx_seeds()
     dense_seeds()
     checkpoint_seeds()
     safetensors_seeds()
     edgelist_seeds()
+    genetable_seeds()
 
 
 if __name__ == "__main__":

@@ -23,7 +23,12 @@ public struct GeneTable {
     /// - Throws: exit 65 naming the file and line for a line whose numbers are not D finite values,
     ///   and for a file with no vector line.
     public static func read(_ path: String, width: Int? = nil, widthName: String = "the table's width") throws -> GeneTable {
-        let reader = try ByteReader.open(path)
+        try read(try ByteReader.open(path), width: width, widthName: widthName)
+    }
+
+    /// Reads the table from an open reader (messages name `reader.name`).
+    public static func read(_ reader: ByteReader, width: Int? = nil, widthName: String = "the table's width") throws -> GeneTable {
+        let path = reader.name
         var d = width
         var rows: [(String, [Float])] = []
         var first = true

@@ -3,8 +3,8 @@
 // `--contrast` (Contrast.swift rates a target by the Jaccard index of its sets with those of the
 // regulator's training targets).
 //
-// A line is `NAME<TAB>DESCRIPTION<TAB>GENE<TAB>GENE…`; blank lines and lines starting with `#` are
-// skipped. A dataset gene belongs to the sets that name it, symbols compared ignoring case (BEELINE
+// A line is `NAME<TAB>DESCRIPTION<TAB>GENE<TAB>GENE…` (ToolKit's GeneSetFile reads them). A
+// dataset gene belongs to the sets that name it, symbols compared ignoring case (BEELINE
 // upper-cases mouse symbols). For mouse data it also belongs to the sets that name one of its human
 // orthologs (the bundled ortholog table, data/orthologs/mouse_human.tsv), so human sets such as the
 // bundled GO ones serve mouse data too.
@@ -40,22 +40,13 @@ struct GeneSets {
             }
         }
         var members = [[Int32]](repeating: [], count: genes.count)
-        var sets: Int32 = 0
         let reader = try ByteReader.open(path)
-        while let line = try reader.nextLine() {
-            if line.isEmpty || line[0] == UInt8(ascii: "#") { continue }
-            let fields = line.split(separator: 0x09, omittingEmptySubsequences: false)
-            guard fields.count >= 2, !fields[0].isEmpty else {
-                throw ToolError.badInput(file: reader.name, line: reader.lineNumber,
-                                         message: "not a gene set line (NAME<TAB>DESCRIPTION<TAB>GENE…): '\(excerpt(bytes: line))'")
-            }
-            guard sets < Int32.max else { throw ToolError.data(reader.name, "more than \(Int32.max) gene sets") }
-            for field in fields.dropFirst(2) where !field.isEmpty {
-                for gene in standsFor[upperCased(field)] ?? [] where members[Int(gene)].last != sets {
-                    members[Int(gene)].append(sets)
+        let sets = try GeneSetFile.forEachSet(reader) { set, fields in
+            for field in fields {
+                for gene in standsFor[upperCased(field)] ?? [] where members[Int(gene)].last != set {
+                    members[Int(gene)].append(set)
                 }
             }
-            sets += 1
         }
         let out = GeneSets(members: members, count: Int(sets))
         guard out.found > 0 else {
