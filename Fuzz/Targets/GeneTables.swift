@@ -22,13 +22,14 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
     }
     expectToolError("genetables") {
-        var members = 0
-        let sets = try GeneSetFile.forEachSet(try fuzzReader(bytes, name: "fuzz.gmt")) { _, fields in
-            members += fields.count
+        var next: Int32 = 0
+        let sets = try GeneSetFile.forEachSet(try fuzzReader(bytes, name: "fuzz.gmt")) { set, fields in
+            precondition(set == next, "genetables: set \(set) handed over where \(next) was due")
             precondition(fields.allSatisfy { !$0.isEmpty && !$0.contains(0x09) && !$0.contains(0x0A) },
                          "genetables: a gene field that is empty or holds a separator")
+            next += 1
         }
-        precondition(sets >= 0 && members >= 0)
+        precondition(sets == next, "genetables: \(sets) sets counted, \(next) handed over")
     }
     return 0
 }
