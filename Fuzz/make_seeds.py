@@ -139,11 +139,14 @@ def checkpoint(top, storages, prefix="archive"):
     pkl = buf.getvalue()
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
-        z.writestr(f"{prefix}/data.pkl", pkl)
-        z.writestr(f"{prefix}/byteorder", "little")
+        def member(name, data):
+            # A fixed date (a name alone stamps the current time): the same bytes on every run.
+            z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
+        member(f"{prefix}/data.pkl", pkl)
+        member(f"{prefix}/byteorder", "little")
         for s in storages:
-            z.writestr(f"{prefix}/data/{s.key}", s.data)
-        z.writestr(f"{prefix}/version", "3\n")
+            member(f"{prefix}/data/{s.key}", s.data)
+        member(f"{prefix}/version", "3\n")
     return pkl, out.getvalue()
 
 
