@@ -204,8 +204,8 @@ struct Graphify: ToolCommand {
             return pairs
         }
         let blocks = try sources.compactMap {
-            try contrastBlock($0, features: features, streamName: stream.name, genes: genes, orthologs: orthologs, required: required,
-                              train: pairs.train)
+            try contrastBlock($0, features: features, streamName: stream.name, genes: genes, geneTable: table, orthologs: orthologs,
+                              required: required, train: pairs.train)
         }
 
         // The channels' extra input: the transformer embedding, then the gene feature table.
@@ -345,9 +345,10 @@ extension Graphify {
 
     /// One --contrast source's block: the profiles, a table's rows for the dataset genes, or the
     /// gene sets each dataset gene belongs to (for mouse data, also through its human orthologs).
-    /// nil when a source not `required` names no dataset gene.
+    /// nil when a source not `required` names no dataset gene. `geneTable` is --gene-features'
+    /// table, used as it is when the source names the same file.
     func contrastBlock(_ source: ContrastSource, features: NodeFeatures, streamName: String, genes: [GeneName],
-                       orthologs: () throws -> [(mouse: String, human: String)], required: Bool,
+                       geneTable: GeneFeatures?, orthologs: () throws -> [(mouse: String, human: String)], required: Bool,
                        train: LabelledPairs) throws -> ContrastBlock? {
         switch source {
         case .expression:
@@ -357,7 +358,12 @@ extension Graphify {
             return ContrastBlock(name: source.name, features: features.profiles, width: features.profileWidth, genes: genes.count, train: train)
         case .knowledge, .table:
             let (file, label) = try source.locate()
-            let table = try GeneFeatures.read(file, genes: genes.map(\.symbol), label: "contrast table \(label)", required: required)
+            let table: GeneFeatures
+            if let geneTable, let path = geneFeatures, let a = FileIdentity(path: path), a.exists, a == FileIdentity(path: file) {
+                table = geneTable
+            } else {
+                table = try GeneFeatures.read(file, genes: genes.map(\.symbol), label: "contrast table \(label)", required: required)
+            }
             guard table.found > 0 else { return nil }
             return ContrastBlock(name: source.name, features: table.values, width: table.width, genes: genes.count, train: train)
         case .go, .geneSets:
