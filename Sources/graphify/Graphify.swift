@@ -170,8 +170,16 @@ struct Graphify: ToolCommand {
         if noGnn && !useTransformer && table == nil && features.cellCount == 0 {
             throw ToolError.data(stream.name, "has no CELL frames and no usable embeddings: nothing to train on")
         }
-        let priorChoice = try PriorChoice.resolve(prior: prior, species: species,
-                                                  metadataSpecies: features.header.metadata("species"), genes: genes)
+        // The ortholog table, read once however many steps ask for it (telling the species, matching gene sets).
+        var orthologTable: [(mouse: String, human: String)]?
+        func orthologPairs() throws -> [(mouse: String, human: String)] {
+            if let orthologTable { return orthologTable }
+            let pairs = try Species.orthologs()
+            orthologTable = pairs
+            return pairs
+        }
+        let priorChoice = try PriorChoice.resolve(prior: prior, species: species, metadataSpecies: features.header.metadata("species"),
+                                                  genes: genes, orthologs: orthologPairs)
         let pairs = try TrainingPairs.make(
             .init(prior: priorChoice.path, priorName: priorChoice.name, train: train, valid: valid, tfs: tfs, validFraction: validFraction,
                   negativesPerPositive: negativesPerPositive, selfLoops: selfLoops, seed: seed), genes: genes)
@@ -187,20 +195,21 @@ struct Graphify: ToolCommand {
         // (e.g. Ensembl ids), and match by symbol alone where the species cannot be told.
         let sources = try contrastSources(hasCells: features.cellCount > 0)
         let required = contrast != nil
-        // The ortholog pairs gene sets match mouse genes through: read once, when a set source asks.
-        var orthologPairs: [(mouse: String, human: String)]?
+        // The ortholog pairs gene sets match mouse genes through: worked out once, when a set source asks.
+        var setOrthologs: [(mouse: String, human: String)]?
         let orthologs = { () throws -> [(mouse: String, human: String)] in
-            if let orthologPairs { return orthologPairs }
+            if let setOrthologs { return setOrthologs }
             var species = priorChoice.species
             if species == nil {
                 do {
-                    species = try Species.resolve(option: self.species, metadata: features.header.metadata("species"), genes: genes)
+                    species = try Species.resolve(option: self.species, metadata: features.header.metadata("species"), genes: genes,
+                                                  orthologs: orthologPairs)
                 } catch let error as ToolError where !required {
                     Diagnostics.note("the default likeness term matches gene sets by symbol alone: \(error)")
                 }
             }
-            let pairs = species == .mouse ? try Species.orthologs() : []
-            orthologPairs = pairs
+            let pairs = species == .mouse ? try orthologPairs() : []
+            setOrthologs = pairs
             return pairs
         }
         let blocks = try sources.compactMap {

@@ -45,13 +45,14 @@ struct PriorChoice {
     /// Resolves --prior (and --species) against the stream's HEAD.
     /// - Throws: `ToolError.usage` (64) for an unknown species or one that cannot be told;
     ///   `ToolError.runtime` (1) when a bundled file cannot be found.
+    /// `orthologs` reads the ortholog table, if the species must be told from the symbols.
     static func resolve(prior: String?, species speciesOption: String?, metadataSpecies: String?,
-                        genes: [GeneName]) throws -> PriorChoice {
+                        genes: [GeneName], orthologs: () throws -> [(mouse: String, human: String)] = { try Species.orthologs() }) throws -> PriorChoice {
         if let prior, FileManager.default.fileExists(atPath: prior) || prior == "-" || !builtIn.contains(prior.lowercased()) {
             return PriorChoice(path: prior, name: prior)
         }
         let name = prior?.lowercased() ?? defaultName
-        let species = try Species.resolve(option: speciesOption, metadata: metadataSpecies, genes: genes)
+        let species = try Species.resolve(option: speciesOption, metadata: metadataSpecies, genes: genes, orthologs: orthologs)
         let file = "\(name)_\(species.rawValue)"
         let path = try BundledData.require("priors/\(file).tsv", what: "the bundled \(name) prior for \(species.rawValue)")
         if prior == nil {
@@ -68,7 +69,8 @@ extension Species {
 
     /// The data's species: --species, else the stream's, else told from the gene symbols.
     /// - Throws: `ToolError.usage` (64) for a species other than human or mouse, or one that cannot be told.
-    static func resolve(option: String?, metadata: String?, genes: [GeneName]) throws -> Species {
+    static func resolve(option: String?, metadata: String?, genes: [GeneName],
+                        orthologs: () throws -> [(mouse: String, human: String)] = { try Species.orthologs() }) throws -> Species {
         if let option {
             guard let s = Species(name: option) else {
                 throw ToolError.usage("--species: '\(option)' is neither human nor mouse")
@@ -81,11 +83,11 @@ extension Species {
             }
             return s
         }
-        return try detect(genes)
+        return try detect(genes, orthologs: orthologs)
     }
 
     /// Tells human from mouse by the dataset's gene symbols (see the file header), with a note.
-    static func detect(_ genes: [GeneName]) throws -> Species {
+    static func detect(_ genes: [GeneName], orthologs: () throws -> [(mouse: String, human: String)] = { try Species.orthologs() }) throws -> Species {
         let (mouseOnly, humanOnly) = speciesSymbols(try orthologs())
         let (m, h) = count(genes, mouseOnly: mouseOnly, humanOnly: humanOnly)
         guard m != h else {
