@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Engine", "Weights", "ToolKit", "LinearAlgebra", "Kernels", "CKernels", "TestSupport"], path: "Tests/ModelsTests"),
         .testTarget(name: "FramesTests", dependencies: ["Frames", "ToolKit", "Kernels", "TestSupport", "frames"], path: "Tests/FramesTests"),
         .testTarget(name: "TokenizeTests", dependencies: ["Frames", "ToolKit", "Kernels", "CKernels", "TestSupport", "tokenize"], path: "Tests/TokenizeTests"),
-        .testTarget(name: "EmbedTests", dependencies: ["Models", "Frames", "Weights", "ToolKit", "Kernels", "TestSupport", "embed"], path: "Tests/EmbedTests"),
+        .testTarget(name: "EmbedTests", dependencies: ["Models", "Frames", "Weights", "ToolKit", "Kernels", "LinearAlgebra", "TestSupport", "embed"], path: "Tests/EmbedTests"),
         .testTarget(name: "GraphifyTests", dependencies: ["Models", "Engine", "Frames", "ToolKit", "LinearAlgebra", "Kernels", "TestSupport", "graphify"], path: "Tests/GraphifyTests"),
         .testTarget(name: "ScoreTests", dependencies: ["Frames", "Metrics", "ToolKit", "Kernels", "TestSupport", "score"], path: "Tests/ScoreTests"),
         .testTarget(name: "PretrainTests", dependencies: ["Models", "Engine", "Frames", "Weights", "ToolKit", "Kernels", "TestSupport", "pretrain"], path: "Tests/PretrainTests"),

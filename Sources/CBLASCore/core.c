@@ -24,13 +24,16 @@ const char *scgrn_blas_feature_core(void) {
                  __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
     if (avx512 && __builtin_cpu_supports("avx512bf16")) return "Cooperlake";
     if (avx512) return "SkylakeX";
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+    /* Not Haswell or Zen for AVX2: their sgemm rounds a row of the product differently by where it
+     * falls in the matrix, so a subset of rows, equal input rows or another thread count give other
+     * bits. The AVX kernels do not (include/cblascore.h). */
+    if (__builtin_cpu_supports("avx")) return "Sandybridge";
 #endif
     return NULL;
 }
 
 int scgrn_blas_should_replace(const char *loaded, const char *requested, const char *feature) {
-    return requested == NULL && loaded != NULL && feature != NULL && strcasecmp(loaded, "Prescott") == 0;
+    return requested == NULL && loaded != NULL && feature != NULL && strcasecmp(loaded, feature) != 0;
 }
 
 int scgrn_subnormals_flushed(void) {

@@ -15,22 +15,23 @@ public enum BLAS {
     /// The number of threads OpenBLAS uses.
     public static var threads: Int { Int(openblas_get_num_threads()) }
 
-    /// The kernel family OpenBLAS runs ("Cooperlake", "Haswell", "Prescott", …). Every program that
-    /// links this module has restarted itself on the family of the CPU's instruction sets before
-    /// main if OpenBLAS did not know the CPU model (CBLASCore).
+    /// The kernel family OpenBLAS runs ("Cooperlake", "Sandybridge", "Prescott", …). Every program
+    /// that links this module has restarted itself on the family of the CPU's instruction sets
+    /// before main if OpenBLAS had loaded another and OPENBLAS_CORETYPE was not set (CBLASCore).
     public static var coreName: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
 
     /// The OpenBLAS family of this CPU's instruction sets: "Cooperlake" (AVX-512 with BF16),
-    /// "SkylakeX" (AVX-512), "Haswell" (AVX2 and FMA), or nil.
+    /// "SkylakeX" (AVX-512), "Sandybridge" (AVX, AVX2: not the Haswell or Zen kernels, whose rows
+    /// depend on their position in the product), or nil.
     public static var featureCore: String? { scgrn_blas_feature_core().map { String(cString: $0) } }
 
     /// Whether this thread flushes subnormal floats to zero (x86-64's FTZ and DAZ). Every program
     /// that links this module sets both before main, for its threads and OpenBLAS's (CBLASCore).
     public static var subnormalsFlushed: Bool { scgrn_subnormals_flushed() != 0 }
 
-    /// The family a program restarts with, or nil to keep the one loaded: only OpenBLAS's generic
-    /// fallback ("Prescott") is replaced, by `featureCore`, and never when the user set
-    /// OPENBLAS_CORETYPE (`requested`, any value).
+    /// The family a program restarts with, or nil to keep the one loaded: any family other than
+    /// `featureCore` is replaced by it, and none when the user set OPENBLAS_CORETYPE (`requested`,
+    /// any value).
     public static func replacementCore(loaded: String, requested: String?, featureCore: String?) -> String? {
         scgrn_blas_should_replace(loaded, requested, featureCore) != 0 ? featureCore : nil
     }

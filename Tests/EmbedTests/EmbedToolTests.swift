@@ -4,6 +4,7 @@
 import Foundation
 import Frames
 import Kernels
+import LinearAlgebra
 import Models
 import TestSupport
 import ToolKit
@@ -169,6 +170,11 @@ final class EmbedToolTests: XCTestCase {
         let sub = try embed(["--model", pth, "--emit", "encodings", "--genes", "dataset"], stdin: try Data(contentsOf: URL(fileURLWithPath: path)))
         let model = try PerformerModel.load(pth)
         let encoder = PerformerEncoder(model: model, maxLength: kept.count + 1)
+        // embed's default (--parallel cells) runs each cell on single-threaded BLAS; so does the
+        // reference (OpenBLAS's own threads may round otherwise, docs/EMBED.md).
+        let threads = BLAS.threads
+        BLAS.setThreads(1)
+        defer { BLAS.setThreads(threads) }
         let positions = kept.map { Int32($0) } + [2000]
         var cell = 0
         for case .encodings(_, let encs) in try records(sub.stdout).1 {
