@@ -55,35 +55,29 @@ final class BLASTests: XCTestCase {
                 var whole = [Float](repeating: 0, count: m * n)
                 BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a, b, &whole)
                 let label = "m \(m) n \(n) k \(k) transA \(transA) transB \(transB)"
-                // Rows first ..< first + count, read from A in place (lda as for the whole).
-                for first in stride(from: 0, to: m, by: max(1, m / 5)) {
+                // A block of `rows` × `cols` of C from A and B read in place at the offsets (leading
+                // dimensions as for the whole), written at `cOffset` with the whole's row length.
+                func block(rows: Int, cols: Int, aOffset: Int, bOffset: Int, into c: inout [Float], cOffset: Int) {
+                    a.withUnsafeBufferPointer { ap in
+                        b.withUnsafeBufferPointer { bp in
+                            c.withUnsafeMutableBufferPointer { cp in
+                                BLAS.sgemm(transA: transA, transB: transB, m: rows, n: cols, k: k,
+                                           a: ap.baseAddress! + aOffset, lda: transA ? m : k, b: bp.baseAddress! + bOffset,
+                                           ldb: transB ? k : n, c: cp.baseAddress! + cOffset, ldc: n)
+                            }
+                        }
+                    }
+                }
+                for first in stride(from: 0, to: m, by: max(1, m / 5)) {       // rows first ..< first + count
                     let count = min(5, m - first)
                     var part = [Float](repeating: 0, count: count * n)
-                    a.withUnsafeBufferPointer { ap in
-                        b.withUnsafeBufferPointer { bp in
-                            part.withUnsafeMutableBufferPointer { cp in
-                                BLAS.sgemm(transA: transA, transB: transB, m: count, n: n, k: k,
-                                           a: ap.baseAddress! + (transA ? first : first * k), lda: transA ? m : k,
-                                           b: bp.baseAddress!, ldb: transB ? k : n, c: cp.baseAddress!, ldc: n)
-                            }
-                        }
-                    }
+                    block(rows: count, cols: n, aOffset: transA ? first : first * k, bOffset: 0, into: &part, cOffset: 0)
                     XCTAssertEqual(part, Array(whole[(first * n)..<((first + count) * n)]), "rows \(first)..<\(first + count), \(label)")
                 }
-                // Columns first ..< first + count, written into the whole's layout.
-                for first in stride(from: 0, to: n, by: max(1, n / 5)) {
+                for first in stride(from: 0, to: n, by: max(1, n / 5)) {       // columns first ..< first + count
                     let count = min(3, n - first)
                     var part = [Float](repeating: 0, count: m * n)
-                    a.withUnsafeBufferPointer { ap in
-                        b.withUnsafeBufferPointer { bp in
-                            part.withUnsafeMutableBufferPointer { cp in
-                                BLAS.sgemm(transA: transA, transB: transB, m: m, n: count, k: k,
-                                           a: ap.baseAddress!, lda: transA ? m : k,
-                                           b: bp.baseAddress! + (transB ? first * k : first), ldb: transB ? k : n,
-                                           c: cp.baseAddress! + first, ldc: n)
-                            }
-                        }
-                    }
+                    block(rows: m, cols: count, aOffset: 0, bOffset: transB ? first * k : first, into: &part, cOffset: first)
                     let mismatched = (0..<m).filter { i in part[(i * n + first)..<(i * n + first + count)] != whole[(i * n + first)..<(i * n + first + count)] }
                     XCTAssertEqual(mismatched.count, 0, "columns \(first)..<\(first + count), \(label)")
                 }
