@@ -93,6 +93,23 @@ public struct NeighbourGraph: Equatable {
         return NeighbourGraph(nodeCount: nodeCount, sortedNodes: keptNodes, neighbours: keptNeighbours)
     }
 
+    /// The graph over its linked nodes alone — those with a neighbour or that are one — and those
+    /// nodes in increasing order: node k of the result is node `nodes[k]` of this graph, and the
+    /// edges keep their order. Attention over it gives the linked nodes what attention over this
+    /// graph gives them; the other nodes take nothing and give nothing, so a caller that does not
+    /// use their rows can leave them out of its products (graphify's scgrn encoder).
+    public func linked() -> (graph: NeighbourGraph, nodes: [Int32]) {
+        var index = [Int32](repeating: -1, count: nodeCount), kept = [Int32]()
+        for i in 0..<nodeCount where offsets[i + 1] > offsets[i] || reverseOffsets[i + 1] > reverseOffsets[i] {
+            index[i] = Int32(kept.count)
+            kept.append(Int32(i))
+        }
+        if kept.count == nodeCount { return (self, kept) }
+        // Renumbering is increasing, so the (node, neighbour) order survives.
+        return (NeighbourGraph(nodeCount: kept.count, sortedNodes: nodes.map { index[Int($0)] },
+                               neighbours: neighbours.map { index[Int($0)] }), kept)
+    }
+
     /// The symmetric graph of undirected pairs: both (a, b) and (b, a), plus (i, i) for every node
     /// when `selfLoops` (GENELink's adjacency: each positive training pair in both directions).
     public static func undirected(nodeCount: Int, pairs: [(Int, Int)], selfLoops: Bool = false) -> NeighbourGraph {

@@ -232,4 +232,85 @@ final class JointGRNNetworkTests: XCTestCase {
                               })
         }
     }
+
+    // MARK: - scgrn's encoder over the linked genes
+
+    func testLinkedGraphKeepsEveryEdgeRenumbered() {
+        var rng = Xoshiro256(seed: 12)
+        for trial in 0..<40 {
+            let n = 1 + Int(rng.next() % 15)
+            var edges = [(node: Int, neighbour: Int)]()
+            for _ in 0..<Int(rng.next() % 20) { edges.append((Int(rng.next() % UInt64(n)), Int(rng.next() % UInt64(n)))) }
+            let g = NeighbourGraph(nodeCount: n, edges: edges)   // directed: a node may only be a neighbour
+            let (sub, nodes) = g.linked()
+            XCTAssertEqual(nodes, (0..<n).filter { i in edges.contains { $0.node == i || $0.neighbour == i } }.map { Int32($0) },
+                           "trial \(trial)")
+            XCTAssertEqual(sub.nodeCount, nodes.count)
+            XCTAssertEqual(sub.edgeCount, g.edgeCount)
+            XCTAssertEqual(sub.nodes.map { nodes[Int($0)] }, g.nodes, "trial \(trial)")
+            XCTAssertEqual(sub.neighbours.map { nodes[Int($0)] }, g.neighbours, "trial \(trial)")
+        }
+        let full = NeighbourGraph.undirected(nodeCount: 3, pairs: [(0, 1), (1, 2)])
+        XCTAssertEqual(full.linked().graph, full)
+    }
+
+    /// scgrn runs its graph encoder over the linked genes only. Logits and every gradient must be
+    /// those of the encoder over all genes with the unlinked ones' graph term zeroed afterwards
+    /// (computed here with the same layers, the same tape seed and so the same dropout draws).
+    func testScgrnEncoderOverLinkedGenesEqualsTheWholeGraph() {
+        let n = 40, inDim = 9
+        var rng = Xoshiro256(seed: 77)
+        var pairs = [(Int, Int)]()
+        for _ in 0..<45 { pairs.append((rng.int(below: 30), rng.int(below: 30))) }   // genes 30..<40 unlinked
+        let full = NeighbourGraph.undirected(nodeCount: n, pairs: pairs)
+        let regulators = (0..<64).map { _ in Int32(rng.int(below: n)) }, targets = (0..<64).map { _ in Int32(rng.int(below: n)) }
+        let labels = Tensor((0..<64).map { Float($0 % 2) }, shape: [64, 1])
+        let profiles = Tensor.normal([n, inDim], std: 1, rng: &rng, requiresGrad: false)
+        for (emb, masked) in [(0, false), (5, false), (5, true)] {
+            var c = JointGRNConfiguration(profileDim: inDim, embeddingDim: emb)
+            c.architecture = .scgrn; c.geneCount = n; c.heads = [2, 2]; c.hidden = [6, 4, 5]; c.outputDim = 3
+            let net = JointGRNNetwork(c, seed: 5)
+            for p in net.parameters where p.name.hasSuffix(".bias") && p.tensor.shape == [n, 1] {
+                for i in 0..<n { p.tensor.data[i] = Float(i % 7) * 0.1 - 0.3 }   // propensities in play
+            }
+            let embedding = emb > 0 ? Tensor.normal([n, emb], std: 1, rng: &rng, requiresGrad: false) : nil
+            // Edge masking as in training: the batch's own pairs leave the graph.
+            let graph = masked ? full.removing(undirected: Array(zip(regulators, targets))) : full
+            let isolated = IsolatedNodes(graph)
+            XCTAssertLessThan(graph.linked().nodes.count, n)
+            let dropped = (0..<n).map { $0 % 5 == 1 }
+            func run(_ body: (Tape) -> (Tensor, Tensor)) -> (logits: [Float], grads: [[Float]]) {
+                net.zeroGrad()
+                let tape = Tape(seed: 31)
+                let (r, t) = body(tape)
+                let logits = net.score(tape, regulator: r, target: t, regulators: regulators, targets: targets)
+                tape.backward(tape.binaryCrossEntropyWithLogits(logits, labels))
+                return (logits.data, net.parameters.map { $0.tensor.grad })
+            }
+            let got = run { tape in
+                net.embed(tape, profiles: profiles, embedding: embedding, graph: graph, isolated: isolated, graphDropped: dropped)
+            }
+            let want = run { tape in
+                var keep = [Float](repeating: 1, count: n)
+                for i in isolated.nodes { keep[Int(i)] = 0 }
+                for i in 0..<n where dropped[i] { keep[i] = 0 }
+                let z = tape.mul(net.layer2!(tape, tape.elu(net.layer1!(tape, profiles, graph)), graph), Tensor(keep, shape: [n, 1]))
+                let s = net.selfPath.map { [tape.elu($0(tape, profiles))] } ?? []
+                let u = tape.concat((embedding.map { [$0] } ?? []) + [z] + s, axis: 1)
+                func channel(_ a: Linear, _ b: Linear) -> Tensor {
+                    b(tape, tape.dropout(tape.leakyRelu(a(tape, u)), p: c.channelDropout))
+                }
+                return (channel(net.regulator1, net.regulator2), channel(net.target1, net.target2))
+            }
+            let label = "embedding \(emb), masked \(masked)"
+            for (a, b) in zip(got.logits, want.logits) { XCTAssertEqual(a, b, accuracy: 1e-5 * max(1, abs(b)), label) }
+            for (k, p) in net.parameters.enumerated() {
+                XCTAssertEqual(got.grads[k].count, want.grads[k].count, "\(label): \(p.name)")
+                let scale = max(want.grads[k].map { abs($0) }.max() ?? 0, 1e-3)
+                let worst = zip(got.grads[k], want.grads[k]).map { abs($0 - $1) }.max() ?? 0
+                XCTAssertLessThan(worst, 1e-5 * scale, "\(label): \(p.name) gradient")
+            }
+            XCTAssertTrue(got.grads.contains { g in g.contains { $0 != 0 } }, label)
+        }
+    }
 }

@@ -23,7 +23,8 @@
 //   encoder:            z = GAT₂(ELU(GAT₁(profiles, graph)), graph) · m       [G, d2]
 //                        no dense-softmax mean for isolated genes: m_i = 0 for them, and in
 //                        training also for a random share of the other genes (graph dropout), so
-//                        the channels learn to rate genes the prior does not reach
+//                        the channels learn to rate genes the prior does not reach; the GAT
+//                        products run over the genes the graph links, not all G
 //   join:               u = concat(embedding, z), or concat(z, s) without one  [G, D + d2] or [G, 2·d2]
 //   edge masking:       in training (graphify's), each batch's own pairs are removed from the
 //                        graph its pass runs over, so a pair is never scored through its own edge
@@ -184,7 +185,20 @@ public final class JointGRNNetwork: ParameterOwner {
                 var keep = [Float](repeating: 1, count: n)
                 for i in isolated.nodes { keep[Int(i)] = 0 }
                 if let graphDropped { for i in 0..<n where graphDropped[i] { keep[i] = 0 } }
-                let z = tape.mul(layer2(tape, tape.elu(layer1(tape, profiles, graph)), graph), Tensor(keep, shape: [n, 1]))
+                // The encoder runs over the linked genes only: the others' rows would be zeroed
+                // below, and in a whole-transcriptome run most genes are outside the prior.
+                let (sub, linked) = graph.linked()
+                var z: Tensor
+                if linked.count == n {
+                    z = layer2(tape, tape.elu(layer1(tape, profiles, graph)), graph)
+                } else {
+                    let zl = layer2(tape, tape.elu(layer1(tape, tape.gatherRows(profiles, linked), sub)), sub)
+                    var row = [Int32](repeating: Int32(linked.count), count: n)   // the zero row appended below
+                    for (k, i) in linked.enumerated() { row[Int(i)] = Int32(k) }
+                    let zero = Tensor([Float](repeating: 0, count: zl.shape[1]), shape: [1, zl.shape[1]])
+                    z = tape.gatherRows(tape.concat([zl, zero], axis: 0), row)
+                }
+                z = tape.mul(z, Tensor(keep, shape: [n, 1]))
                 let s = selfPath.map { [tape.elu($0(tape, profiles))] } ?? []
                 u = tape.concat((embedding.map { [$0] } ?? []) + [z] + s, axis: 1)
             } else {
