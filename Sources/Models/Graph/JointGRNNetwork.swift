@@ -191,6 +191,8 @@ public final class JointGRNNetwork: ParameterOwner {
                 var z: Tensor
                 if linked.count == n {
                     z = layer2(tape, tape.elu(layer1(tape, profiles, graph)), graph)
+                } else if linked.isEmpty {   // no edge left (a batch may mask them all): no graph term
+                    z = Tensor([Float](repeating: 0, count: n * c.hidden[1]), shape: [n, c.hidden[1]])
                 } else {
                     let zl = layer2(tape, tape.elu(layer1(tape, tape.gatherRows(profiles, linked), sub)), sub)
                     var row = [Int32](repeating: Int32(linked.count), count: n)   // the zero row appended below
