@@ -194,11 +194,9 @@ public final class JointGRNNetwork: ParameterOwner {
                 } else if linked.isEmpty {   // no edge left (a batch may mask them all): no graph term
                     z = Tensor([Float](repeating: 0, count: n * c.hidden[1]), shape: [n, c.hidden[1]])
                 } else {
-                    let zl = layer2(tape, tape.elu(layer1(tape, tape.gatherRows(profiles, linked), sub)), sub)
-                    var row = [Int32](repeating: Int32(linked.count), count: n)   // the zero row appended below
-                    for (k, i) in linked.enumerated() { row[Int(i)] = Int32(k) }
-                    let zero = Tensor([Float](repeating: 0, count: zl.shape[1]), shape: [1, zl.shape[1]])
-                    z = tape.gatherRows(tape.concat([zl, zero], axis: 0), row)
+                    // Back to all genes: the unlinked ones' rows stay zero.
+                    z = tape.scatterAddRows(layer2(tape, tape.elu(layer1(tape, tape.gatherRows(profiles, linked), sub)), sub),
+                                            linked, count: n)
                 }
                 z = tape.mul(z, Tensor(keep, shape: [n, 1]))
                 let s = selfPath.map { [tape.elu($0(tape, profiles))] } ?? []
